@@ -1,0 +1,106 @@
+// Elementwise kernels: unary maps and their derivatives, broadcasting binary ops, fill and random.
+import { Params, grid1d } from '../tensor/engine.js';
+import type { Engine } from '../tensor/engine.js';
+import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
+
+/** Op codes shared with unary.wgsl and unary_grad.wgsl. */
+export const UnaryOp = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, relu: 4, leakyRelu: 5, tanh: 6, sigmoid: 7,
+  addScalar: 8, mulScalar: 9, constant: 10, square: 11,
+} as const;
+export type UnaryOpName = keyof typeof UnaryOp;
+
+/** Op codes shared with binary.wgsl. */
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+export type BinaryOpName = keyof typeof BinaryOp;
+
+export function unaryKernel(op: UnaryOpName, x: Tensor, alpha = 0): Tensor {
+  const y = Tensor.empty(x.engine, x.shape);
+  const vec4 = x.size % 4 === 0;
+  const n = vec4 ? x.size / 4 : x.size;
+  x.engine.run({
+    shader: 'unary', label: `unary:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
+    uniforms: new Params().u32(n).f32(alpha).buffer,
+    buffers: [x.buffer, y.buffer], workgroups: grid1d(n, 256),
+  });
+  return y;
+}
+
+/** dx = dy · f'(x), where y = f(x) is passed too (some derivatives are cheaper from y). */
+export function unaryGradKernel(op: UnaryOpName, x: Tensor, y: Tensor, dy: Tensor, alpha = 0): Tensor {
+  const dx = Tensor.empty(x.engine, x.shape);
+  const vec4 = x.size % 4 === 0;
+  const n = vec4 ? x.size / 4 : x.size;
+  x.engine.run({
+    shader: 'unary_grad', label: `unary_grad:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
+    uniforms: new Params().u32(n).f32(alpha).buffer,
+    buffers: [x.buffer, y.buffer, dy.buffer, dx.buffer], workgroups: grid1d(n, 256),
+  });
+  return dx;
+}
+
+const MAX_RANK = 8;
+
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`${op}: shapes ${shapeString(a)} and ${shapeString(b)} cannot be broadcast together`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Row-major strides of `shape` read as `outShape` (right-aligned), 0 along broadcast axes. */
+function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const strides = new Array<number>(outShape.length).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const k = outShape.length - shape.length + i;
+    strides[k] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
+  const c = Tensor.empty(a.engine, shape);
+  const same = a.size === c.size && b.size === c.size;
+  const vec4 = same && c.size % 4 === 0;
+  const n = vec4 ? c.size / 4 : c.size;
+  const pad = (v: number[]) => [...v, ...new Array<number>(MAX_RANK - v.length).fill(1)];
+  const params = new Params().u32(n, shape.length, 0, 0)
+    .u32(...pad(shape)).u32(...pad(broadcastStrides(a.shape, shape))).u32(...pad(broadcastStrides(b.shape, shape)));
+  a.engine.run({
+    shader: 'binary', label: `binary:${op}`, defines: { SAME: same, VEC4: vec4 }, constants: { OP: BinaryOp[op] },
+    uniforms: params.buffer, buffers: [a.buffer, b.buffer, c.buffer], workgroups: grid1d(n, 256),
+  });
+  return c;
+}
+
+export function fillKernel(engine: Engine, shape: Shape, value: number): Tensor {
+  const y = Tensor.empty(engine, shape);
+  const n = sizeOf(shape);
+  engine.run({
+    shader: 'fill', uniforms: new Params().u32(n).f32(value).buffer, buffers: [y.buffer], workgroups: grid1d(n, 256),
+  });
+  return y;
+}
+
+/** Uniform [a, b) or, with `normal`, N(a, b²), from the counter-based stream (seed, counter). */
+export function randomKernel(engine: Engine, shape: Shape, normal: boolean, a: number, b: number, seed: number, counter: number): Tensor {
+  const y = Tensor.empty(engine, shape);
+  const n = sizeOf(shape);
+  engine.run({
+    shader: 'random', label: normal ? 'random:normal' : 'random:uniform', defines: { NORMAL: normal },
+    uniforms: new Params().u32(n, seed >>> 0, counter >>> 0, 0).f32(a, b).buffer,
+    buffers: [y.buffer], workgroups: grid1d(n, 256),
+  });
+  return y;
+}

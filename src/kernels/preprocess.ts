@@ -1,0 +1,35 @@
+// A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#else`, `#endif` on lines of their own, chosen by
+// boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that overrides can't set).
+export type Defines = Record<string, boolean | number>;
+
+export function preprocess(source: string, defines: Defines = {}): string {
+  const out: string[] = [];
+  const stack: { active: boolean; taken: boolean }[] = [];
+  const active = () => stack.every((s) => s.active);
+  source.split('\n').forEach((line, i) => {
+    const directive = line.trim().match(/^#(if|else|endif)\b\s*(!?)(\w*)/);
+    if (!directive) {
+      if (active()) out.push(line.replace(/\$\{(\w+)\}/g, (_, name: string) => String(lookup(defines, name, i))));
+      return;
+    }
+    const [, kind, negate, name] = directive;
+    if (kind === 'if') {
+      const value = Boolean(lookup(defines, name, i, false));
+      stack.push({ active: negate ? !value : value, taken: false });
+    } else if (kind === 'else') {
+      const top = stack[stack.length - 1];
+      if (!top) throw new Error(`wgsl preprocess: #else without #if at line ${i + 1}`);
+      top.active = !top.active;
+    } else if (!stack.pop()) {
+      throw new Error(`wgsl preprocess: #endif without #if at line ${i + 1}`);
+    }
+  });
+  if (stack.length) throw new Error('wgsl preprocess: unterminated #if');
+  return out.join('\n');
+}
+
+function lookup(defines: Defines, name: string, line: number, fallback?: boolean): boolean | number {
+  if (name in defines) return defines[name];
+  if (fallback !== undefined) return fallback;
+  throw new Error(`wgsl preprocess: \${${name}} at line ${line + 1} has no define`);
+}

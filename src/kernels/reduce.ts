@@ -1,0 +1,13 @@
+// Sum over the middle axis of an [outer, reduce, inner] view; callers reduce several axes one at a time.
+import { Params, grid1d } from '../tensor/engine.js';
+import { Tensor, type Shape } from '../tensor/tensor.js';
+
+export function reduceSumKernel(x: Tensor, outer: number, reduce: number, inner: number, outShape: Shape, scale = 1): Tensor {
+  const y = Tensor.empty(x.engine, outShape);
+  x.engine.run({
+    shader: 'reduce_sum',
+    uniforms: new Params().u32(outer, reduce, inner).f32(scale).buffer,
+    buffers: [x.buffer, y.buffer], workgroups: grid1d(outer * inner, 64),
+  });
+  return y;
+}

@@ -1,0 +1,280 @@
+// The engine owns one GPUDevice: it compiles and caches pipelines, records every dispatch into one open
+// command encoder (submitted only when a value is read or flush() is called), hands out pooled buffers and
+// surfaces WebGPU errors as exceptions that name the kernel.
+import { shaderSources } from '../kernels/shaders.generated.js';
+import { preprocess, type Defines } from '../kernels/preprocess.js';
+import { BufferPool } from './pool.js';
+import type { Tensor } from './tensor.js';
+
+export interface KernelCall {
+  /** File name under shaders/, without `.wgsl`. */
+  shader: string;
+  /** `#if` flags and `${N}` numbers for the preprocessor; each distinct set is one cached pipeline. */
+  defines?: Defines;
+  /** Override constants (numbers) — also part of the pipeline's cache key. */
+  constants?: Record<string, number>;
+  /** Contents of the uniform block at @binding(0); omit for a shader with none. */
+  uniforms?: ArrayBuffer;
+  /** Storage buffers bound at @binding(1), @binding(2), … in order. */
+  buffers: GPUBuffer[];
+  workgroups: [number, number?, number?];
+  /** Names the dispatch in errors; defaults to the shader's name. */
+  label?: string;
+}
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+  pipelines: number;
+}
+
+const UNIFORM_CHUNK_BYTES = 64 * 1024;
+const UNIFORM_ALIGN = 256;
+export const MAX_WORKGROUPS_PER_DIM = 65535;
+
+interface UniformChunk {
+  gpu: GPUBuffer;
+  cpu: Uint8Array;
+}
+
+export class Engine {
+  readonly pool: BufferPool;
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
+  /** Scopes opened by tidy(); each collects the tensors created inside it. */
+  readonly scopes: Set<Tensor>[] = [];
+  /** Counter-based RNG state: a random op uses (seed, counter) and then advances counter. */
+  rng = { seed: 0, counter: 0 };
+  gradEnabled = true;
+
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private chunks: UniformChunk[] = [];
+  private chunkIndex = 0;
+  private chunkOffset = 0;
+  private staging: GPUBuffer[] = [];
+  private error: Error | null = null;
+  private lost: string | null = null;
+
+  constructor(
+    readonly device: GPUDevice,
+    /** Human-readable adapter name, printed by bench and train headers. */
+    readonly adapterName = 'WebGPU device',
+  ) {
+    this.pool = new BufferPool(device);
+    device.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.error ??= new Error(`WebGPU error: ${message}`);
+    });
+    void device.lost.then((info) => {
+      this.lost = `WebGPU device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  /** Records one compute dispatch into the open command encoder. */
+  run(call: KernelCall): void {
+    this.check();
+    const pipeline = this.pipeline(call);
+    const entries: GPUBindGroupEntry[] = call.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const [x, y = 1, z = 1] = call.workgroups;
+    if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
+      throw new Error(`${call.label ?? call.shader}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  /** Records a buffer-to-buffer copy (ends the open compute pass). */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.check();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
+  write(buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
+    this.check();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.check();
+    this.endPass();
+    if (!this.encoder) return;
+    for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
+      const bytes = i === this.chunkIndex ? this.chunkOffset : UNIFORM_CHUNK_BYTES;
+      if (bytes > 0) this.device.queue.writeBuffer(this.chunks[i].gpu, 0, this.chunks[i].cpu.buffer, 0, bytes);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.chunkIndex = 0;
+    this.chunkOffset = 0;
+    this.stats.submits++;
+    this.pool.submitted();
+  }
+
+  /** Reads `bytes` from the start of a buffer. Submits the recorded work first. */
+  async read(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const staging = this.takeStaging(size);
+    this.copy(buffer, staging, size <= buffer.size ? size : bytes);
+    this.flush();
+    this.stats.readbacks++;
+    try {
+      await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, size), this.lostPromise()]);
+    } catch (e) {
+      this.check();
+      throw e;
+    }
+    this.check();
+    const data = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.staging.push(staging);
+    return data;
+  }
+
+  /** Waits for all submitted work and throws any error the device reported. */
+  async sync(): Promise<void> {
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise()]);
+    this.check();
+  }
+
+  destroy(): void {
+    this.pool.trim();
+    for (const s of this.staging) s.destroy();
+    for (const c of this.chunks) c.gpu.destroy();
+    this.staging = [];
+    this.chunks = [];
+  }
+
+  /** Throws the first error the device reported (validation, out-of-memory, loss). */
+  check(): void {
+    if (this.lost) throw new Error(this.lost);
+    if (this.error) {
+      const error = this.error;
+      this.error = null;
+      throw error;
+    }
+  }
+
+  private pipeline(call: KernelCall): GPUComputePipeline {
+    const key = `${call.shader}|${JSON.stringify(call.defines ?? {})}|${JSON.stringify(call.constants ?? {})}`;
+    let pipeline = this.pipelines.get(key);
+    if (pipeline) return pipeline;
+    const source = shaderSources[call.shader];
+    if (source === undefined) throw new Error(`no shader named "${call.shader}" in shaders/`);
+    const label = call.label ?? call.shader;
+    const code = preprocess(source, call.defines);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label, code });
+    pipeline = this.device.createComputePipeline({
+      label,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants: call.constants },
+    });
+    void this.device.popErrorScope().then((e) => {
+      if (e) this.error ??= new Error(`kernel "${label}" failed to compile: ${e.message}`);
+    });
+    this.pipelines.set(key, pipeline);
+    this.stats.pipelines++;
+    return pipeline;
+  }
+
+  private uniformSlot(data: ArrayBuffer): GPUBufferBinding {
+    const size = Math.ceil(data.byteLength / 16) * 16;
+    if (this.chunkOffset + size > UNIFORM_CHUNK_BYTES) {
+      this.chunkIndex++;
+      this.chunkOffset = 0;
+    }
+    if (this.chunkIndex === this.chunks.length) {
+      const gpu = this.device.createBuffer({
+        label: 'uniforms',
+        size: UNIFORM_CHUNK_BYTES,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+      this.chunks.push({ gpu, cpu: new Uint8Array(UNIFORM_CHUNK_BYTES) });
+    }
+    const chunk = this.chunks[this.chunkIndex];
+    const offset = this.chunkOffset;
+    chunk.cpu.set(new Uint8Array(data), offset);
+    this.chunkOffset += Math.ceil(size / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    return { buffer: chunk.gpu, offset, size };
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    const i = this.staging.findIndex((b) => b.size >= size && b.size <= size * 4);
+    if (i >= 0) return this.staging.splice(i, 1)[0];
+    return this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  private lostPromise(): Promise<never> {
+    return this.device.lost.then((info) => {
+      throw new Error(`WebGPU device lost (${info.reason}): ${info.message}`);
+    });
+  }
+}
+
+/** Packs a uniform block of 4-byte scalars in declaration order. */
+export class Params {
+  private words: number[] = [];
+  private kinds: ('u' | 'i' | 'f')[] = [];
+  u32(...values: number[]): this {
+    for (const v of values) this.push('u', v);
+    return this;
+  }
+  i32(...values: number[]): this {
+    for (const v of values) this.push('i', v);
+    return this;
+  }
+  f32(...values: number[]): this {
+    for (const v of values) this.push('f', v);
+    return this;
+  }
+  get buffer(): ArrayBuffer {
+    const bytes = new ArrayBuffer(Math.max(16, Math.ceil((this.words.length * 4) / 16) * 16));
+    const view = new DataView(bytes);
+    this.words.forEach((v, i) => {
+      const kind = this.kinds[i];
+      if (kind === 'f') view.setFloat32(i * 4, v, true);
+      else if (kind === 'i') view.setInt32(i * 4, v, true);
+      else view.setUint32(i * 4, v, true);
+    });
+    return bytes;
+  }
+  private push(kind: 'u' | 'i' | 'f', v: number): void {
+    this.words.push(v);
+    this.kinds.push(kind);
+  }
+}
+
+/** Workgroup counts for `count` invocations of a 1-D kernel; the shader linearises with num_workgroups. */
+export function grid1d(count: number, workgroupSize: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+  if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,40 @@
+// Tensor constructors: from host data, constant fills, seeded random.
+import type { Engine } from '../engine.js';
+import { Tensor, shapeString, sizeOf, type Shape } from '../tensor.js';
+import { fillKernel, randomKernel } from '../../kernels/elementwise.js';
+
+export function tensor(engine: Engine, data: ArrayLike<number>, shape: Shape = [data.length]): Tensor {
+  if (sizeOf(shape) !== data.length) {
+    throw new Error(`tensor(): ${data.length} values do not fill shape ${shapeString(shape)}`);
+  }
+  const t = Tensor.empty(engine, shape);
+  if (data.length) engine.write(t.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
+  return t;
+}
+
+export function fill(engine: Engine, shape: Shape, value: number): Tensor {
+  return fillKernel(engine, shape, value);
+}
+
+export const zeros = (engine: Engine, shape: Shape) => fill(engine, shape, 0);
+export const ones = (engine: Engine, shape: Shape) => fill(engine, shape, 1);
+
+export interface RandomOptions {
+  /** An explicit stream: the same seed always gives the same numbers. Without it the engine's RNG advances. */
+  seed?: number;
+}
+
+function stream(engine: Engine, options: RandomOptions): [number, number] {
+  if (options.seed !== undefined) return [options.seed, 0];
+  return [engine.rng.seed, engine.rng.counter++];
+}
+
+/** N(mean, std²). */
+export function randn(engine: Engine, shape: Shape, mean = 0, std = 1, options: RandomOptions = {}): Tensor {
+  return randomKernel(engine, shape, true, mean, std, ...stream(engine, options));
+}
+
+/** Uniform on [low, high). */
+export function rand(engine: Engine, shape: Shape, low = 0, high = 1, options: RandomOptions = {}): Tensor {
+  return randomKernel(engine, shape, false, low, high, ...stream(engine, options));
+}

@@ -1,0 +1,71 @@
+// A size-bucketed pool of storage buffers. A released buffer waits until the command buffer that last used it
+// has been submitted: only then can a later queue.writeBuffer into it not overtake the recorded work.
+const MIN_BYTES = 256;
+
+export function bucketBytes(bytes: number): number {
+  let size = MIN_BYTES;
+  while (size < bytes) size *= 2;
+  return size;
+}
+
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private pending: GPUBuffer[] = [];
+  private sizes = new WeakMap<GPUBuffer, number>();
+  allocatedBytes = 0;
+  inUseBytes = 0;
+  peakInUseBytes = 0;
+  buffersCreated = 0;
+
+  constructor(private device: GPUDevice) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = bucketBytes(bytes);
+    let buffer = this.free.get(size)?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      this.sizes.set(buffer, size);
+      this.allocatedBytes += size;
+      this.buffersCreated++;
+    }
+    this.inUseBytes += size;
+    this.peakInUseBytes = Math.max(this.peakInUseBytes, this.inUseBytes);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.inUseBytes -= this.sizeOf(buffer);
+    this.pending.push(buffer);
+  }
+
+  /** Called right after a submit: everything released before it may be handed out again. */
+  submitted(): void {
+    for (const buffer of this.pending) {
+      const size = this.sizeOf(buffer);
+      const list = this.free.get(size) ?? [];
+      list.push(buffer);
+      this.free.set(size, list);
+    }
+    this.pending = [];
+  }
+
+  /** Destroys the buffers nobody holds; the pool keeps working afterwards. */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const buffer of list) {
+        this.allocatedBytes -= this.sizeOf(buffer);
+        buffer.destroy();
+      }
+    }
+    this.free.clear();
+  }
+
+  private sizeOf(buffer: GPUBuffer): number {
+    const size = this.sizes.get(buffer);
+    if (size === undefined) throw new Error('BufferPool: buffer does not belong to this pool');
+    return size;
+  }
+}
