@@ -78,7 +78,7 @@ export class Engine {
     const pipeline = this.pipeline(call);
     const entries: GPUBindGroupEntry[] = call.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
     if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ label: call.label ?? call.shader, layout: pipeline.getBindGroupLayout(0), entries });
     const [x, y = 1, z = 1] = call.workgroups;
     if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
       throw new Error(`${call.label ?? call.shader}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);

@@ -38,3 +38,9 @@ export function randn(engine: Engine, shape: Shape, mean = 0, std = 1, options: 
 export function rand(engine: Engine, shape: Shape, low = 0, high = 1, options: RandomOptions = {}): Tensor {
   return randomKernel(engine, shape, false, low, high, ...stream(engine, options));
 }
+
+/** Overwrites dst's values with src's (same size); neither is part of any graph afterwards. */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  if (dst.size !== src.size) throw new Error(`copyInto: sizes differ: ${shapeString(dst.shape)} ← ${shapeString(src.shape)}`);
+  if (dst.size) dst.engine.copy(src.buffer, dst.buffer, dst.size * 4);
+}

@@ -1,0 +1,56 @@
+// Command-line parsing on node:util's parseArgs, with typed numeric checks whose errors name the flag.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\n\n${usage}`);
+  }
+}
+
+type Raw = string | boolean | (string | boolean)[] | undefined;
+
+export function num(values: Record<string, Raw>, name: string, fallback: number, check: { int?: boolean; min?: number; max?: number; minExclusive?: number; maxExclusive?: number } = {}): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const bad = (why: string) => new UsageError(`--${name} ${String(raw)}: ${why}`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value)) throw bad('not a number');
+  if (check.int && !Number.isInteger(value)) throw bad('must be a whole number');
+  if (check.min !== undefined && value < check.min) throw bad(`must be at least ${check.min}`);
+  if (check.max !== undefined && value > check.max) throw bad(`must be at most ${check.max}`);
+  if (check.minExclusive !== undefined && value <= check.minExclusive) throw bad(`must be greater than ${check.minExclusive}`);
+  if (check.maxExclusive !== undefined && value >= check.maxExclusive) throw bad(`must be less than ${check.maxExclusive}`);
+  return value;
+}
+
+export function str(values: Record<string, Raw>, name: string): string | undefined {
+  const raw = values[name];
+  return typeof raw === 'string' ? raw : undefined;
+}
+
+export function list(values: Record<string, Raw>, name: string): string[] {
+  const raw = values[name];
+  if (raw === undefined) return [];
+  return (Array.isArray(raw) ? raw : [raw]).map(String);
+}
+
+/** Runs a CLI main: prints errors (without a stack for expected ones) and sets the exit code. */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      const expected = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError'];
+      console.error(expected.includes(error.name) ? `error: ${error.message}` : error);
+      process.exit(error.name === 'UsageError' ? 2 : 1);
+    },
+  );
+}

@@ -1,0 +1,153 @@
+// Training checkpoints on disk: safetensors holding both nets (weights and batchnorm running statistics), both
+// Adam states and the fixed z, with the step, epoch, RNG and shuffle state and the config as metadata.
+import { existsSync, statSync, copyFileSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/ops/create.js';
+import { keep } from '../tensor/autograd.js';
+import type { Batcher, BatcherState } from '../data/batches.js';
+import type { GanTrainer } from '../gan/trainer.js';
+import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
+import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { UsageError } from './args.js';
+import type { TrainOptions } from './train-options.js';
+
+export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
+
+export interface EpochTotals {
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+  steps: number;
+  seconds: number;
+}
+
+interface SaveContext {
+  engine: Engine;
+  trainer: GanTrainer;
+  batcher: Batcher;
+  options: TrainOptions;
+  fixedZ: Tensor;
+  totals: EpochTotals;
+  step: number;
+  epochsDone: number;
+  /** Also keep a copy named after the epoch. */
+  perEpoch: boolean;
+}
+
+/** Writes checkpoints/latest.safetensors atomically (and checkpoints/epoch_NNN.safetensors); returns its path. */
+export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<string> {
+  const { trainer } = c;
+  const tensors = {
+    ...(await moduleState('generator.', trainer.G)),
+    ...(await moduleState('discriminator.', trainer.D)),
+    ...(await adamState('optimizer_g.', trainer.G, trainer.optG)),
+    ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
+    fixed_z: await readTensor(c.fixedZ),
+  };
+  const { given: _given, resume: _resume, out: _out, ...config } = c.options;
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(config),
+    step: String(c.step),
+    epochs_done: String(c.epochsDone),
+    optimizer_g_step: String(trainer.optG.step),
+    optimizer_d_step: String(trainer.optD.step),
+    rng: JSON.stringify(c.engine.rng),
+    batcher: JSON.stringify(c.batcher.state()),
+    epoch_totals: JSON.stringify(c.totals),
+    adapter: c.engine.adapterName,
+    saved_at: new Date().toISOString(),
+  };
+  const latest = join(outDir, 'checkpoints', 'latest.safetensors');
+  writeSafetensors(latest, tensors, metadata);
+  if (c.perEpoch) {
+    const named = join(outDir, 'checkpoints', `epoch_${String(c.epochsDone).padStart(3, '0')}.safetensors`);
+    copyFileSync(latest, named);
+    return named;
+  }
+  return latest;
+}
+
+/** A run folder, its checkpoints folder, or a checkpoint file → the checkpoint file. */
+export function resolveCheckpointPath(path: string): string {
+  if (!existsSync(path)) throw new CheckpointError(`--resume ${path}: no such file or folder`);
+  if (!statSync(path).isDirectory()) return path;
+  const candidates = [join(path, 'checkpoints', 'latest.safetensors'), join(path, 'latest.safetensors')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new CheckpointError(`--resume ${path}: no checkpoint found (looked for ${candidates.join(' and ')})`);
+  return found;
+}
+
+export interface LoadedTrainingCheckpoint {
+  options: Omit<TrainOptions, 'given' | 'resume' | 'out'>;
+  runDir: string;
+  restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; totals: EpochTotals; step: number };
+}
+
+export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`${path}: not an atelier training checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
+  }
+  const json = <T>(key: string): T => {
+    try {
+      return JSON.parse(metadata[key]) as T;
+    } catch {
+      throw new CheckpointError(`${path}: metadata "${key}" is missing or not valid JSON`);
+    }
+  };
+  const int = (key: string): number => {
+    const v = Number(metadata[key]);
+    if (!Number.isInteger(v) || v < 0) throw new CheckpointError(`${path}: metadata "${key}" is missing or not a whole number`);
+    return v;
+  };
+  const options = json<LoadedTrainingCheckpoint['options']>('config');
+  const rng = json<{ seed: number; counter: number }>('rng');
+  const batcherState = json<BatcherState>('batcher');
+  const totals = json<EpochTotals>('epoch_totals');
+  const step = int('step');
+  const stepG = int('optimizer_g_step');
+  const stepD = int('optimizer_d_step');
+  const checkpointsDir = dirname(path);
+  const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
+  return {
+    options,
+    runDir,
+    restore(engine, trainer, batcher) {
+      loadModuleState(engine, 'generator.', trainer.G, tensors, path);
+      loadModuleState(engine, 'discriminator.', trainer.D, tensors, path);
+      loadAdamState(engine, 'optimizer_g.', trainer.G, trainer.optG, tensors, path);
+      loadAdamState(engine, 'optimizer_d.', trainer.D, trainer.optD, tensors, path);
+      const z = expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
+      trainer.optG.step = stepG;
+      trainer.optD.step = stepD;
+      engine.rng = { seed: rng.seed >>> 0, counter: rng.counter >>> 0 };
+      batcher.restore(batcherState);
+      return { fixedZ: keep(tensor(engine, z, [64, options.latentDim, 1, 1])), totals, step };
+    },
+  };
+}
+
+/** Flags that would make the resumed run a different experiment. */
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit'];
+const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit' };
+
+/** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
+export function applyResumeOptions(cli: TrainOptions, stored: LoadedTrainingCheckpoint['options']): TrainOptions {
+  for (const key of FIXED_ON_RESUME) {
+    const flag = FLAG[key];
+    if (cli.given.includes(flag) && JSON.stringify(cli[key]) !== JSON.stringify(stored[key as keyof typeof stored])) {
+      throw new UsageError(`--${flag} ${JSON.stringify(cli[key])} contradicts the checkpoint's ${JSON.stringify(stored[key as keyof typeof stored])}; drop --${flag} to resume, or start a new run`);
+    }
+  }
+  const merged: TrainOptions = { ...cli, ...stored, given: cli.given, resume: cli.resume, out: cli.out };
+  const overridable = { epochs: 'epochs', lrG: 'lr-g', lrD: 'lr-d', beta1: 'beta1', beta2: 'beta2', realLabel: 'real-label', data: 'data', sampleEvery: 'sample-every', logEvery: 'log-every', maxSteps: 'max-steps' } as const;
+  for (const [key, flag] of Object.entries(overridable)) {
+    if (cli.given.includes(flag)) (merged as unknown as Record<string, unknown>)[key] = cli[key as keyof TrainOptions];
+    else if (key === 'maxSteps') merged.maxSteps = undefined;
+  }
+  return merged;
+}

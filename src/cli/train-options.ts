@@ -1,0 +1,73 @@
+// `npm run train` flags → a validated TrainOptions.
+import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
+import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
+import { parse, num, str, list, UsageError } from './args.js';
+
+export interface TrainOptions extends GanConfig {
+  epochs: number;
+  batchSize: number;
+  classes: string[];
+  limit?: number;
+  data: string;
+  out?: string;
+  resume?: string;
+  /** Also write a sample grid every this many steps (0: only at each epoch's end). */
+  sampleEvery: number;
+  /** Also append a metrics line every this many steps (0: only per epoch). */
+  logEvery: number;
+  /** Stop (with a checkpoint) after this many steps in total: for tests and quick looks. */
+  maxSteps?: number;
+  /** The flags given on the command line (resuming refuses ones that contradict the checkpoint). */
+  given: string[];
+}
+
+export const TRAIN_USAGE = `usage: npm run train -- [options]
+  --epochs N          epochs to train (default 20)
+  --batch-size N      images per step (default 128)
+  --lr-g X, --lr-d X  Adam learning rates of G and D (default 2e-4)
+  --beta1 X --beta2 X Adam betas (default 0.5, 0.999)
+  --latent-dim N      size of z (default 100)
+  --real-label X      target for real images, one-sided label smoothing (default 0.9)
+  --seed N            seeds weights, z, shuffling (default 0)
+  --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
+  --limit N           use only the first N selected images
+  --data DIR          folder with the four IDX files (default ${DEFAULT_DATA_DIR})
+  --out DIR           output folder (default runs/<timestamp>)
+  --resume DIR|FILE   continue from a run folder or a checkpoint file
+  --sample-every N    also write a sample grid every N steps
+  --log-every N       also write a metrics line every N steps
+  --max-steps N       stop after N steps in total (writes a checkpoint)`;
+
+export function parseTrainOptions(argv: string[]): TrainOptions {
+  const v = parse(argv, {
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
+    beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, 'real-label': { type: 'string' },
+    seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
+    out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
+    'max-steps': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, TRAIN_USAGE);
+  if (v.help) throw new UsageError(TRAIN_USAGE);
+  const d = DEFAULT_GAN_CONFIG;
+  const limit = v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 });
+  const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
+  return {
+    epochs: num(v, 'epochs', 20, { int: true, min: 1 }),
+    batchSize: num(v, 'batch-size', 128, { int: true, min: 1, max: 4096 }),
+    lrG: num(v, 'lr-g', d.lrG, { minExclusive: 0, max: 1 }),
+    lrD: num(v, 'lr-d', d.lrD, { minExclusive: 0, max: 1 }),
+    beta1: num(v, 'beta1', d.beta1, { min: 0, maxExclusive: 1 }),
+    beta2: num(v, 'beta2', d.beta2, { min: 0, maxExclusive: 1 }),
+    latentDim: num(v, 'latent-dim', d.latentDim, { int: true, min: 1, max: 4096 }),
+    realLabel: num(v, 'real-label', d.realLabel, { minExclusive: 0, max: 1 }),
+    seed: num(v, 'seed', d.seed, { int: true, min: 0, max: 2 ** 32 - 1 }),
+    classes: list(v, 'class'),
+    limit,
+    data: str(v, 'data') ?? DEFAULT_DATA_DIR,
+    out: str(v, 'out'),
+    resume: str(v, 'resume'),
+    sampleEvery: num(v, 'sample-every', 0, { int: true, min: 0 }),
+    logEvery: num(v, 'log-every', 0, { int: true, min: 0 }),
+    maxSteps,
+    given: Object.keys(v).filter((k) => v[k] !== undefined),
+  };
+}

@@ -1,0 +1,58 @@
+// The reference DCGAN for 28×28 grayscale images, layer for layer as the issue specifies. Layers followed by
+// batchnorm have no bias (it would be cancelled by the normalisation), as in PyTorch's DCGAN example.
+import type { Engine } from '../tensor/engine.js';
+import { Module } from '../nn/module.js';
+import { Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, ReLU, LeakyReLU, Tanh, Flatten } from '../nn/layers.js';
+import { randn, fill, copyInto } from '../tensor/ops/create.js';
+import { tidy } from '../tensor/autograd.js';
+
+export function buildGenerator(engine: Engine, latentDim = 100): Sequential {
+  return new Sequential(
+    new ConvTranspose2d(engine, latentDim, 128, 7, { stride: 1, padding: 0, bias: false }),
+    new BatchNorm2d(engine, 128),
+    ReLU(),
+    new ConvTranspose2d(engine, 128, 64, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(engine, 64),
+    ReLU(),
+    new ConvTranspose2d(engine, 64, 1, 4, { stride: 2, padding: 1, bias: false }),
+    Tanh(),
+  );
+}
+
+export function buildDiscriminator(engine: Engine): Sequential {
+  return new Sequential(
+    new Conv2d(engine, 1, 64, 4, { stride: 2, padding: 1, bias: false }),
+    LeakyReLU(0.2),
+    new Conv2d(engine, 64, 128, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(engine, 128),
+    LeakyReLU(0.2),
+    new Conv2d(engine, 128, 1, 7, { stride: 1, padding: 0, bias: false }),
+    Flatten(),
+  );
+}
+
+/** DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0. */
+export function dcganInit(engine: Engine, model: Module): void {
+  tidy(engine, () => {
+    for (const [, m] of model.namedModules()) {
+      if (m instanceof Conv2d || m instanceof ConvTranspose2d) {
+        copyInto(m.weight, randn(engine, m.weight.shape, 0, 0.02));
+        if (m.bias) copyInto(m.bias, fill(engine, m.bias.shape, 0));
+      } else if (m instanceof BatchNorm2d) {
+        copyInto(m.weight, randn(engine, m.weight.shape, 1, 0.02));
+        copyInto(m.bias, fill(engine, m.bias.shape, 0));
+      }
+    }
+  });
+}
+
+/** One line per layer with its parameter count, for the training header. */
+export function summary(name: string, model: Module): string {
+  const lines = [`${name}: ${model.parameterCount().toLocaleString('en-US')} parameters`];
+  for (const [path, m] of model.namedModules()) {
+    if (m === model) continue;
+    const count = m.parameterCount();
+    lines.push(`  ${path.padEnd(3)} ${m.describe()}${count ? ` — ${count.toLocaleString('en-US')}` : ''}`);
+  }
+  return lines.join('\n');
+}

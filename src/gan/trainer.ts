@@ -1,0 +1,112 @@
+// One DCGAN training step, recorded into the engine's open command encoder: D on a real batch and on G(z)
+// detached (losses summed, one D update), then G on a fresh z against the real target (one G update).
+// Browser-safe: no file I/O here; the CLI reads data and writes artifacts.
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tidy, backward, detach, noGrad, keep } from '../tensor/autograd.js';
+import { randn } from '../tensor/ops/create.js';
+import { add, sigmoid } from '../tensor/ops/elementwise.js';
+import { mean } from '../tensor/ops/reduce.js';
+import { reshape } from '../tensor/ops/shape.js';
+import { concat } from '../tensor/ops/misc.js';
+import { bceWithLogits } from '../tensor/ops/loss.js';
+import { Adam } from '../nn/adam.js';
+import type { Sequential } from '../nn/layers.js';
+import { buildGenerator, buildDiscriminator, dcganInit } from './models.js';
+
+export interface GanConfig {
+  latentDim: number;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  /** Target for real images in D's loss and for G's loss (0.9: one-sided label smoothing). */
+  realLabel: number;
+  seed: number;
+}
+
+export const DEFAULT_GAN_CONFIG: GanConfig = { latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0 };
+
+/** The four numbers a step reports: D's loss (real + fake), G's loss, mean D(x), mean D(G(z)). */
+export interface StepStats {
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+}
+
+export class GanTrainer {
+  readonly G: Sequential;
+  readonly D: Sequential;
+  readonly optG: Adam;
+  readonly optD: Adam;
+
+  constructor(readonly engine: Engine, readonly config: GanConfig) {
+    engine.rng = { seed: config.seed >>> 0, counter: 0 };
+    this.G = buildGenerator(engine, config.latentDim);
+    this.D = buildDiscriminator(engine);
+    dcganInit(engine, this.G);
+    dcganInit(engine, this.D);
+    this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2 });
+    this.optD = new Adam(engine, this.D.parameters(), { lr: config.lrD, beta1: config.beta1, beta2: config.beta2 });
+  }
+
+  /**
+   * Records one training step on a batch of real images [B, 1, H, W] and returns a [4] tensor of
+   * StepStats (read it only when needed: reading forces a submit and a wait).
+   */
+  step(real: Tensor): Tensor {
+    const { engine, G, D, config } = this;
+    const batch = real.shape[0];
+    return tidy(engine, () => {
+      const z = randn(engine, [batch, config.latentDim, 1, 1]);
+      const fake = G.forward(z);
+      const realLogits = D.forward(real);
+      const fakeLogits = D.forward(detach(fake));
+      const lossD = add(bceWithLogits(realLogits, config.realLabel), bceWithLogits(fakeLogits, 0));
+      backward(lossD);
+      this.optD.update();
+
+      // G's step needs gradients through D but not D's weight gradients.
+      D.setRequiresGrad(false);
+      const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
+      const lossG = bceWithLogits(D.forward(G.forward(z2)), config.realLabel);
+      backward(lossG);
+      D.setRequiresGrad(true);
+      this.optG.update();
+
+      return keep(noGrad(engine, () => concat([
+        reshape(lossD, [1]),
+        reshape(lossG, [1]),
+        reshape(mean(sigmoid(realLogits)), [1]),
+        reshape(mean(sigmoid(fakeLogits)), [1]),
+      ], 0)));
+    });
+  }
+
+  /** G(z) in eval mode (batchnorm running statistics), without a graph. */
+  sample(z: Tensor): Tensor {
+    return generate(this.engine, this.G, z);
+  }
+
+  dispose(): void {
+    this.optG.dispose();
+    this.optD.dispose();
+    this.G.dispose();
+    this.D.dispose();
+  }
+}
+
+export function generate(engine: Engine, G: Sequential, z: Tensor): Tensor {
+  const wasTraining = G.training;
+  G.eval();
+  try {
+    return noGrad(engine, () => tidy(engine, () => G.forward(z)));
+  } finally {
+    G.train(wasTraining);
+  }
+}
+
+export function toStats(values: Float32Array): StepStats {
+  return { lossD: values[0], lossG: values[1], dReal: values[2], dFake: values[3] };
+}

@@ -1,0 +1,20 @@
+// atelier's browser-safe public API: the engine, tensors, autograd, ops, modules and the DCGAN.
+// Node-only entries (Dawn device creation, files, CLI) live in src/node, src/io, src/data and src/cli.
+export { Engine, Params, grid1d, type KernelCall, type EngineStats } from './tensor/engine.js';
+export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName } from './tensor/device.js';
+export { Tensor, type Shape } from './tensor/tensor.js';
+export { backward, noGrad, detach, keep, tidy, record } from './tensor/autograd.js';
+export * from './tensor/ops/create.js';
+export * from './tensor/ops/elementwise.js';
+export * from './tensor/ops/reduce.js';
+export * from './tensor/ops/shape.js';
+export * from './tensor/ops/matmul.js';
+export * from './tensor/ops/conv.js';
+export * from './tensor/ops/batchnorm.js';
+export * from './tensor/ops/loss.js';
+export * from './tensor/ops/misc.js';
+export { Module } from './nn/module.js';
+export * from './nn/layers.js';
+export { Adam, type AdamOptions } from './nn/adam.js';
+export * from './gan/models.js';
+export * from './gan/trainer.js';

@@ -1,0 +1,132 @@
+// The layers the DCGAN and the feature classifier are built from.
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module } from './module.js';
+import { defaultUniform, constant } from './init.js';
+import { conv2d, convTranspose2d } from '../tensor/ops/conv.js';
+import { batchNorm2d } from '../tensor/ops/batchnorm.js';
+import { matmul } from '../tensor/ops/matmul.js';
+import { add, relu, leakyRelu, tanh, sigmoid } from '../tensor/ops/elementwise.js';
+import { reshape, flatten } from '../tensor/ops/shape.js';
+import { dropout, upsampleNearest } from '../tensor/ops/misc.js';
+
+export interface ConvOptions {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: ConvOptions = {}) {
+    super();
+    const fanIn = inChannels * kernelSize * kernelSize;
+    this.weight = this.parameter('weight', defaultUniform(engine, [outChannels, inChannels, kernelSize, kernelSize], fanIn));
+    this.bias = options.bias === false ? null : this.parameter('bias', defaultUniform(engine, [outChannels], fanIn));
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+  }
+  override describe(): string {
+    const { stride = 1, padding = 0 } = this.options;
+    return `Conv2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, p${padding})`;
+  }
+}
+
+export class ConvTranspose2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: ConvOptions & { outputPadding?: number } = {}) {
+    super();
+    // PyTorch computes fan-in from weight dim 1 (out channels) for transposed convs.
+    const fanIn = outChannels * kernelSize * kernelSize;
+    this.weight = this.parameter('weight', defaultUniform(engine, [inChannels, outChannels, kernelSize, kernelSize], fanIn));
+    this.bias = options.bias === false ? null : this.parameter('bias', defaultUniform(engine, [outChannels], fanIn));
+  }
+  forward(x: Tensor): Tensor {
+    const { stride = 1, padding = 0, outputPadding = 0 } = this.options;
+    return convTranspose2d(x, this.weight, this.bias, { stride, padding, outputPadding });
+  }
+  override describe(): string {
+    const { stride = 1, padding = 0 } = this.options;
+    return `ConvTranspose2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, p${padding})`;
+  }
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  constructor(engine: Engine, readonly channels: number, readonly options: { momentum?: number; eps?: number } = {}) {
+    super();
+    this.weight = this.parameter('weight', constant(engine, [channels], 1));
+    this.bias = this.parameter('bias', constant(engine, [channels], 0));
+    this.runningMean = this.buffer('running_mean', constant(engine, [channels], 0));
+    this.runningVar = this.buffer('running_var', constant(engine, [channels], 1));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
+      training: this.training,
+      momentum: this.options.momentum ?? 0.1,
+      eps: this.options.eps ?? 1e-5,
+    });
+  }
+  override describe(): string {
+    return `BatchNorm2d(${this.channels})`;
+  }
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
+    super();
+    this.weight = this.parameter('weight', defaultUniform(engine, [outFeatures, inFeatures], inFeatures));
+    this.bias = options.bias === false ? null : this.parameter('bias', defaultUniform(engine, [outFeatures], inFeatures));
+  }
+  forward(x: Tensor): Tensor {
+    const y = matmul(x, this.weight, { transposeB: true });
+    return this.bias ? add(y, this.bias) : y;
+  }
+  override describe(): string {
+    return `Linear(${this.inFeatures}→${this.outFeatures})`;
+  }
+}
+
+/** A parameter-free layer from a function. */
+class Lambda extends Module {
+  constructor(private readonly name: string, private readonly fn: (x: Tensor, training: boolean) => Tensor) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x, this.training);
+  }
+  override describe(): string {
+    return this.name;
+  }
+}
+
+export const ReLU = () => new Lambda('ReLU', relu);
+export const LeakyReLU = (slope = 0.01) => new Lambda(`LeakyReLU(${slope})`, (x) => leakyRelu(x, slope));
+export const Tanh = () => new Lambda('Tanh', tanh);
+export const Sigmoid = () => new Lambda('Sigmoid', sigmoid);
+export const Flatten = () => new Lambda('Flatten', flatten);
+export const Reshape = (shape: number[]) => new Lambda(`Reshape(${shape.join('×')})`, (x) => reshape(x, [x.shape[0], ...shape]));
+export const Upsample = (scale: number) => new Lambda(`Upsample(×${scale})`, (x) => upsampleNearest(x, scale));
+export const Dropout = (p: number) => new Lambda(`Dropout(${p})`, (x, training) => dropout(x, p, training));
+
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.child(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this.layers) y = layer.forward(y);
+    return y;
+  }
+}

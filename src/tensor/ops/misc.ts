@@ -1,0 +1,62 @@
+// Differentiable upsampling, dropout and concatenation.
+import { record } from '../autograd.js';
+import { Tensor, shapeString } from '../tensor.js';
+import { upsampleNearestKernel, upsampleNearestGradKernel } from '../../kernels/upsample.js';
+import { dropoutKernel } from '../../kernels/dropout.js';
+import { concatKernel, sliceAxisKernel } from '../../kernels/concat.js';
+
+/** Nearest-neighbour upsampling of NCHW by an integer factor: [N, C, H, W] → [N, C, H·scale, W·scale]. */
+export function upsampleNearest(x: Tensor, scale: number): Tensor {
+  if (x.rank !== 4) throw new Error(`upsampleNearest: input must be NCHW (rank 4), got ${shapeString(x.shape)}`);
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`upsampleNearest: scale must be an integer ≥ 1, got ${scale}`);
+  const y = upsampleNearestKernel(x, scale);
+  return record(y, 'upsampleNearest', [x], (g) => [upsampleNearestGradKernel(g, scale)]);
+}
+
+/** A new tensor sharing x's values, whose gradient passes straight through. */
+function identity(x: Tensor, op: string): Tensor {
+  const y = new Tensor(x.engine, x.shape, x.storage.retain());
+  return record(y, op, [x], (g) => [g]);
+}
+
+/**
+ * Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1 − p). The mask comes
+ * from the stream (seed, 0), or from the engine's RNG (which then advances) when no seed is given; the backward
+ * pass applies the same mask. Identity when not training or p = 0.
+ */
+export function dropout(x: Tensor, p: number, training: boolean, seed?: number): Tensor {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  if (!training || p === 0) return identity(x, 'dropout');
+  const engine = x.engine;
+  const [s, counter] = seed !== undefined ? [seed, 0] : [engine.rng.seed, engine.rng.counter++];
+  const y = dropoutKernel(x, p, s, counter);
+  return record(y, 'dropout', [x], (g) => [dropoutKernel(g, p, s, counter)]);
+}
+
+/** Joins tensors along `axis` (default 1: channels of NCHW); all other dimensions must agree. */
+export function concat(tensors: Tensor[], axis = 1): Tensor {
+  if (tensors.length === 0) throw new Error('concat: needs at least one tensor');
+  const first = tensors[0];
+  const rank = first.rank;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= rank) {
+    throw new Error(`concat: axis ${axis} out of range for shape ${shapeString(first.shape)}`);
+  }
+  for (const t of tensors) {
+    if (t.rank !== rank || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+      const shapes = tensors.map((u) => shapeString(u.shape)).join(', ');
+      throw new Error(`concat: shapes ${shapes} differ outside axis ${ax}`);
+    }
+  }
+  const outShape = [...first.shape];
+  outShape[ax] = tensors.reduce((n, t) => n + t.shape[ax], 0);
+  const y = concatKernel(tensors, ax, outShape);
+  return record(y, 'concat', tensors, (g) => {
+    let start = 0;
+    return tensors.map((t) => {
+      const part = t.requiresGrad ? sliceAxisKernel(g, ax, start, t.shape) : null;
+      start += t.shape[ax];
+      return part;
+    });
+  });
+}

@@ -1,0 +1,145 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import type { Engine } from '../src/tensor/engine.js';
+import { Params } from '../src/tensor/engine.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { getEngine, randomArray, toGpu, expectClose } from './helpers.js';
+import { tidy, keep, backward, noGrad, detach } from '../src/tensor/autograd.js';
+import { tensor, fill } from '../src/tensor/ops/create.js';
+import { add, mul, addScalar, tanh } from '../src/tensor/ops/elementwise.js';
+import { reshape, flatten } from '../src/tensor/ops/shape.js';
+import { sum } from '../src/tensor/ops/reduce.js';
+import { preprocess } from '../src/kernels/preprocess.js';
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await getEngine();
+});
+
+describe('engine', () => {
+  it('records many dispatches into one submit and reads back only on request', async () => {
+    const before = { ...engine.stats };
+    const y = tidy(engine, () => {
+      let x = fill(engine, [1000], 1);
+      for (let i = 0; i < 50; i++) x = addScalar(x, 1);
+      return x;
+    });
+    expect(engine.stats.submits - before.submits).toBe(0);
+    const values = await y.toArray();
+    expect(engine.stats.submits - before.submits).toBe(1);
+    expect(engine.stats.readbacks - before.readbacks).toBe(1);
+    expect(engine.stats.dispatches - before.dispatches).toBe(51);
+    expect(values[0]).toBe(51);
+    expect(values[999]).toBe(51);
+    y.dispose();
+  });
+
+  it('reuses a released buffer only after the submit that used it', async () => {
+    const a = tensor(engine, [1, 2, 3, 4]);
+    const b = addScalar(a, 10);
+    const buffer = a.buffer;
+    a.dispose();
+    // Not yet submitted: the pool must not hand a's buffer out, or this upload would overwrite it before b runs.
+    const c = tensor(engine, [7, 7, 7, 7]);
+    expect(c.buffer).not.toBe(buffer);
+    expect(Array.from(await b.toArray())).toEqual([11, 12, 13, 14]);
+    const d = tensor(engine, [5, 5, 5, 5]);
+    expect(d.buffer).toBe(buffer);
+    for (const t of [b, c, d]) t.dispose();
+  });
+
+  it('names the kernel when a shader fails to compile', async () => {
+    expect(() => engine.run({ shader: 'no_such_shader', buffers: [], workgroups: [1] })).toThrow(/no shader named "no_such_shader"/);
+  });
+
+  it('surfaces validation errors as exceptions instead of hanging', async () => {
+    const t = Tensor.empty(engine, [4]);
+    // fill's shader needs a uniform block; binding none is a validation error.
+    engine.run({ shader: 'fill', uniforms: new Params().u32(4).f32(1).buffer, buffers: [], workgroups: [1], label: 'broken-fill' });
+    await expect(t.toArray()).rejects.toThrow(/broken-fill/);
+    // One bad dispatch can report more than one error; drain them so later tests start clean.
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.sync().catch(() => undefined);
+    t.dispose();
+  });
+
+  it('tidy disposes what it does not return; keep() survives', async () => {
+    const inUse = engine.pool.inUseBytes;
+    let kept!: Tensor;
+    const result = tidy(engine, () => {
+      const a = fill(engine, [64], 2);
+      const b = mul(a, a);
+      kept = keep(add(b, a));
+      return { b };
+    });
+    expect(result.b.isDisposed).toBe(false);
+    expect(kept.isDisposed).toBe(false);
+    expect(Array.from(await result.b.toArray()).slice(0, 2)).toEqual([4, 4]);
+    result.b.dispose();
+    kept.dispose();
+    expect(engine.pool.inUseBytes).toBe(inUse);
+  });
+
+  it('reshape and flatten are views; bad reshapes name the shapes', async () => {
+    const x = toGpu(engine, randomArray(24, 3), [2, 3, 4]);
+    const v = reshape(x, [4, -1]);
+    expect(v.shape).toEqual([4, 6]);
+    expect(flatten(x).shape).toEqual([2, 12]);
+    expect(v.buffer).toBe(x.buffer);
+    expect(() => reshape(x, [5, 5])).toThrow(/reshape: cannot view \[2, 3, 4\] \(24 elements\) as \[5, 5\]/);
+    x.dispose();
+    expectClose(await v.toArray(), randomArray(24, 3), 0, 1, 'view');
+    v.dispose();
+  });
+
+  it('preprocessor picks branches and substitutes numbers', () => {
+    const src = 'a\n#if X\nb ${N}\n#else\nc\n#endif\n#if !X\nd\n#endif';
+    expect(preprocess(src, { X: true, N: 4 })).toBe('a\nb 4');
+    expect(preprocess(src, { X: false, N: 4 })).toBe('a\nc\nd');
+    expect(() => preprocess('#if X\n', {})).toThrow(/unterminated/);
+  });
+});
+
+describe('autograd', () => {
+  it('accumulates gradients through shared subexpressions and stops at detach/noGrad', async () => {
+    const x = toGpu(engine, [0.5, -1, 2], [3], true);
+    tidy(engine, () => {
+      const y = mul(x, x); // x²
+      const z = add(y, mul(y, detach(x))); // x² + x²·stop(x): d/dx = 2x + 2x·x
+      backward(sum(z));
+      const frozen = noGrad(engine, () => mul(x, x));
+      expect(frozen.requiresGrad).toBe(false);
+    });
+    const g = await x.grad!.toArray();
+    expectClose(g, [0.5, -1, 2].map((v) => 2 * v + 2 * v * v), 1e-6, 1e-3, 'grad');
+    x.grad!.dispose();
+    x.dispose();
+  });
+
+  it('walks a 5,000-op chain without recursion', async () => {
+    const x = toGpu(engine, [0.1], [1], true);
+    tidy(engine, () => {
+      let y = x;
+      for (let i = 0; i < 5000; i++) y = addScalar(y, 0);
+      backward(tanh(y));
+    });
+    expectClose(await x.grad!.toArray(), [1 - Math.tanh(0.1) ** 2], 1e-5, 1e-3, 'deep chain');
+    x.grad!.dispose();
+    x.dispose();
+  });
+
+  it('gives each leaf its own gradient buffer even when an op passes one gradient to both', async () => {
+    const a = toGpu(engine, [1, 2], [2], true);
+    const b = toGpu(engine, [3, 4], [2], true);
+    tidy(engine, () => backward(sum(add(a, b))));
+    expect(a.grad!.buffer).not.toBe(b.grad!.buffer);
+    a.grad!.dispose();
+    expect(Array.from(await b.grad!.toArray())).toEqual([1, 1]);
+    for (const t of [b.grad!, a, b]) t.dispose();
+  });
+
+  it('refuses backward from a tensor that needs no gradient', () => {
+    tidy(engine, () => {
+      expect(() => backward(fill(engine, [1], 1))).toThrow(/does not require a gradient/);
+    });
+  });
+});
