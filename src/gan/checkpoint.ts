@@ -42,23 +42,26 @@ export class CheckpointError extends Error {
 }
 
 /** Looks up `name`, checking dtype and shape; the error names the tensor and what was expected. */
-export function expectTensor(record: Record<string, { dtype: string; shape: number[]; data: ArrayLike<number> }>, name: string, shape: readonly number[], source: string): Float32Array {
+export type LoadedTensors = Record<string, { dtype: string; shape: number[]; data: ArrayLike<number> | ArrayLike<bigint> }>;
+
+export function expectTensor(record: LoadedTensors, name: string, shape: readonly number[], source: string): Float32Array {
   const t = record[name];
   if (!t) throw new CheckpointError(`${source}: tensor "${name}" is missing`);
   if (t.dtype !== 'F32') throw new CheckpointError(`${source}: tensor "${name}" has dtype ${t.dtype}, expected F32`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new CheckpointError(`${source}: tensor "${name}" has shape [${t.shape.join(', ')}], the model expects [${shape.join(', ')}]`);
   }
-  return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  // dtype is F32 here, so data holds numbers.
+  return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
 }
 
 /** Copies every parameter and buffer of `model` from `record` (all checked before any is written). */
-export function loadModuleState(engine: Engine, prefix: string, model: Module, record: Parameters<typeof expectTensor>[0], source: string): void {
+export function loadModuleState(engine: Engine, prefix: string, model: Module, record: LoadedTensors, source: string): void {
   const entries = [...model.stateDict()].map(([name, t]) => [t, expectTensor(record, prefix + name, t.shape, source)] as const);
   for (const [t, data] of entries) writeInto(engine, t, data);
 }
 
-export function loadAdamState(engine: Engine, prefix: string, model: Module, opt: Adam, record: Parameters<typeof expectTensor>[0], source: string): void {
+export function loadAdamState(engine: Engine, prefix: string, model: Module, opt: Adam, record: LoadedTensors, source: string): void {
   const names = model.namedParameters().map(([n]) => n);
   const entries = names.flatMap((name, i) => [
     [opt.m[i], expectTensor(record, `${prefix}m.${name}`, opt.m[i].shape, source)] as const,

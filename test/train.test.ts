@@ -1,0 +1,216 @@
+// End-to-end: a few DCGAN steps on a tiny generated IDX set write every artifact; an interrupted and resumed
+// run ends bitwise equal to an uninterrupted one; bad input gets its message and nothing written is lost.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import type { Engine } from '../src/tensor/engine.js';
+import { getEngine, rng } from './helpers.js';
+import { train } from '../src/cli/train.js';
+import { generateImages, loadGenerator } from '../src/cli/generate.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { Progress } from '../src/cli/progress.js';
+import { GanTrainer, DEFAULT_GAN_CONFIG, generate } from '../src/gan/trainer.js';
+import { randn } from '../src/tensor/ops/create.js';
+import { saveCheckpoint } from '../src/cli/checkpoint-files.js';
+import { Batcher } from '../src/data/batches.js';
+import { parseTrainOptions } from '../src/cli/train-options.js';
+
+let engine: Engine;
+let dataDir: string;
+const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
+
+function idx(dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** 40 train and 10 test images: blurry class-dependent blobs, so there is something to learn. */
+function writeTinyDataset(dir: string): void {
+  const r = rng(7);
+  for (const [prefix, n] of [['train', 40], ['t10k', 10]] as const) {
+    const images = new Uint8Array(n * 784);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 10;
+      const cx = 6 + labels[i] * 1.6;
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+        const d = Math.hypot(x - cx, y - 14) / 6;
+        images[i * 784 + y * 28 + x] = Math.min(255, Math.round(255 * Math.exp(-d * d) + 20 * r()));
+      }
+    }
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
+  }
+}
+
+beforeAll(async () => {
+  engine = await getEngine();
+  dataDir = mkdtempSync(join(tmpdir(), 'atelier-data-'));
+  writeTinyDataset(dataDir);
+});
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-run-'));
+const base = (out: string) => ['--data', dataDir, '--out', out, '--batch-size', '8', '--seed', '3'];
+
+describe('npm run train', () => {
+  it('writes samples, metrics, loss curve and checkpoints', async () => {
+    const out = tmp();
+    const result = await train([...base(out), '--epochs', '2', '--log-every', '2', '--sample-every', '4'], { engine, ...quiet });
+    expect(result).toMatchObject({ steps: 10, epochsDone: 2, stopped: false });
+    for (const f of ['samples/epoch_001.png', 'samples/epoch_002.png', 'samples/step_000004.png', 'loss.png',
+      'checkpoints/latest.safetensors', 'checkpoints/epoch_001.safetensors', 'checkpoints/epoch_002.safetensors']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const grid = PNG.sync.read(readFileSync(join(out, 'samples/epoch_002.png')));
+    expect(grid.width).toBe(8 * 28 + 9 * 2);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const epochs = lines.filter((l) => l.kind === 'epoch');
+    expect(epochs).toHaveLength(2);
+    for (const key of ['loss_d', 'loss_g', 'd_real', 'd_fake', 'images_per_s', 'seconds']) {
+      expect(Number.isFinite(epochs[1][key]), key).toBe(true);
+    }
+    expect(lines.filter((l) => l.kind === 'step')).toHaveLength(5);
+    const { tensors, metadata } = readSafetensors(join(out, 'checkpoints/latest.safetensors'));
+    expect(tensors['generator.0.weight'].shape).toEqual([100, 128, 7, 7]);
+    expect(tensors['generator.1.running_mean'].shape).toEqual([128]);
+    expect(tensors['discriminator.5.weight'].shape).toEqual([1, 128, 7, 7]);
+    expect(tensors['optimizer_g.m.generator.0.weight'] ?? tensors['optimizer_g.m.0.weight']).toBeDefined();
+    expect(tensors.fixed_z.shape).toEqual([64, 100, 1, 1]);
+    expect(JSON.parse(metadata.config).batchSize).toBe(8);
+    expect(metadata.step).toBe('10');
+  });
+
+  it('an interrupted and resumed run ends bitwise equal to an uninterrupted one', async () => {
+    const whole = tmp();
+    await train([...base(whole), '--epochs', '2'], { engine, ...quiet });
+    const parts = tmp();
+    const first = await train([...base(parts), '--epochs', '2', '--max-steps', '3'], { engine, ...quiet });
+    expect(first).toMatchObject({ steps: 3, stopped: true });
+    // A stop request (what SIGINT/SIGTERM set) ends the next step with a checkpoint too.
+    const stop = { requested: true };
+    const second = await train(['--resume', parts], { engine, stop, ...quiet });
+    expect(second).toMatchObject({ steps: 4, stopped: true });
+    const last = await train(['--resume', join(parts, 'checkpoints', 'latest.safetensors')], { engine, ...quiet });
+    expect(last).toMatchObject({ steps: 10, stopped: false });
+    const a = readSafetensors(join(whole, 'checkpoints/latest.safetensors')).tensors;
+    const b = readSafetensors(join(parts, 'checkpoints/latest.safetensors')).tensors;
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const name of Object.keys(a)) {
+      expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer)), name).toBe(true);
+    }
+  });
+
+  it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1'], { engine, ...quiet });
+    const latest = join(out, 'checkpoints/latest.safetensors');
+    const good = readFileSync(latest);
+    // Poison D's last layer in the checkpoint's copy the next run resumes from: its first step's loss is NaN.
+    const { tensors, metadata } = readSafetensors(latest);
+    tensors['discriminator.5.weight'].data.fill(Number.NaN as never);
+    const poisoned = join(out, 'checkpoints', 'poisoned.safetensors');
+    writeSafetensors(poisoned, tensors, metadata);
+    await expect(train(['--resume', poisoned, '--epochs', '2'], { engine, ...quiet })).rejects.toThrow(/loss became NaN at epoch 2, step 6.*last good checkpoint/s);
+    expect(readFileSync(latest).equals(good)).toBe(true);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['a missing data folder', ['--data', '/nonexistent/fashion'], /\/nonexistent\/fashion.*(dataset-fashion-mnist|--data)/s],
+    ['an unknown class', ['--class', 'hat'], /unknown class.*hat.*ankle-boot/is],
+    ['a batch larger than the data', ['--batch-size', '64'], /batch size 64 is larger than the 40 selected images/],
+    ['a bad number', ['--lr-d', 'fast'], /--lr-d fast: not a number/],
+    ['a negative epoch count', ['--epochs', '-1'], /--epochs -1: must be at least 1/],
+    ['an unknown flag', ['--epoch', '3'], /Unknown option '--epoch'/],
+    ['a resume path that does not exist', ['--resume', '/nonexistent/run'], /--resume \/nonexistent\/run: no such file or folder/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what}`, async () => {
+      const out = tmp();
+      const argv = args.includes('--data') ? ['--out', out, '--batch-size', '8', ...args] : [...base(out), ...args];
+      await expect(train(argv, { engine, ...quiet })).rejects.toThrow(message);
+    });
+  }
+
+  it('refuses to resume with settings that contradict the checkpoint', async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1', '--max-steps', '1'], { engine, ...quiet });
+    await expect(train(['--resume', out, '--latent-dim', '64'], { engine, ...quiet })).rejects.toThrow(/--latent-dim 64 contradicts the checkpoint's 100/);
+  });
+
+  it('parses defaults as the issue specifies', () => {
+    expect(parseTrainOptions([])).toMatchObject({ epochs: 20, batchSize: 128, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, latentDim: 100, realLabel: 0.9 });
+  });
+});
+
+describe('npm run generate', () => {
+  let checkpoint: string;
+  beforeAll(async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1'], { engine, ...quiet });
+    checkpoint = join(out, 'checkpoints/latest.safetensors');
+  });
+
+  it('writes a grid, each image and an interpolation grid', async () => {
+    const dir = tmp();
+    const { files } = await generateImages(['--checkpoint', checkpoint, '--n', '10', '--out', join(dir, 'grid.png'), '--each', join(dir, 'each'), '--interpolate', '5'], engine);
+    expect(files).toContain(join(dir, 'grid.png'));
+    expect(readdirSync(join(dir, 'each'))).toHaveLength(10);
+    const interp = PNG.sync.read(readFileSync(join(dir, 'grid_interpolation.png')));
+    expect(interp.width).toBe(5 * 28 + 6 * 2);
+    expect(interp.height).toBe(8 * 28 + 9 * 2);
+    const one = PNG.sync.read(readFileSync(join(dir, 'each', '0003.png')));
+    expect([one.width, one.height]).toEqual([28, 28]);
+  });
+
+  it('gives the same image for the same z after save and load (eval mode)', async () => {
+    const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, seed: 11 });
+    const real = randn(engine, [4, 1, 28, 28], 0, 0.5);
+    (trainer.step(real)).dispose();
+    const z = randn(engine, [3, 100, 1, 1], 0, 1, { seed: 5 });
+    const before = generate(engine, trainer.G, z);
+    const out = tmp();
+    mkdirSync(join(out, 'checkpoints'), { recursive: true });
+    const batcher = new Batcher({ images: new Float32Array(784 * 4), labels: new Uint8Array(4), count: 4, itemSize: 784 }, 4);
+    const path = await saveCheckpoint(out, { engine, trainer, batcher, options: { ...parseTrainOptions([]), seed: 11 }, fixedZ: z, totals: { lossD: 0, lossG: 0, dReal: 0, dFake: 0, steps: 0, seconds: 0 }, step: 1, epochsDone: 0, perEpoch: false });
+    const { G } = loadGenerator(engine, path);
+    const after = generate(engine, G, z);
+    expect(Array.from(await after.toArray())).toEqual(Array.from(await before.toArray()));
+    for (const t of [real, z, before, after]) t.dispose();
+    G.dispose();
+    trainer.dispose();
+  });
+
+  const corrupt: [string, (bytes: Buffer) => Buffer, RegExp][] = [
+    ['a truncated file', (b) => b.subarray(0, 100), /./],
+    ['a header length past the end', (b) => { const c = Buffer.from(b); c.writeBigUInt64LE(BigInt(b.length * 2), 0); return c; }, /./],
+    ['an absurd header size', (b) => { const c = Buffer.from(b); c.writeBigUInt64LE(2n ** 62n, 0); return c; }, /./],
+  ];
+  for (const [what, damage, message] of corrupt) {
+    it(`refuses ${what}`, async () => {
+      const dir = tmp();
+      const path = join(dir, 'bad.safetensors');
+      writeFileSync(path, damage(readFileSync(checkpoint)));
+      await expect(generateImages(['--checkpoint', path, '--out', join(dir, 'g.png')], engine)).rejects.toThrow(message);
+      expect(existsSync(join(dir, 'g.png'))).toBe(false);
+    });
+  }
+
+  it('names the tensor whose shape does not fit the model', async () => {
+    const dir = tmp();
+    const { tensors, metadata } = readSafetensors(checkpoint);
+    tensors['generator.3.weight'] = { dtype: 'F32', shape: [128, 32, 4, 4], data: new Float32Array(128 * 32 * 16) };
+    const path = join(dir, 'wrong.safetensors');
+    writeSafetensors(path, tensors, metadata);
+    await expect(generateImages(['--checkpoint', path, '--out', join(dir, 'g.png')], engine)).rejects.toThrow(/"generator.3.weight" has shape \[128, 32, 4, 4\], the model expects \[128, 64, 4, 4\]/);
+  });
+
+  it('requires --checkpoint', async () => {
+    await expect(generateImages([], engine)).rejects.toThrow(/--checkpoint FILE is required/);
+  });
+});
