@@ -37,4 +37,8 @@ fi
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte ]; then
   if is_debian; then apt_install dataset-fashion-mnist || echo "setup: could not install dataset-fashion-mnist (training needs --data DIR)" >&2; fi
 fi
+# Chromium runs the browser test (headless WebGPU on its own SwiftShader adapter).
+if ! command -v chromium >/dev/null && [ ! -x /usr/bin/chromium ] && is_debian; then
+  apt_install chromium || echo "setup: could not install chromium (the browser test will be skipped)" >&2
+fi
 node scripts/probe-adapter.mjs

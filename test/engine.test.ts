@@ -9,6 +9,7 @@ import { add, mul, addScalar, tanh } from '../src/tensor/ops/elementwise.js';
 import { reshape, flatten } from '../src/tensor/ops/shape.js';
 import { sum } from '../src/tensor/ops/reduce.js';
 import { preprocess } from '../src/kernels/preprocess.js';
+import { createNodeEngine } from '../src/node/gpu.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -60,6 +61,15 @@ describe('engine', () => {
     await new Promise((r) => setTimeout(r, 50));
     await engine.sync().catch(() => undefined);
     t.dispose();
+  });
+
+  it('a lost device rejects reads with the reason instead of hanging', async () => {
+    const own = await createNodeEngine();
+    const t = fill(own, [8], 3);
+    expect(Array.from(await t.toArray())[0]).toBe(3);
+    own.device.destroy();
+    await expect(t.toArray()).rejects.toThrow(/device lost|destroyed|lost/i);
+    expect(() => fill(own, [8], 1)).toThrow(/device lost/i);
   });
 
   it('tidy disposes what it does not return; keep() survives', async () => {

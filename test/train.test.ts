@@ -125,7 +125,7 @@ describe('npm run train', () => {
     ['an unknown class', ['--class', 'hat'], /unknown class.*hat.*ankle-boot/is],
     ['a batch larger than the data', ['--batch-size', '64'], /batch size 64 is larger than the 40 selected images/],
     ['a bad number', ['--lr-d', 'fast'], /--lr-d fast: not a number/],
-    ['a negative epoch count', ['--epochs', '-1'], /--epochs -1: must be at least 1/],
+    ['a zero epoch count', ['--epochs', '0'], /--epochs 0: must be at least 1/],
     ['an unknown flag', ['--epoch', '3'], /Unknown option '--epoch'/],
     ['a resume path that does not exist', ['--resume', '/nonexistent/run'], /--resume \/nonexistent\/run: no such file or folder/],
   ];
