@@ -1,0 +1,89 @@
+// The GEMM formulation of conv: im2col turns x into col [K = Cin·kH·kW, M = N·OH·OW] so that
+//   forward      y[Cout, M]  = W[Cout, K] · col            (then [C, N, HW] → [N, C, HW], bias added there)
+//   grad-input   dcol[K, M]  = Wᵀ · dy[Cout, M]            (then col2im gathers dcol back onto dx)
+//   grad-weight  dW[Cout, K] = dy[Cout, M] · colᵀ
+// with dy[Cout, M] the channel-major copy of the NCHW gradient. The pieces are exported separately so the
+// backward passes can share an im2col or a channel-major dy between the two gradients.
+import { Params, grid1d } from '../tensor/engine.js';
+import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
+import { matmulKernel } from './matmul.js';
+import { convParams, type ConvGeometry } from './conv-geometry.js';
+
+/** A new tensor header over t's storage (no copy, no autograd). */
+export function viewAs(t: Tensor, shape: Shape): Tensor {
+  return new Tensor(t.engine, shape, t.storage.retain());
+}
+
+const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;
+const mSize = (g: ConvGeometry) => g.n * g.oh * g.ow;
+
+export function im2col(x: Tensor, g: ConvGeometry): Tensor {
+  const [k, m] = [kSize(g), mSize(g)];
+  const col = Tensor.empty(x.engine, [k, m]);
+  x.engine.run({
+    shader: 'im2col', defines: { VEC4: m % 4 === 0 }, uniforms: convParams(g),
+    buffers: [x.buffer, col.buffer], workgroups: grid1d(k * Math.ceil(m / 4), 64),
+  });
+  return col;
+}
+
+/** dx [N, Cin, H, W] from dcol [K, M], plus bias[ci] when given. */
+export function col2im(col: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const shape = [g.n, g.cin, g.h, g.w];
+  const total = sizeOf(shape);
+  const dx = Tensor.empty(col.engine, shape);
+  col.engine.run({
+    shader: 'col2im', defines: { VEC4: total % 4 === 0, BIAS: !!bias }, constants: { STRIDE: g.stride }, uniforms: convParams(g),
+    buffers: bias ? [col.buffer, bias.buffer, dx.buffer] : [col.buffer, dx.buffer],
+    workgroups: grid1d(Math.ceil(total / 4), 64),
+  });
+  return dx;
+}
+
+/**
+ * t viewed as [A, B, S] → [B, A, S] with shape `outShape`, adding bias[a] when given. When A or B is 1 and
+ * there is no bias the memory order doesn't change, so this is a free view.
+ */
+export function swap01(t: Tensor, a: number, b: number, s: number, bias: Tensor | null, outShape: Shape): Tensor {
+  if ((a === 1 || b === 1) && !bias) return viewAs(t, outShape);
+  const out = Tensor.empty(t.engine, outShape);
+  t.engine.run({
+    shader: 'swap01', defines: { VEC4: s % 4 === 0, BIAS: !!bias }, uniforms: new Params().u32(a, b, s).buffer,
+    buffers: bias ? [t.buffer, bias.buffer, out.buffer] : [t.buffer, out.buffer],
+    workgroups: grid1d(a * b * Math.ceil(s / 4), 64),
+  });
+  return out;
+}
+
+/** The NCHW gradient dy [N, Cout, OH, OW] as [Cout, M]. */
+export function channelMajor(dy: Tensor, g: ConvGeometry): Tensor {
+  return swap01(dy, g.n, g.cout, g.oh * g.ow, null, [g.cout, mSize(g)]);
+}
+
+/** y [N, Cout, OH, OW] = W · col (+ bias). */
+export function convFromCol(col: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const w2 = viewAs(w, [g.cout, kSize(g)]);
+  const yCM = matmulKernel(w2, col);
+  w2.dispose();
+  const y = swap01(yCM, g.cout, g.n, g.oh * g.ow, bias, [g.n, g.cout, g.oh, g.ow]);
+  yCM.dispose();
+  return y;
+}
+
+/** dx [N, Cin, H, W] = col2im(Wᵀ · dyCM) (+ bias[ci], for conv-transpose). */
+export function gradInputFromChannelMajor(dyCM: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+  const w2 = viewAs(w, [g.cout, kSize(g)]);
+  const dcol = matmulKernel(w2, dyCM, { transposeA: true });
+  w2.dispose();
+  const dx = col2im(dcol, bias, g);
+  dcol.dispose();
+  return dx;
+}
+
+/** dW [Cout, Cin, kH, kW] = dyCM · colᵀ. */
+export function gradWeightFromCol(dyCM: Tensor, col: Tensor, g: ConvGeometry): Tensor {
+  const dw2 = matmulKernel(dyCM, col, { transposeB: true });
+  const dw = viewAs(dw2, [g.cout, g.cin, g.kh, g.kw]);
+  dw2.dispose();
+  return dw;
+}

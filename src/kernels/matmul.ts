@@ -1,0 +1,103 @@
+// 2-D matrix products C = op(A)·op(B), where op transposes an operand when asked. Two kernels: `naive` (one
+// output per invocation, the reference) and `fast` (a register block of C per invocation, see matmul.wgsl).
+import { Params, grid1d } from '../tensor/engine.js';
+import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
+import { fillKernel } from './elementwise.js';
+
+export type MatmulAlgorithm = 'naive' | 'fast';
+
+export interface MatmulOptions {
+  /** Use Aᵀ: A is stored [K, M]. */
+  transposeA?: boolean;
+  /** Use Bᵀ: B is stored [N, K]. */
+  transposeB?: boolean;
+  /** Defaults to matmulConfig.algorithm. */
+  algorithm?: MatmulAlgorithm;
+}
+
+export const matmulConfig = {
+  /** The algorithm used when a call does not name one; switch to 'naive' to check the fast path. */
+  algorithm: 'fast' as MatmulAlgorithm,
+  /**
+   * Products of at least this many multiply-adds (and M > 8) use the fast kernel's 32×16 block, which runs
+   * about 1.5× faster than the 8×16 one but takes LLVM about 3× longer to compile on llvmpipe (seconds).
+   */
+  tallMinMacs: 1 << 22,
+};
+
+// Rows and columns of C per invocation of matmul.wgsl (TALL or not), and its workgroup size; measured best
+// on llvmpipe.
+const FAST_BLOCK_M = 8;
+const FAST_BLOCK_M_TALL = 32;
+const FAST_BLOCK_N = 16;
+const FAST_WORKGROUP = 8;
+const NAIVE_WORKGROUP = 64;
+
+export interface MatmulDims {
+  M: number;
+  N: number;
+  K: number;
+}
+
+function describe(shape: Shape, transposed: boolean | undefined): string {
+  return shapeString(shape) + (transposed ? 'ᵀ' : '');
+}
+
+/** Checks the operands and returns the product's dimensions; `op` names the caller in errors. */
+export function matmulDims(op: string, a: Shape, b: Shape, transposeA = false, transposeB = false): MatmulDims {
+  const operands = `${describe(a, transposeA)} · ${describe(b, transposeB)}`;
+  if (a.length !== 2 || b.length !== 2) throw new Error(`${op}: expects 2-D matrices, got ${operands}`);
+  const [M, Ka] = transposeA ? [a[1], a[0]] : [a[0], a[1]];
+  const [Kb, N] = transposeB ? [b[1], b[0]] : [b[0], b[1]];
+  if (Ka !== Kb) throw new Error(`${op}: inner dimensions differ: ${operands}`);
+  return { M, N, K: Ka };
+}
+
+/** C[M,N] = op(A)·op(B) for 2-D A and B (no autograd). */
+export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transposeA = opts.transposeA ?? false;
+  const transposeB = opts.transposeB ?? false;
+  const { M, N, K } = matmulDims('matmul', a.shape, b.shape, transposeA, transposeB);
+  if (K === 0) return fillKernel(a.engine, [M, N], 0);
+  const c = Tensor.empty(a.engine, [M, N]);
+  if (M === 0 || N === 0) return c;
+  const algorithm = opts.algorithm ?? matmulConfig.algorithm;
+  if (algorithm === 'naive') runNaive(a, b, c, { M, N, K }, transposeA, transposeB);
+  else runFast(a, b, c, { M, N, K }, transposeA, transposeB);
+  return c;
+}
+
+function runNaive(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
+  const [aRow, aCol] = transposeA ? [1, M] : [K, 1];
+  const [bRow, bCol] = transposeB ? [1, K] : [N, 1];
+  a.engine.run({
+    shader: 'matmul_naive',
+    uniforms: new Params().u32(M, N, K, aRow, aCol, bRow, bCol).buffer,
+    buffers: [a.buffer, b.buffer, c.buffer],
+    workgroups: grid1d(M * N, NAIVE_WORKGROUP),
+  });
+}
+
+function runFast(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
+  const tall = M > FAST_BLOCK_M && M * N * K >= matmulConfig.tallMinMacs;
+  const colBlocks = Math.ceil(N / FAST_BLOCK_N);
+  const blocks = colBlocks * Math.ceil(M / (tall ? FAST_BLOCK_M_TALL : FAST_BLOCK_M));
+  const defines = {
+    TA: transposeA,
+    TB: transposeB,
+    // vec4 reads need the operand's contiguous dimension to be a multiple of 4
+    VA: (transposeA ? M : K) % 4 === 0,
+    VB: (transposeB ? K : N) % 4 === 0,
+    VC: N % 4 === 0,
+    TALL: tall,
+    WG: FAST_WORKGROUP,
+  };
+  a.engine.run({
+    shader: 'matmul',
+    label: `matmul${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}`,
+    defines,
+    uniforms: new Params().u32(M, N, K, colBlocks, blocks).buffer,
+    buffers: [a.buffer, b.buffer, c.buffer],
+    workgroups: grid1d(blocks, FAST_WORKGROUP),
+  });
+}
