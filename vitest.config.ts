@@ -4,10 +4,12 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
-    // Dawn runs in forked processes (not worker threads); two at a time fits a 2-core machine.
+    // One Dawn process for the whole suite: files share one engine, so each pipeline variant is compiled
+    // once (llvmpipe takes seconds for the large matmul variants) and lavapipe gets both cores to itself.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
+    poolOptions: { forks: { singleFork: true } },
+    isolate: false,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
   },
 });

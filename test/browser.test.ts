@@ -43,8 +43,9 @@ it.skipIf(!existsSync(CHROMIUM))('the engine runs in headless Chromium on a GPUD
   try {
     const page = await browser.newPage();
     await page.goto(origin);
-    const result = await page.evaluate(async () => {
-      const atelier = await import('/dist/src/index.js' as string);
+    // A string, not a function: vitest would rewrite a function's dynamic import() for Node.
+    const result = (await page.evaluate(`(async () => {
+      const atelier = await import('/dist/src/index.js');
       const adapter = await navigator.gpu.requestAdapter();
       if (!adapter) return { error: 'no adapter' };
       const device = await adapter.requestDevice({ requiredLimits: atelier.requiredLimits(adapter) });
@@ -58,7 +59,7 @@ it.skipIf(!existsSync(CHROMIUM))('the engine runs in headless Chromium on a GPUD
         return out;
       });
       return { y: Array.from(await y.toArray()), grad: Array.from(await w.grad.toArray()) };
-    });
+    })()`)) as { y: number[]; grad: number[]; error?: string };
     expect(result).not.toHaveProperty('error');
     // float64 reference
     const x = [[1, -2, 3], [0.5, 4, -1]];
@@ -66,8 +67,8 @@ it.skipIf(!existsSync(CHROMIUM))('the engine runs in headless Chromium on a GPUD
     const pre = x.map((r) => [0, 1].map((j) => r.reduce((s, v, k) => s + v * w[k][j], 0)));
     const y = pre.flat().map(Math.tanh);
     const grad = w.map((_, k) => [0, 1].map((j) => x.reduce((s, r, i) => s + r[k] * (1 - Math.tanh(pre[i][j]) ** 2), 0))).flat();
-    (result.y as number[]).forEach((v, i) => expect(v).toBeCloseTo(y[i], 5));
-    (result.grad as number[]).forEach((v, i) => expect(v).toBeCloseTo(grad[i], 4));
+    result.y.forEach((v, i) => expect(v).toBeCloseTo(y[i], 5));
+    result.grad.forEach((v, i) => expect(v).toBeCloseTo(grad[i], 4));
   } finally {
     await browser.close();
   }
