@@ -27,8 +27,8 @@ export interface GenerateResult {
 }
 
 /** Builds a generator from a checkpoint's tensors, checking every name, shape and dtype. */
-export function loadGenerator(engine: Engine, path: string): { G: Sequential; latentDim: number } {
-  const { tensors } = readSafetensors(path);
+export function loadGenerator(engine: Engine, path: string, contents = readSafetensors(path)): { G: Sequential; latentDim: number } {
+  const { tensors } = contents;
   const first = tensors['generator.0.weight'];
   if (!first) throw new CheckpointError(`${path}: tensor "generator.0.weight" is missing — is this an atelier DCGAN checkpoint?`);
   if (first.shape.length !== 4 || !(first.shape[0] >= 1)) {
@@ -76,8 +76,9 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
   const each = str(v, 'each');
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
 
+  const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
   const gpu = engine ?? (await createNodeEngine());
-  const { G, latentDim } = loadGenerator(gpu, checkpoint);
+  const { G, latentDim } = loadGenerator(gpu, checkpoint, contents);
   const files: string[] = [];
   try {
     mkdirSync(dirname(out) || '.', { recursive: true });
