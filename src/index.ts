@@ -13,6 +13,9 @@ export * from './tensor/ops/conv.js';
 export * from './tensor/ops/batchnorm.js';
 export * from './tensor/ops/loss.js';
 export * from './tensor/ops/misc.js';
+// Algorithm switches: set `.algorithm = 'naive'` to run the reference kernels instead of the fast ones.
+export { matmulConfig } from './kernels/matmul.js';
+export { convConfig } from './kernels/conv.js';
 export { Module } from './nn/module.js';
 export * from './nn/layers.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
