@@ -8,6 +8,14 @@ export class UsageError extends Error {
   }
 }
 
+/** Thrown for --help: the CLI prints the usage and exits 0. */
+export class HelpRequest extends Error {
+  constructor(usage: string) {
+    super(usage);
+    this.name = 'HelpRequest';
+  }
+}
+
 export function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
@@ -48,6 +56,10 @@ export function runCli(main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (error: Error) => {
+      if (error.name === 'HelpRequest') {
+        console.log(error.message);
+        process.exit(0);
+      }
       const expected = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError'];
       console.error(expected.includes(error.name) ? `error: ${error.message}` : error);
       process.exit(error.name === 'UsageError' ? 2 : 1);

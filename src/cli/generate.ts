@@ -10,7 +10,7 @@ import { loadModuleState, CheckpointError } from '../gan/checkpoint.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, UsageError } from './args.js';
+import { parse, num, str, runCli, UsageError, HelpRequest } from './args.js';
 import { writeImagesGrid } from './images.js';
 import type { Sequential } from '../nn/layers.js';
 
@@ -67,7 +67,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
     checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
     each: { type: 'string' }, interpolate: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
-  if (v.help) throw new UsageError(GENERATE_USAGE);
+  if (v.help) throw new HelpRequest(GENERATE_USAGE);
   const checkpoint = str(v, 'checkpoint');
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${GENERATE_USAGE}`);
   const n = num(v, 'n', 64, { int: true, min: 1, max: 10000 });

@@ -1,7 +1,7 @@
 // `npm run train` flags → a validated TrainOptions.
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
-import { parse, num, str, list, UsageError } from './args.js';
+import { parse, num, str, list, HelpRequest } from './args.js';
 
 export interface TrainOptions extends GanConfig {
   epochs: number;
@@ -46,7 +46,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
-  if (v.help) throw new UsageError(TRAIN_USAGE);
+  if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const d = DEFAULT_GAN_CONFIG;
   const limit = v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 });
   const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
