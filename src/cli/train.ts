@@ -107,7 +107,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
           `${batch.index + 1}/${batcher.batchesPerEpoch} | D ${stats.lossD.toFixed(3)} G ${stats.lossG.toFixed(3)} ` +
           `D(x) ${stats.dReal.toFixed(2)} D(G(z)) ${stats.dFake.toFixed(2)} | ${imagesPerSecond.toFixed(1)} img/s | ETA ${duration(left)}`);
         if (options.logEvery && step % options.logEvery === 0) {
-          appendFileSync(metricsPath, JSON.stringify({ kind: 'step', epoch: epoch + 1, step, ...round(stats), images_per_s: round1(options.batchSize / seconds) }) + '\n');
+          appendFileSync(metricsPath, JSON.stringify({ kind: 'step', epoch: epoch + 1, step, ...stepFields(stats), images_per_s: round1(options.batchSize / seconds) }) + '\n');
         }
         if (options.sampleEvery && step % options.sampleEvery === 0) {
           await writeSampleGrid(trainer, fixedZ, join(outDir, 'samples', `step_${String(step).padStart(6, '0')}.png`));
@@ -150,7 +150,7 @@ function accumulate(totals: EpochTotals, s: StepStats, seconds: number): void {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-const round = (s: StepStats) => ({ loss_d: s.lossD, loss_g: s.lossG, d_real: s.dReal, d_fake: s.dFake });
+const stepFields = (s: StepStats) => ({ loss_d: s.lossD, loss_g: s.lossG, d_real: s.dReal, d_fake: s.dFake });
 
 interface EpochLine {
   loss_d: number;
