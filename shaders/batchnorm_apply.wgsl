@@ -16,14 +16,7 @@ struct Params { total: u32, c: u32, hw: u32 }
 @group(0) @binding(4) var<storage, read_write> y: array<T>;
 
 #if PACKED
-fn channels(i: u32) -> vec4u {
-  let first = 4u * i;
-  let plane = first / u.hw;
-  let ch = plane % u.c;
-  let next = select(ch + 1u, 0u, ch + 1u == u.c);
-  let crossed = vec4u(first - plane * u.hw) + vec4u(0u, 1u, 2u, 3u) >= vec4u(u.hw);
-  return select(vec4u(ch), vec4u(next), crossed);
-}
+#include batchnorm_channels
 
 fn gather(offset: u32, ch: vec4u) -> vec4f {
   return vec4f(saved[offset + ch.x], saved[offset + ch.y], saved[offset + ch.z], saved[offset + ch.w]);

@@ -15,14 +15,7 @@ struct Params { total: u32, c: u32, hw: u32 }
 @group(0) @binding(5) var<storage, read_write> dx: array<T>;
 
 #if PACKED
-fn channels(i: u32) -> vec4u {
-  let first = 4u * i;
-  let plane = first / u.hw;
-  let ch = plane % u.c;
-  let next = select(ch + 1u, 0u, ch + 1u == u.c);
-  let crossed = vec4u(first - plane * u.hw) + vec4u(0u, 1u, 2u, 3u) >= vec4u(u.hw);
-  return select(vec4u(ch), vec4u(next), crossed);
-}
+#include batchnorm_channels
 
 fn gatherCoef(offset: u32, ch: vec4u) -> vec4f {
   return vec4f(coef[offset + ch.x], coef[offset + ch.y], coef[offset + ch.z], coef[offset + ch.w]);

@@ -106,6 +106,10 @@ describe('engine', () => {
     expect(preprocess(src, { X: true, N: 4 })).toBe('a\nb 4');
     expect(preprocess(src, { X: false, N: 4 })).toBe('a\nc\nd');
     expect(() => preprocess('#if X\n', {})).toThrow(/unterminated/);
+    const lib = (name: string) => (name === 'lib' ? 'fn f() {}\n#if X\nfn g() {}\n#endif' : undefined);
+    expect(preprocess('a\n#include lib\nb', { X: true }, lib)).toBe('a\nfn f() {}\nfn g() {}\nb');
+    expect(preprocess('#if !X\n#include nothing\n#endif', { X: true }, lib)).toBe('');
+    expect(() => preprocess('#include nothing', {}, lib)).toThrow(/#include nothing at line 1 names no shader/);
   });
 });
 

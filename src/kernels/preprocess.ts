@@ -1,12 +1,21 @@
 // A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#else`, `#endif` on lines of their own, chosen by
-// boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that overrides can't set).
+// boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that overrides can't set);
+// `#include NAME` pastes another shader file (WGSL has no imports), itself preprocessed with the same defines.
 export type Defines = Record<string, boolean | number>;
 
-export function preprocess(source: string, defines: Defines = {}): string {
+export function preprocess(source: string, defines: Defines = {}, include?: (name: string) => string | undefined): string {
   const out: string[] = [];
   const stack: { active: boolean; taken: boolean }[] = [];
   const active = () => stack.every((s) => s.active);
   source.split('\n').forEach((line, i) => {
+    const included = line.trim().match(/^#include\s+(\w+)$/);
+    if (included) {
+      if (!active()) return;
+      const text = include?.(included[1]);
+      if (text === undefined) throw new Error(`wgsl preprocess: #include ${included[1]} at line ${i + 1} names no shader`);
+      out.push(preprocess(text, defines, include));
+      return;
+    }
     const directive = line.trim().match(/^#(if|else|endif)\b\s*(!?)(\w*)/);
     if (!directive) {
       if (active()) out.push(line.replace(/\$\{(\w+)\}/g, (_, name: string) => String(lookup(defines, name, i))));

@@ -173,7 +173,7 @@ export class Engine {
     const source = shaderSources[call.shader];
     if (source === undefined) throw new Error(`no shader named "${call.shader}" in shaders/`);
     const label = call.label ?? call.shader;
-    const code = preprocess(source, call.defines);
+    const code = preprocess(source, call.defines, (name) => shaderSources[name]);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label, code });
     pipeline = this.device.createComputePipeline({
