@@ -86,11 +86,11 @@ describe('npm run train', () => {
     expect(metadata.step).toBe('10');
   });
 
-  it('an interrupted and resumed run ends bitwise equal to an uninterrupted one', async () => {
+  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
     const whole = tmp();
-    await train([...base(whole), '--epochs', '2'], { engine, ...quiet });
+    await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
-    const first = await train([...base(parts), '--epochs', '2', '--max-steps', '3'], { engine, ...quiet });
+    const first = await train([...base(parts), ...flags, '--epochs', '2', '--max-steps', '3'], { engine, ...quiet });
     expect(first).toMatchObject({ steps: 3, stopped: true });
     // A stop request (what SIGINT/SIGTERM set) ends the next step with a checkpoint too.
     const stop = { requested: true };
@@ -101,6 +101,7 @@ describe('npm run train', () => {
     const a = readSafetensors(join(whole, 'checkpoints/latest.safetensors')).tensors;
     const b = readSafetensors(join(parts, 'checkpoints/latest.safetensors')).tensors;
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    expect(Object.keys(a).some((n) => n.startsWith('generator_ema.'))).toBe(flags.includes('--ema'));
     for (const name of Object.keys(a)) {
       expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer)), name).toBe(true);
     }

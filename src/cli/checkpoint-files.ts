@@ -14,6 +14,8 @@ import { UsageError } from './args.js';
 import type { TrainOptions } from './train-options.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
+/** Names of the weight-averaged generator's tensors (runs with --ema). */
+export const EMA_PREFIX = 'generator_ema.';
 
 export interface EpochTotals {
   lossD: number;
@@ -43,6 +45,7 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
   const tensors = {
     ...(await moduleState('generator.', trainer.G)),
     ...(await moduleState('discriminator.', trainer.D)),
+    ...(trainer.average ? await moduleState(`${EMA_PREFIX}`, trainer.average.model) : {}),
     ...(await adamState('optimizer_g.', trainer.G, trainer.optG)),
     ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
     fixed_z: await readTensor(c.fixedZ),
@@ -119,6 +122,7 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
     restore(engine, trainer, batcher) {
       loadModuleState(engine, 'generator.', trainer.G, tensors, path);
       loadModuleState(engine, 'discriminator.', trainer.D, tensors, path);
+      if (trainer.average) loadModuleState(engine, EMA_PREFIX, trainer.average.model, tensors, path);
       loadAdamState(engine, 'optimizer_g.', trainer.G, trainer.optG, tensors, path);
       loadAdamState(engine, 'optimizer_d.', trainer.D, trainer.optD, tensors, path);
       const z = expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
@@ -132,8 +136,8 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit'];
-const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema'];
+const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, stored: LoadedTrainingCheckpoint['options']): TrainOptions {

@@ -12,6 +12,7 @@ import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parse, num, str, runCli, UsageError, HelpRequest } from './args.js';
 import { writeImagesGrid } from './images.js';
+import { EMA_PREFIX } from './checkpoint-files.js';
 import type { Sequential } from '../nn/layers.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
@@ -20,16 +21,28 @@ export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [opt
   --seed S            seed for z (default 0)
   --out FILE          grid PNG (default grid.png)
   --each DIR          also write every image as DIR/NNNN.png
-  --interpolate K     also write <out>_interpolation.png: rows of K steps between random pairs of z`;
+  --interpolate K     also write <out>_interpolation.png: rows of K steps between random pairs of z
+  --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
 
 export interface GenerateResult {
   files: string[];
 }
 
-/** Builds a generator from a checkpoint's tensors, checking every name, shape and dtype. */
-export function loadGenerator(engine: Engine, path: string, contents = readSafetensors(path)): { G: Sequential; latentDim: number } {
+export interface LoadedGenerator {
+  G: Sequential;
+  latentDim: number;
+  /** 'average' when the checkpoint's moving average of the weights (--ema) was loaded. */
+  weights: 'average' | 'trained';
+}
+
+/**
+ * Builds a generator from a checkpoint's tensors, checking every name, shape and dtype. Takes the moving
+ * average of the weights when the checkpoint has one, unless `trained` asks for the last step's weights.
+ */
+export function loadGenerator(engine: Engine, path: string, contents = readSafetensors(path), options: { trained?: boolean } = {}): LoadedGenerator {
   const { tensors } = contents;
-  const first = tensors['generator.0.weight'];
+  const prefix = !options.trained && tensors[`${EMA_PREFIX}0.weight`] ? EMA_PREFIX : 'generator.';
+  const first = tensors[`${prefix}0.weight`];
   if (!first) throw new CheckpointError(`${path}: tensor "generator.0.weight" is missing — is this an atelier DCGAN checkpoint?`);
   if (first.shape.length !== 4 || !(first.shape[0] >= 1)) {
     throw new CheckpointError(`${path}: tensor "generator.0.weight" has shape [${first.shape.join(', ')}], expected [latentDim, 128, 7, 7]`);
@@ -37,12 +50,12 @@ export function loadGenerator(engine: Engine, path: string, contents = readSafet
   const latentDim = first.shape[0];
   const G = buildGenerator(engine, latentDim);
   try {
-    loadModuleState(engine, 'generator.', G, tensors, path);
+    loadModuleState(engine, prefix, G, tensors, path);
   } catch (e) {
     G.dispose();
     throw e;
   }
-  return { G, latentDim };
+  return { G, latentDim, weights: prefix === EMA_PREFIX ? 'average' : 'trained' };
 }
 
 /** Spherical interpolation: keeps interpolated Gaussian vectors at a typical norm (linear ones shrink mid-way). */
@@ -65,7 +78,7 @@ function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
 export async function generateImages(argv: string[], engine?: Engine): Promise<GenerateResult> {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
-    each: { type: 'string' }, interpolate: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    each: { type: 'string' }, interpolate: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
   if (v.help) throw new HelpRequest(GENERATE_USAGE);
   const checkpoint = str(v, 'checkpoint');
@@ -78,7 +91,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
   const gpu = engine ?? (await createNodeEngine());
-  const { G, latentDim } = loadGenerator(gpu, checkpoint, contents);
+  const { G, latentDim } = loadGenerator(gpu, checkpoint, contents, { trained: Boolean(v.trained) });
   const files: string[] = [];
   try {
     mkdirSync(dirname(out) || '.', { recursive: true });

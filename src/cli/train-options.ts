@@ -1,7 +1,8 @@
 // `npm run train` flags → a validated TrainOptions.
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
-import { parse, num, str, list, HelpRequest } from './args.js';
+import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
+import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
 
 export interface TrainOptions extends GanConfig {
   epochs: number;
@@ -24,7 +25,9 @@ export interface TrainOptions extends GanConfig {
 export const TRAIN_USAGE = `usage: npm run train -- [options]
   --epochs N          epochs to train (default 20)
   --batch-size N      images per step (default 128)
-  --lr-g X, --lr-d X  Adam learning rates of G and D (default 2e-4)
+  --lr-g X, --lr-d X  Adam learning rates of G and D (default 2e-4; TTUR: e.g. --lr-d 4e-4 --lr-g 1e-4)
+  --loss bce|hinge    adversarial loss (default bce, DCGAN's)
+  --ema DECAY         sample from a moving average of G's weights, e.g. 0.999 (default 0: off)
   --beta1 X --beta2 X Adam betas (default 0.5, 0.999)
   --latent-dim N      size of z (default 100)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
@@ -44,11 +47,13 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, 'real-label': { type: 'string' },
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
-    'max-steps': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const d = DEFAULT_GAN_CONFIG;
   const limit = v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 });
+  const loss = (str(v, 'loss') ?? d.loss) as GanLossName;
+  if (!GAN_LOSSES.includes(loss)) throw new UsageError(`--loss ${loss}: unknown loss; use one of ${GAN_LOSSES.join(', ')}`);
   const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
   return {
     epochs: num(v, 'epochs', 20, { int: true, min: 1 }),
@@ -59,6 +64,8 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     beta2: num(v, 'beta2', d.beta2, { min: 0, maxExclusive: 1 }),
     latentDim: num(v, 'latent-dim', d.latentDim, { int: true, min: 1, max: 4096 }),
     realLabel: num(v, 'real-label', d.realLabel, { minExclusive: 0, max: 1 }),
+    loss,
+    ema: num(v, 'ema', d.ema, { min: 0, maxExclusive: 1 }),
     seed: num(v, 'seed', d.seed, { int: true, min: 0, max: 2 ** 32 - 1 }),
     classes: list(v, 'class'),
     limit,

@@ -75,6 +75,8 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const classNames = data.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ');
   log(`data: ${data.count.toLocaleString('en-US')} images of ${data.height}×${data.width} from ${options.data} (classes: ${classNames}); ` +
     `${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch`);
+  log(`loss: ${options.loss}, Adam lr D ${options.lrD} G ${options.lrG}` +
+    (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
   log(`output: ${outDir}${resumed ? ` (resumed from ${resumePath} at step ${step})` : ''}`);
 
   const metricsPath = join(outDir, 'metrics.jsonl');

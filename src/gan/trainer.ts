@@ -5,14 +5,15 @@ import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, backward, detach, noGrad, keep } from '../tensor/autograd.js';
 import { randn } from '../tensor/ops/create.js';
-import { add, sigmoid } from '../tensor/ops/elementwise.js';
+import { sigmoid } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
-import { bceWithLogits } from '../tensor/ops/loss.js';
 import { Adam } from '../nn/adam.js';
 import type { Sequential } from '../nn/layers.js';
 import { buildGenerator, buildDiscriminator, dcganInit } from './models.js';
+import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
+import { WeightAverage } from './ema.js';
 
 export interface GanConfig {
   latentDim: number;
@@ -23,9 +24,13 @@ export interface GanConfig {
   /** Target for real images in D's loss and for G's loss (0.9: one-sided label smoothing). */
   realLabel: number;
   seed: number;
+  /** Adversarial loss: 'bce' (DCGAN's) or 'hinge'. */
+  loss: GanLossName;
+  /** Decay of an exponential moving average of G's weights used for sampling; 0 turns it off. */
+  ema: number;
 }
 
-export const DEFAULT_GAN_CONFIG: GanConfig = { latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0 };
+export const DEFAULT_GAN_CONFIG: GanConfig = { latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0 };
 
 /** The four numbers a step reports: D's loss (real + fake), G's loss, mean D(x), mean D(G(z)). */
 export interface StepStats {
@@ -40,6 +45,9 @@ export class GanTrainer {
   readonly D: Sequential;
   readonly optG: Adam;
   readonly optD: Adam;
+  /** The weight-averaged generator, when config.ema > 0. */
+  readonly average: WeightAverage | null;
+  private readonly loss: GanLoss;
 
   constructor(readonly engine: Engine, readonly config: GanConfig) {
     engine.rng = { seed: config.seed >>> 0, counter: 0 };
@@ -49,6 +57,14 @@ export class GanTrainer {
     dcganInit(engine, this.D);
     this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2 });
     this.optD = new Adam(engine, this.D.parameters(), { lr: config.lrD, beta1: config.beta1, beta2: config.beta2 });
+    this.loss = ganLoss(config.loss ?? 'bce', config.realLabel);
+    const decay = config.ema ?? 0;
+    this.average = decay > 0 ? new WeightAverage(engine, buildGenerator(engine, config.latentDim), this.G, decay) : null;
+  }
+
+  /** The generator to sample from: the weight average when there is one. */
+  get sampler(): Sequential {
+    return this.average?.model ?? this.G;
   }
 
   /**
@@ -63,17 +79,18 @@ export class GanTrainer {
       const fake = G.forward(z);
       const realLogits = D.forward(real);
       const fakeLogits = D.forward(detach(fake));
-      const lossD = add(bceWithLogits(realLogits, config.realLabel), bceWithLogits(fakeLogits, 0));
+      const lossD = this.loss.discriminator(realLogits, fakeLogits);
       backward(lossD);
       this.optD.update();
 
       // G's step needs gradients through D but not D's weight gradients.
       D.setRequiresGrad(false);
       const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-      const lossG = bceWithLogits(D.forward(G.forward(z2)), config.realLabel);
+      const lossG = this.loss.generator(D.forward(G.forward(z2)));
       backward(lossG);
       D.setRequiresGrad(true);
       this.optG.update();
+      this.average?.update();
 
       return keep(noGrad(engine, () => concat([
         reshape(lossD, [1]),
@@ -84,9 +101,9 @@ export class GanTrainer {
     });
   }
 
-  /** G(z) in eval mode (batchnorm running statistics), without a graph. */
+  /** G(z) in eval mode (batchnorm running statistics), without a graph; from the weight average when there is one. */
   sample(z: Tensor): Tensor {
-    return generate(this.engine, this.G, z);
+    return generate(this.engine, this.sampler, z);
   }
 
   dispose(): void {
@@ -94,6 +111,7 @@ export class GanTrainer {
     this.optD.dispose();
     this.G.dispose();
     this.D.dispose();
+    this.average?.dispose();
   }
 }
 
