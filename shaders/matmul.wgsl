@@ -9,6 +9,9 @@
 // N is a multiple of 4 (C rows are written as vec4); TALL for the 32-row block, which runs faster but takes
 // LLVM several times longer to compile than the 8-row one. Rows and columns past M and N are clamped when
 // read (those results are never stored); reads past K are zero-filled.
+// TEX reads both operands from rgba32float textures instead (texel (c/4, r) holds storage row r, columns
+// c..c+3, zero past the last column): llvmpipe fetches a texel for all lanes at once, where a storage read is
+// a loop over lanes, so the same block runs about 1.5× faster. VA and VB then don't matter.
 #if VA
 alias AT = vec4f;
 #else
@@ -27,8 +30,13 @@ alias CT = f32;
 
 struct Params { M: u32, N: u32, K: u32, colBlocks: u32, blocks: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
+#if TEX
+@group(0) @binding(1) var ta: texture_2d<f32>;
+@group(0) @binding(2) var tb: texture_2d<f32>;
+#else
 @group(0) @binding(1) var<storage, read> a: array<AT>;
 @group(0) @binding(2) var<storage, read> b: array<BT>;
+#endif
 @group(0) @binding(3) var<storage, read_write> c: array<CT>;
 
 const WG = ${WG}u;
@@ -55,7 +63,9 @@ fn loadA(m: u32, k: u32) -> vec4f {
   let mm = min(m, u.M - 1u);
 #if TA
   let kk = min(k, u.K - 1u);
-#if VA
+#if TEX
+  let v = textureLoad(ta, vec2u(mm / 4u, kk), 0);
+#elif VA
   let v = a[kk * (u.M / 4u) + mm / 4u];
 #else
   let row = kk * u.M;
@@ -63,7 +73,9 @@ fn loadA(m: u32, k: u32) -> vec4f {
 #endif
   return select(v, vec4f(0.0), k >= u.K);
 #else
-#if VA
+#if TEX
+  return textureLoad(ta, vec2u(k / 4u, mm), 0);
+#elif VA
   return a[mm * (u.K / 4u) + k / 4u];
 #else
   let row = mm * u.K;
@@ -78,7 +90,9 @@ fn loadA(m: u32, k: u32) -> vec4f {
 fn loadB(k: u32, n: u32) -> vec4f {
   let nn = min(n, u.N - 1u);
 #if TB
-#if VB
+#if TEX
+  return textureLoad(tb, vec2u(k / 4u, nn), 0);
+#elif VB
   return b[nn * (u.K / 4u) + k / 4u];
 #else
   let row = nn * u.K;
@@ -88,7 +102,9 @@ fn loadB(k: u32, n: u32) -> vec4f {
 #endif
 #else
   let kk = min(k, u.K - 1u);
-#if VB
+#if TEX
+  let v = textureLoad(tb, vec2u(nn / 4u, kk), 0);
+#elif VB
   let v = b[kk * (u.N / 4u) + nn / 4u];
 #else
   let row = kk * u.N;

@@ -106,6 +106,12 @@ describe('engine', () => {
     expect(preprocess(src, { X: true, N: 4 })).toBe('a\nb 4');
     expect(preprocess(src, { X: false, N: 4 })).toBe('a\nc\nd');
     expect(() => preprocess('#if X\n', {})).toThrow(/unterminated/);
+    const chain = '#if A\na\n#elif B\nb\n#elif !C\nnot c\n#else\nelse\n#endif';
+    expect(preprocess(chain, { A: true, B: true })).toBe('a');
+    expect(preprocess(chain, { B: true })).toBe('b');
+    expect(preprocess(chain, {})).toBe('not c');
+    expect(preprocess(chain, { C: true })).toBe('else');
+    expect(() => preprocess('#elif X\n', {})).toThrow(/#elif without #if/);
     const lib = (name: string) => (name === 'lib' ? 'fn f() {}\n#if X\nfn g() {}\n#endif' : undefined);
     expect(preprocess('a\n#include lib\nb', { X: true }, lib)).toBe('a\nfn f() {}\nfn g() {}\nb');
     expect(preprocess('#if !X\n#include nothing\n#endif', { X: true }, lib)).toBe('');

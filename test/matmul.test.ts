@@ -72,6 +72,23 @@ describe('matmul kernels match float64', () => {
     }
   });
 
+  it('fast with texture operands (forced): every transpose, padded and copied staging', async () => {
+    const saved = { ...matmulConfig };
+    matmulConfig.textureMinMacs = 0;
+    try {
+      // odd column counts go through the zero-padding staging shader; 64-multiples through a plain copy
+      const cases: [number, number, number, boolean, boolean][] = [
+        [13, 17, 19, false, false], [9, 33, 5, true, false], [1, 7, 3, false, true], [21, 6, 11, true, true], [70, 128, 64, false, false],
+      ];
+      for (const [M, K, N, ta, tb] of cases) {
+        const { got, want } = await product(M, K, N, ta, tb, 'fast', M + N);
+        expectClose(got, want, 2e-6 * Math.sqrt(K) + 1e-6, 1, `texture ${name(ta, tb)} ${M}×${K}×${N}`);
+      }
+    } finally {
+      Object.assign(matmulConfig, saved);
+    }
+  });
+
   it('fast agrees with naive on a larger product', async () => {
     const [M, K, N] = [160, 200, 96];
     const a = toGpu(engine, randomArray(M * K, 3), [M, K]);

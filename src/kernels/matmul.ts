@@ -3,6 +3,7 @@
 import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
 import { fillKernel } from './elementwise.js';
+import { toTexture, fitsTexture } from './texture.js';
 
 export type MatmulAlgorithm = 'naive' | 'fast';
 
@@ -23,6 +24,11 @@ export const matmulConfig = {
    * about 1.5× faster than the 8×16 one but takes LLVM about 3× longer to compile on llvmpipe (seconds).
    */
   tallMinMacs: 1 << 22,
+  /**
+   * Products of at least this many multiply-adds stage both operands into textures first (matmul.wgsl's TEX):
+   * the copies cost far less than the faster reads save. Infinity turns it off.
+   */
+  textureMinMacs: 1 << 24,
 };
 
 // Rows and columns of C per invocation of matmul.wgsl (TALL or not), and its workgroup size; measured best
@@ -82,7 +88,11 @@ function runFast(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, trans
   const tall = M > FAST_BLOCK_M && M * N * K >= matmulConfig.tallMinMacs;
   const colBlocks = Math.ceil(N / FAST_BLOCK_N);
   const blocks = colBlocks * Math.ceil(M / (tall ? FAST_BLOCK_M_TALL : FAST_BLOCK_M));
+  const [aRows, aCols] = a.shape;
+  const [bRows, bCols] = b.shape;
+  const textures = M * N * K >= matmulConfig.textureMinMacs && fitsTexture(a.engine, aRows, aCols) && fitsTexture(a.engine, bRows, bCols);
   const defines = {
+    TEX: textures,
     TA: transposeA,
     TB: transposeB,
     // vec4 reads need the operand's contiguous dimension to be a multiple of 4
@@ -92,12 +102,16 @@ function runFast(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, trans
     TALL: tall,
     WG: FAST_WORKGROUP,
   };
+  const ta = textures ? toTexture(a, aRows, aCols) : null;
+  const tb = textures ? toTexture(b, bRows, bCols) : null;
   a.engine.run({
     shader: 'matmul',
-    label: `matmul${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}`,
+    label: `matmul${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}${textures ? ':TEX' : ''}`,
     defines,
     uniforms: new Params().u32(M, N, K, colBlocks, blocks).buffer,
-    buffers: [a.buffer, b.buffer, c.buffer],
+    buffers: [ta?.view ?? a.buffer, tb?.view ?? b.buffer, c.buffer],
     workgroups: grid1d(blocks, FAST_WORKGROUP),
   });
+  if (ta) a.engine.textures.release(ta);
+  if (tb) a.engine.textures.release(tb);
 }

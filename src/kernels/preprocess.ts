@@ -1,4 +1,4 @@
-// A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#else`, `#endif` on lines of their own, chosen by
+// A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#elif NAME`, `#else`, `#endif` on lines of their own, chosen by
 // boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that overrides can't set);
 // `#include NAME` pastes another shader file (WGSL has no imports), itself preprocessed with the same defines.
 export type Defines = Record<string, boolean | number>;
@@ -16,7 +16,7 @@ export function preprocess(source: string, defines: Defines = {}, include?: (nam
       out.push(preprocess(text, defines, include));
       return;
     }
-    const directive = line.trim().match(/^#(if|else|endif)\b\s*(!?)(\w*)/);
+    const directive = line.trim().match(/^#(if|elif|else|endif)\b\s*(!?)(\w*)/);
     if (!directive) {
       if (active()) out.push(line.replace(/\$\{(\w+)\}/g, (_, name: string) => String(lookup(defines, name, i))));
       return;
@@ -24,11 +24,15 @@ export function preprocess(source: string, defines: Defines = {}, include?: (nam
     const [, kind, negate, name] = directive;
     if (kind === 'if') {
       const value = Boolean(lookup(defines, name, i, false));
-      stack.push({ active: negate ? !value : value, taken: false });
-    } else if (kind === 'else') {
+      const on = negate ? !value : value;
+      stack.push({ active: on, taken: on });
+    } else if (kind === 'elif' || kind === 'else') {
       const top = stack[stack.length - 1];
-      if (!top) throw new Error(`wgsl preprocess: #else without #if at line ${i + 1}`);
-      top.active = !top.active;
+      if (!top) throw new Error(`wgsl preprocess: #${kind} without #if at line ${i + 1}`);
+      const value = kind === 'else' || Boolean(lookup(defines, name, i, false));
+      const on = !top.taken && (kind === 'elif' && negate ? !value : value);
+      top.active = on;
+      top.taken ||= on;
     } else if (!stack.pop()) {
       throw new Error(`wgsl preprocess: #endif without #if at line ${i + 1}`);
     }

@@ -3,7 +3,7 @@ import { Engine } from './engine.js';
 
 /** Limits the kernels need beyond WebGPU's defaults, capped by what the adapter offers. */
 export function requiredLimits(adapter: GPUAdapter): Record<string, number> {
-  const want = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX'];
+  const want = ['maxTextureDimension2D', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX'];
   const limits: Record<string, number> = {};
   for (const name of want) {
     const value = (adapter.limits as unknown as Record<string, number>)[name];

@@ -4,6 +4,7 @@
 import { shaderSources } from '../kernels/shaders.generated.js';
 import { preprocess, type Defines } from '../kernels/preprocess.js';
 import { BufferPool } from './pool.js';
+import { TexturePool } from './texture-pool.js';
 import type { Tensor } from './tensor.js';
 
 export interface KernelCall {
@@ -15,8 +16,8 @@ export interface KernelCall {
   constants?: Record<string, number>;
   /** Contents of the uniform block at @binding(0); omit for a shader with none. */
   uniforms?: ArrayBuffer;
-  /** Storage buffers bound at @binding(1), @binding(2), … in order. */
-  buffers: GPUBuffer[];
+  /** Storage buffers (or texture views) bound at @binding(1), @binding(2), … in order. */
+  buffers: (GPUBuffer | GPUTextureView)[];
   workgroups: [number, number?, number?];
   /** Names the dispatch in errors; defaults to the shader's name. */
   label?: string;
@@ -40,6 +41,7 @@ interface UniformChunk {
 
 export class Engine {
   readonly pool: BufferPool;
+  readonly textures: TexturePool;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
   /** Scopes opened by tidy(); each collects the tensors created inside it. */
   readonly scopes: Set<Tensor>[] = [];
@@ -63,6 +65,7 @@ export class Engine {
     readonly adapterName = 'WebGPU device',
   ) {
     this.pool = new BufferPool(device);
+    this.textures = new TexturePool(device);
     device.addEventListener('uncapturederror', (event) => {
       const message = (event as GPUUncapturedErrorEvent).error.message;
       this.error ??= new Error(`WebGPU error: ${message}`);
@@ -76,7 +79,7 @@ export class Engine {
   run(call: KernelCall): void {
     this.check();
     const pipeline = this.pipeline(call);
-    const entries: GPUBindGroupEntry[] = call.buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+    const entries: GPUBindGroupEntry[] = call.buffers.map((r, i) => ({ binding: i + 1, resource: 'mapAsync' in r ? { buffer: r } : r }));
     if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
     const bindGroup = this.device.createBindGroup({ label: call.label ?? call.shader, layout: pipeline.getBindGroupLayout(0), entries });
     const [x, y = 1, z = 1] = call.workgroups;
@@ -96,6 +99,13 @@ export class Engine {
     this.check();
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Records a copy of a row-major buffer into a texture; bytesPerRow must be a multiple of 256. */
+  copyToTexture(src: GPUBuffer, dst: GPUTexture, bytesPerRow: number, width: number, height: number): void {
+    this.check();
+    this.endPass();
+    this.commandEncoder().copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: dst }, [width, height]);
   }
 
   /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
@@ -119,6 +129,7 @@ export class Engine {
     this.chunkOffset = 0;
     this.stats.submits++;
     this.pool.submitted();
+    this.textures.submitted();
   }
 
   /** Reads `bytes` from the start of a buffer. Submits the recorded work first. */
@@ -150,6 +161,7 @@ export class Engine {
 
   destroy(): void {
     this.pool.trim();
+    this.textures.trim();
     for (const s of this.staging) s.destroy();
     for (const c of this.chunks) c.gpu.destroy();
     this.staging = [];

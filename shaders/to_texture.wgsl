@@ -1,0 +1,30 @@
+// Copies a row-major matrix [rows, cols] from a storage buffer into an rgba32float texture of
+// ceil(cols/4) × rows texels: texel (q, r) = row r, columns 4q..4q+3, zero past the last column.
+// VEC4 (cols a multiple of 4) reads each texel as one vec4.
+struct Params { rows: u32, cols: u32, width: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+#if VEC4
+@group(0) @binding(1) var<storage, read> src: array<vec4f>;
+#else
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+#endif
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  let r = i / u.width;
+  if (r >= u.rows) { return; }
+  let q = i - r * u.width;
+#if VEC4
+  let v = src[r * u.width + q];
+#else
+  let c = 4u * q;
+  let row = r * u.cols;
+  var v = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (c + j < u.cols) { v[j] = src[row + c + j]; }
+  }
+#endif
+  textureStore(dst, vec2u(q, r), v);
+}
