@@ -157,6 +157,9 @@ const convCases: ConvCase[] = [
   [1, 7, 1, 5, 10, 1, 3, 2, 2],
   [3, 10, 5, 5, 1, 7, 7, 1, 1],
   [3, 1, 14, 14, 5, 7, 7, 2, 2],
+  // kernels covering the whole unpadded input: the fast path's dense-layer shortcut
+  [2, 3, 5, 4, 6, 5, 4, 2, 0],
+  [1, 2, 3, 3, 5, 3, 3, 1, 0],
 ];
 
 describe('conv2d kernels match float64 loops', () => {
@@ -237,6 +240,7 @@ const convTCases: ConvTCase[] = [
   [1, 7, 9, 5, 3, 4, 3, 3, 2, 2],
   [3, 1, 5, 7, 10, 3, 3, 3, 0, 1],
   [1, 5, 14, 14, 1, 1, 1, 1, 0, 0],
+  [2, 6, 1, 1, 3, 3, 2, 2, 0, 0],
 ];
 
 describe('convTranspose2d matches a float64 scatter', () => {

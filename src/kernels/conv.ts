@@ -5,6 +5,7 @@ import { Params } from '../tensor/engine.js';
 import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
 import { conv2dGradInputNaive, conv2dGradWeightNaive, conv2dNaive } from './conv-naive.js';
 import { channelMajor, convFromCol, gradInputFromChannelMajor, gradWeightFromCol, im2col } from './conv-fast.js';
+import { coversInput, denseForward, denseGradInput, denseGradWeight } from './conv-dense.js';
 import { convGeometry, expectOutputShape, type ConvAlgorithm, type ConvGeometry, type ConvOptions } from './conv-geometry.js';
 
 export { convOutputSize, type ConvAlgorithm, type ConvOptions } from './conv-geometry.js';
@@ -12,6 +13,8 @@ export { convOutputSize, type ConvAlgorithm, type ConvOptions } from './conv-geo
 export const convConfig = { algorithm: 'fast' as ConvAlgorithm };
 
 const algorithmOf = (opts: ConvOptions) => opts.algorithm ?? convConfig.algorithm;
+/** The fast path's dense-layer shortcut (see conv-dense.ts). */
+const dense = (opts: ConvOptions, g: ConvGeometry) => algorithmOf(opts) === 'fast' && coversInput(g);
 
 /**
  * Whether the fast path should use a GEMM whose rows are the output channels (forward and grad-weight). The
@@ -30,6 +33,7 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
   const g = convGeometry('conv2d', x.shape, w.shape, opts.stride, opts.padding);
   checkBias('conv2d', bias, g.cout);
+  if (dense(opts, g)) return denseForward(x, w, bias, g);
   if (!gemmOverChannels(opts, g)) return conv2dNaive(x, w, bias, g);
   const col = im2col(x, g);
   const y = convFromCol(col, w, bias, g);
@@ -47,6 +51,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, inputShape: Shape, 
   const bias = opts.bias ?? null;
   checkBias('conv2dGradInput', bias, g.cin);
   if (algorithmOf(opts) === 'naive') return conv2dGradInputNaive(dy, w, bias, g);
+  if (dense(opts, g)) return denseGradInput(dy, w, bias, g);
   const dyCM = channelMajor(dy, g);
   const dx = gradInputFromChannelMajor(dyCM, w, bias, g);
   dyCM.dispose();
@@ -57,6 +62,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, inputShape: Shape, 
 export function conv2dGradWeightKernel(x: Tensor, dy: Tensor, weightShape: Shape, opts: ConvOptions): Tensor {
   const g = convGeometry('conv2dGradWeight', x.shape, weightShape, opts.stride, opts.padding);
   expectOutputShape('conv2dGradWeight', 'dy', dy.shape, g);
+  if (dense(opts, g)) return denseGradWeight(x, dy, g);
   if (!gemmOverChannels(opts, g)) return conv2dGradWeightNaive(x, dy, g);
   const dyCM = channelMajor(dy, g);
   const col = im2col(x, g);
@@ -99,6 +105,9 @@ export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: Con
       dw: opts.weight ? conv2dGradWeightNaive(x, dy, g) : null,
     };
   }
+  if (dense(opts, g)) {
+    return { dx: opts.input ? denseGradInput(dy, w, null, g) : null, dw: opts.weight ? denseGradWeight(x, dy, g) : null };
+  }
   const dwGemm = opts.weight && gemmOverChannels(opts, g);
   const dyCM = opts.input || dwGemm ? channelMajor(dy, g) : null;
   const dx = opts.input ? gradInputFromChannelMajor(dyCM!, w, null, g) : null;
@@ -122,6 +131,9 @@ export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: Con
 export function convTranspose2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: ConvOptions & BackwardNeeds): ConvGrads {
   const g: ConvGeometry = convGeometry('convTranspose2d backward', dy.shape, w.shape, opts.stride, opts.padding);
   expectOutputShape('convTranspose2d backward', 'x', x.shape, g);
+  if (dense(opts, g)) {
+    return { dx: opts.input ? denseForward(dy, w, null, g) : null, dw: opts.weight ? denseGradWeight(dy, x, g) : null };
+  }
   if (!gemmOverChannels(opts, g)) {
     return {
       dx: opts.input ? conv2dNaive(dy, w, null, g) : null,
