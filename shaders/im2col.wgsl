@@ -2,10 +2,13 @@
 // col[(ci·kH + kh)·kW + kw, (n·OH + oh)·OW + ow] = x[n, ci, oh·s − p + kh, ow·s − p + kw] (0 in the padding).
 // Each invocation fills four consecutive columns of one row (one vec4 store when M is a multiple of 4),
 // decomposing its first column index once and stepping the rest: integer division is slow on CPU backends.
+// TEX writes col into an rgba32float texture instead, texel (j/4, k) = col[k, j..j+3], for matmul.wgsl's TEX.
 struct Params { n: u32, cin: u32, h: u32, w: u32, cout: u32, kh: u32, kw: u32, oh: u32, ow: u32, stride: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-#if VEC4
+#if TEX
+@group(0) @binding(2) var colTex: texture_storage_2d<rgba32float, write>;
+#elif VEC4
 @group(0) @binding(2) var<storage, read_write> col: array<vec4f>;
 #else
 @group(0) @binding(2) var<storage, read_write> col: array<f32>;
@@ -39,7 +42,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       if (oh == u.oh) { oh = 0u; n++; }
     }
   }
-#if VEC4
+#if TEX
+  textureStore(colTex, vec2u(j0 / 4u, k), v);
+#elif VEC4
   col[(k * m + j0) / 4u] = v;
 #else
   for (var q = 0u; q < 4u; q++) {

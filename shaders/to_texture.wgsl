@@ -1,7 +1,9 @@
 // Copies a row-major matrix [rows, cols] from a storage buffer into an rgba32float texture of
 // ceil(cols/4) × rows texels: texel (q, r) = row r, columns 4q..4q+3, zero past the last column.
-// VEC4 (cols a multiple of 4) reads each texel as one vec4.
-struct Params { rows: u32, cols: u32, width: u32 }
+// VEC4 (cols a multiple of 4, not with CHANNEL_MAJOR) reads each texel as one vec4. CHANNEL_MAJOR reads the source as [B, rows, S]
+// (an NCHW tensor with B = N, rows = C, S = H·W) and writes it as [rows, cols = B·S]: matrix (r, b·S + s) =
+// src[b, r, s], the channel-major layout conv GEMMs take, in the same pass.
+struct Params { rows: u32, cols: u32, width: u32, s: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 #if VEC4
 @group(0) @binding(1) var<storage, read> src: array<vec4f>;
@@ -16,7 +18,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let r = i / u.width;
   if (r >= u.rows) { return; }
   let q = i - r * u.width;
-#if VEC4
+#if CHANNEL_MAJOR
+  let c = 4u * q;
+  var b = c / u.s;
+  var j = c - b * u.s;
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    if (c + i < u.cols) { v[i] = src[(b * u.rows + r) * u.s + j]; }
+    j++;
+    if (j == u.s) { j = 0u; b++; }
+  }
+#elif VEC4
   let v = src[r * u.width + q];
 #else
   let c = 4u * q;

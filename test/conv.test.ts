@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Engine } from '../src/tensor/engine.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
@@ -7,6 +7,7 @@ import {
   type ConvAlgorithm,
 } from '../src/kernels/conv.js';
 import { conv2d, convTranspose2d } from '../src/tensor/ops/conv.js';
+import { matmulConfig } from '../src/kernels/matmul.js';
 import { backward, tidy } from '../src/tensor/autograd.js';
 
 let engine: Engine;
@@ -162,6 +163,17 @@ const convCases: ConvCase[] = [
   [1, 2, 3, 3, 5, 3, 3, 1, 0],
 ];
 
+// The fast path once as chosen by size, and once with every GEMM forced onto texture operands.
+for (const textures of [false, true]) {
+describe(textures ? 'with GEMM operands in textures (forced)' : 'with GEMM operands as chosen', () => {
+  const saved = matmulConfig.textureMinMacs;
+  beforeAll(() => {
+    if (textures) matmulConfig.textureMinMacs = 0;
+  });
+  afterAll(() => {
+    matmulConfig.textureMinMacs = saved;
+  });
+
 describe('conv2d kernels match float64 loops', () => {
   for (const [idx, [n, cin, h, wd, cout, kh, kw, s, p]] of convCases.entries()) {
     const name = `x [${n}, ${cin}, ${h}, ${wd}] w [${cout}, ${cin}, ${kh}, ${kw}] s${s} p${p}`;
@@ -308,6 +320,8 @@ describe('the DCGAN layers at batch 2', () => {
     });
   }
 });
+});
+}
 
 describe('conv gradients match finite differences', () => {
   for (const algorithm of ALGORITHMS) {

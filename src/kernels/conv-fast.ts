@@ -3,10 +3,13 @@
 //   grad-input   dcol[K, M]  = Wᵀ · dy[Cout, M]            (then col2im gathers dcol back onto dx)
 //   grad-weight  dW[Cout, K] = dy[Cout, M] · colᵀ
 // with dy[Cout, M] the channel-major copy of the NCHW gradient. The pieces are exported separately so the
-// backward passes can share an im2col or a channel-major dy between the two gradients.
+// backward passes can share an im2col or a channel-major dy between the two gradients. When the products are
+// big enough to read their operands from textures (see matmul.ts), unfold() and channelMajorOperand() write
+// col and dy straight into textures, so one pass makes each operand for both products.
 import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
-import { matmulKernel } from './matmul.js';
+import { matmulKernel, texturesPay, type MatmulOperand } from './matmul.js';
+import { channelMajorTexture, matrixTexture, type MatrixTexture } from './texture.js';
 import { convParams, type ConvGeometry } from './conv-geometry.js';
 
 /** A new tensor header over t's storage (no copy, no autograd). */
@@ -17,6 +20,7 @@ export function viewAs(t: Tensor, shape: Shape): Tensor {
 const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;
 const mSize = (g: ConvGeometry) => g.n * g.oh * g.ow;
 
+/** col [K, M] as a tensor. */
 export function im2col(x: Tensor, g: ConvGeometry): Tensor {
   const [k, m] = [kSize(g), mSize(g)];
   const col = Tensor.empty(x.engine, [k, m]);
@@ -25,6 +29,31 @@ export function im2col(x: Tensor, g: ConvGeometry): Tensor {
     buffers: [x.buffer, col.buffer], workgroups: grid1d(k * Math.ceil(m / 4), 64),
   });
   return col;
+}
+
+/** Whether this conv's GEMMs (all three have Cout·K·M multiply-adds) read their operands from textures. */
+function gemmTextures(x: Tensor, g: ConvGeometry): boolean {
+  return texturesPay(x.engine, g.cout * kSize(g) * mSize(g), [kSize(g), mSize(g)], [g.cout, mSize(g)], [g.cout, kSize(g)]);
+}
+
+function im2colTexture(x: Tensor, g: ConvGeometry): MatrixTexture {
+  const [k, m] = [kSize(g), mSize(g)];
+  const col = matrixTexture(x.engine, k, m);
+  x.engine.run({
+    shader: 'im2col', defines: { TEX: true }, uniforms: convParams(g),
+    buffers: [x.buffer, col.view], workgroups: grid1d(k * Math.ceil(m / 4), 64),
+  });
+  return col;
+}
+
+/** col [K, M] for this conv's GEMMs: in a texture when they read textures, else a tensor. */
+export function unfold(x: Tensor, g: ConvGeometry): MatmulOperand {
+  return gemmTextures(x, g) ? im2colTexture(x, g) : im2col(x, g);
+}
+
+/** dy [N, Cout, OH, OW] as the channel-major operand [Cout, M] of this conv's GEMMs. */
+export function channelMajorOperand(dy: Tensor, g: ConvGeometry): MatmulOperand {
+  return gemmTextures(dy, g) ? channelMajorTexture(dy) : channelMajor(dy, g);
 }
 
 /** dx [N, Cin, H, W] from dcol [K, M], plus bias[ci] when given. */
@@ -61,7 +90,7 @@ export function channelMajor(dy: Tensor, g: ConvGeometry): Tensor {
 }
 
 /** y [N, Cout, OH, OW] = W · col (+ bias). */
-export function convFromCol(col: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function convFromCol(col: MatmulOperand, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const w2 = viewAs(w, [g.cout, kSize(g)]);
   const yCM = matmulKernel(w2, col);
   w2.dispose();
@@ -71,7 +100,7 @@ export function convFromCol(col: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 }
 
 /** dx [N, Cin, H, W] = col2im(Wᵀ · dyCM) (+ bias[ci], for conv-transpose). */
-export function gradInputFromChannelMajor(dyCM: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function gradInputFromChannelMajor(dyCM: MatmulOperand, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const w2 = viewAs(w, [g.cout, kSize(g)]);
   const dcol = matmulKernel(w2, dyCM, { transposeA: true });
   w2.dispose();
@@ -81,7 +110,7 @@ export function gradInputFromChannelMajor(dyCM: Tensor, w: Tensor, bias: Tensor 
 }
 
 /** dW [Cout, Cin, kH, kW] = dyCM · colᵀ. */
-export function gradWeightFromCol(dyCM: Tensor, col: Tensor, g: ConvGeometry): Tensor {
+export function gradWeightFromCol(dyCM: MatmulOperand, col: MatmulOperand, g: ConvGeometry): Tensor {
   const dw2 = matmulKernel(dyCM, col, { transposeB: true });
   const dw = viewAs(dw2, [g.cout, g.cin, g.kh, g.kw]);
   dw2.dispose();

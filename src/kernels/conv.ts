@@ -4,7 +4,7 @@
 import { Params } from '../tensor/engine.js';
 import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
 import { conv2dGradInputNaive, conv2dGradWeightNaive, conv2dNaive } from './conv-naive.js';
-import { channelMajor, convFromCol, gradInputFromChannelMajor, gradWeightFromCol, im2col } from './conv-fast.js';
+import { channelMajorOperand, convFromCol, gradInputFromChannelMajor, gradWeightFromCol, im2col, unfold } from './conv-fast.js';
 import { coversInput, denseForward, denseGradInput, denseGradWeight } from './conv-dense.js';
 import { convGeometry, expectOutputShape, type ConvAlgorithm, type ConvGeometry, type ConvOptions } from './conv-geometry.js';
 
@@ -31,14 +31,23 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
 
 /** y [N, Cout, OH, OW] = conv2d(x [N, Cin, H, W], w [Cout, Cin, kH, kW]) + bias [Cout]. */
 export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
+  return conv2dForwardKernel(x, w, bias, opts).y;
+}
+
+/**
+ * conv2d's forward; with `saveCol` the GEMM path also returns its unfolded input, for the weight gradient to
+ * reuse (conv2dBackwardKernel's `col`) instead of unfolding x again.
+ */
+export function conv2dForwardKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions & { saveCol?: boolean }): { y: Tensor; col: Tensor | null } {
   const g = convGeometry('conv2d', x.shape, w.shape, opts.stride, opts.padding);
   checkBias('conv2d', bias, g.cout);
-  if (dense(opts, g)) return denseForward(x, w, bias, g);
-  if (!gemmOverChannels(opts, g)) return conv2dNaive(x, w, bias, g);
-  const col = im2col(x, g);
+  if (dense(opts, g)) return { y: denseForward(x, w, bias, g), col: null };
+  if (!gemmOverChannels(opts, g)) return { y: conv2dNaive(x, w, bias, g), col: null };
+  const col = opts.saveCol ? im2col(x, g) : unfold(x, g);
   const y = convFromCol(col, w, bias, g);
+  if (opts.saveCol) return { y, col: col as Tensor };
   col.dispose();
-  return y;
+  return { y, col: null };
 }
 
 /**
@@ -52,7 +61,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, inputShape: Shape, 
   checkBias('conv2dGradInput', bias, g.cin);
   if (algorithmOf(opts) === 'naive') return conv2dGradInputNaive(dy, w, bias, g);
   if (dense(opts, g)) return denseGradInput(dy, w, bias, g);
-  const dyCM = channelMajor(dy, g);
+  const dyCM = channelMajorOperand(dy, g);
   const dx = gradInputFromChannelMajor(dyCM, w, bias, g);
   dyCM.dispose();
   return dx;
@@ -64,8 +73,8 @@ export function conv2dGradWeightKernel(x: Tensor, dy: Tensor, weightShape: Shape
   expectOutputShape('conv2dGradWeight', 'dy', dy.shape, g);
   if (dense(opts, g)) return denseGradWeight(x, dy, g);
   if (!gemmOverChannels(opts, g)) return conv2dGradWeightNaive(x, dy, g);
-  const dyCM = channelMajor(dy, g);
-  const col = im2col(x, g);
+  const dyCM = channelMajorOperand(dy, g);
+  const col = unfold(x, g);
   const dw = gradWeightFromCol(dyCM, col, g);
   dyCM.dispose();
   col.dispose();
@@ -95,8 +104,11 @@ export interface ConvGrads {
   dw: Tensor | null;
 }
 
-/** conv2d's input and weight gradients together; the fast path makes the channel-major dy once for both. */
-export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: ConvOptions & BackwardNeeds): ConvGrads {
+/**
+ * conv2d's input and weight gradients together; the fast path makes the channel-major dy once for both, and
+ * takes the unfolded x from the forward pass when given one (`col`, from conv2dForwardKernel).
+ */
+export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: ConvOptions & BackwardNeeds & { col?: Tensor | null }): ConvGrads {
   const g = convGeometry('conv2d backward', x.shape, w.shape, opts.stride, opts.padding);
   expectOutputShape('conv2d backward', 'dy', dy.shape, g);
   if (algorithmOf(opts) === 'naive') {
@@ -109,13 +121,13 @@ export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: Con
     return { dx: opts.input ? denseGradInput(dy, w, null, g) : null, dw: opts.weight ? denseGradWeight(x, dy, g) : null };
   }
   const dwGemm = opts.weight && gemmOverChannels(opts, g);
-  const dyCM = opts.input || dwGemm ? channelMajor(dy, g) : null;
+  const dyCM = opts.input || dwGemm ? channelMajorOperand(dy, g) : null;
   const dx = opts.input ? gradInputFromChannelMajor(dyCM!, w, null, g) : null;
   let dw: Tensor | null = null;
   if (dwGemm) {
-    const col = im2col(x, g);
+    const col = opts.col ?? unfold(x, g);
     dw = gradWeightFromCol(dyCM!, col, g);
-    col.dispose();
+    if (col !== opts.col) col.dispose();
   } else if (opts.weight) {
     dw = conv2dGradWeightNaive(x, dy, g);
   }
@@ -140,11 +152,11 @@ export function convTranspose2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, 
       dw: opts.weight ? conv2dGradWeightNaive(dy, x, g) : null,
     };
   }
-  const col = im2col(dy, g);
+  const col = unfold(dy, g);
   const dx = opts.input ? convFromCol(col, w, null, g) : null;
   let dw: Tensor | null = null;
   if (opts.weight) {
-    const xCM = channelMajor(x, g);
+    const xCM = channelMajorOperand(x, g);
     dw = gradWeightFromCol(xCM, col, g);
     xCM.dispose();
   }

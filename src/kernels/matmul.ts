@@ -3,7 +3,11 @@
 import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
 import { fillKernel } from './elementwise.js';
-import { toTexture, fitsTexture } from './texture.js';
+import { toTexture, fitsTexture, MatrixTexture } from './texture.js';
+import type { Engine } from '../tensor/engine.js';
+
+/** A matmul operand: a tensor, or a matrix a producer already wrote into a texture (the fast path only). */
+export type MatmulOperand = Tensor | MatrixTexture;
 
 export type MatmulAlgorithm = 'naive' | 'fast';
 
@@ -59,8 +63,16 @@ export function matmulDims(op: string, a: Shape, b: Shape, transposeA = false, t
   return { M, N, K: Ka };
 }
 
+/**
+ * Whether a product of `macs` multiply-adds over operands stored with these shapes reads them from textures:
+ * producers that know this (conv's unfold) can write their matrix straight into one.
+ */
+export function texturesPay(engine: Engine, macs: number, ...shapes: (readonly number[])[]): boolean {
+  return matmulConfig.algorithm === 'fast' && macs >= matmulConfig.textureMinMacs && shapes.every(([r, c]) => fitsTexture(engine, r, c));
+}
+
 /** C[M,N] = op(A)·op(B) for 2-D A and B (no autograd). */
-export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOptions = {}): Tensor {
   const transposeA = opts.transposeA ?? false;
   const transposeB = opts.transposeB ?? false;
   const { M, N, K } = matmulDims('matmul', a.shape, b.shape, transposeA, transposeB);
@@ -68,7 +80,10 @@ export function matmulKernel(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Te
   const c = Tensor.empty(a.engine, [M, N]);
   if (M === 0 || N === 0) return c;
   const algorithm = opts.algorithm ?? matmulConfig.algorithm;
-  if (algorithm === 'naive') runNaive(a, b, c, { M, N, K }, transposeA, transposeB);
+  if (algorithm === 'naive') {
+    if (a instanceof MatrixTexture || b instanceof MatrixTexture) throw new Error('matmul: texture operands need the fast algorithm');
+    runNaive(a, b, c, { M, N, K }, transposeA, transposeB);
+  }
   else runFast(a, b, c, { M, N, K }, transposeA, transposeB);
   return c;
 }
@@ -84,13 +99,13 @@ function runNaive(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, tran
   });
 }
 
-function runFast(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
+function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
   const tall = M > FAST_BLOCK_M && M * N * K >= matmulConfig.tallMinMacs;
   const colBlocks = Math.ceil(N / FAST_BLOCK_N);
   const blocks = colBlocks * Math.ceil(M / (tall ? FAST_BLOCK_M_TALL : FAST_BLOCK_M));
   const [aRows, aCols] = a.shape;
   const [bRows, bCols] = b.shape;
-  const textures = M * N * K >= matmulConfig.textureMinMacs && fitsTexture(a.engine, aRows, aCols) && fitsTexture(a.engine, bRows, bCols);
+  const textures = a instanceof MatrixTexture || b instanceof MatrixTexture || texturesPay(c.engine, M * N * K, a.shape, b.shape);
   const defines = {
     TEX: textures,
     TA: transposeA,
@@ -102,16 +117,18 @@ function runFast(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, trans
     TALL: tall,
     WG: FAST_WORKGROUP,
   };
-  const ta = textures ? toTexture(a, aRows, aCols) : null;
-  const tb = textures ? toTexture(b, bRows, bCols) : null;
-  a.engine.run({
+  // operands not already in textures are staged for this product and released after it
+  const ta = textures && !(a instanceof MatrixTexture) ? toTexture(a, aRows, aCols) : null;
+  const tb = textures && !(b instanceof MatrixTexture) ? toTexture(b, bRows, bCols) : null;
+  const binding = (x: MatmulOperand, staged: MatrixTexture | null) => (x instanceof MatrixTexture ? x.view : staged?.view ?? x.buffer);
+  c.engine.run({
     shader: 'matmul',
     label: `matmul${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}${textures ? ':TEX' : ''}`,
     defines,
     uniforms: new Params().u32(M, N, K, colBlocks, blocks).buffer,
-    buffers: [ta?.view ?? a.buffer, tb?.view ?? b.buffer, c.buffer],
+    buffers: [binding(a, ta), binding(b, tb), c.buffer],
     workgroups: grid1d(blocks, FAST_WORKGROUP),
   });
-  if (ta) a.engine.textures.release(ta);
-  if (tb) a.engine.textures.release(tb);
+  ta?.dispose();
+  tb?.dispose();
 }

@@ -1,36 +1,60 @@
-// Staging a 2-D tensor into an rgba32float texture, for kernels that read their operands as texels.
+// Matrices staged into rgba32float textures, for kernels that read their operands as texels (matmul.wgsl's
+// TEX): texel (q, r) holds row r, columns 4q..4q+3, zero past the last column.
 import { Params, grid1d, type Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PooledTexture } from '../tensor/texture-pool.js';
 
-/** Largest texture side this engine asks for; WebGPU guarantees 8192, lavapipe and GPUs give 16384. */
-export function maxTextureSide(engine: Engine): number {
-  return engine.device.limits.maxTextureDimension2D;
+/** A [rows, cols] matrix held in a pooled texture; dispose() returns the texture to the pool. */
+export class MatrixTexture {
+  constructor(readonly engine: Engine, readonly shape: readonly [number, number], readonly texture: PooledTexture) {}
+
+  get view(): GPUTextureView {
+    return this.texture.view;
+  }
+
+  dispose(): void {
+    this.engine.textures.release(this.texture);
+  }
 }
 
 /** Whether a [rows, cols] matrix fits one texture of ceil(cols/4) × rows texels. */
 export function fitsTexture(engine: Engine, rows: number, cols: number): boolean {
-  const side = maxTextureSide(engine);
+  const side = engine.device.limits.maxTextureDimension2D;
   return rows <= side && Math.ceil(cols / 4) <= side;
 }
 
-/**
- * A texture holding t's storage as a [rows, cols] row-major matrix: texel (q, r) = row r, columns 4q..4q+3,
- * zero past the last column. Release it to engine.textures when the kernel reading it has been recorded.
- */
-export function toTexture(t: Tensor, rows: number, cols: number): PooledTexture {
+/** An empty texture for a [rows, cols] matrix, for a kernel to write. */
+export function matrixTexture(engine: Engine, rows: number, cols: number): MatrixTexture {
+  return new MatrixTexture(engine, [rows, cols], engine.textures.acquire(Math.ceil(cols / 4), rows));
+}
+
+/** t's storage read as a row-major [rows, cols] matrix. */
+export function toTexture(t: Tensor, rows: number, cols: number): MatrixTexture {
   const engine = t.engine;
-  const width = Math.ceil(cols / 4);
-  const tex = engine.textures.acquire(width, rows);
+  const m = matrixTexture(engine, rows, cols);
   // A plain copy needs rows 256-byte aligned; anything else goes through a small shader that also zero-pads.
   if ((cols * 4) % 256 === 0) {
-    engine.copyToTexture(t.buffer, tex.texture, cols * 4, width, rows);
+    engine.copyToTexture(t.buffer, m.texture.texture, cols * 4, m.texture.width, rows);
   } else {
-    engine.run({
-      shader: 'to_texture', defines: { VEC4: cols % 4 === 0 },
-      uniforms: new Params().u32(rows, cols, width).buffer,
-      buffers: [t.buffer, tex.view], workgroups: grid1d(width * rows, 64),
-    });
+    stage(t, m, { VEC4: cols % 4 === 0, CHANNEL_MAJOR: false }, 1);
   }
-  return tex;
+  return m;
+}
+
+/** An NCHW tensor [N, C, H, W] as the channel-major matrix [C, N·H·W] that conv GEMMs take, in one pass. */
+export function channelMajorTexture(t: Tensor): MatrixTexture {
+  const [n, c, ...spatial] = t.shape;
+  const s = spatial.reduce((a, b) => a * b, 1);
+  const m = matrixTexture(t.engine, c, n * s);
+  stage(t, m, { VEC4: false, CHANNEL_MAJOR: true }, s);
+  return m;
+}
+
+function stage(t: Tensor, m: MatrixTexture, defines: { VEC4: boolean; CHANNEL_MAJOR: boolean }, s: number): void {
+  const [rows, cols] = m.shape;
+  t.engine.run({
+    shader: 'to_texture', defines,
+    uniforms: new Params().u32(rows, cols, m.texture.width, s).buffer,
+    buffers: [t.buffer, m.view], workgroups: grid1d(m.texture.width * rows, 64),
+  });
 }

@@ -31,6 +31,8 @@ export class Tensor {
   backwardFn: BackwardFn | null = null;
   /** Names the op that made this tensor, for error messages and debugging. */
   op = 'leaf';
+  /** Intermediates that only this tensor's backward reads (a conv's unfolded input); disposed with it. */
+  saved: Tensor[] = [];
   private disposed = false;
 
   constructor(
@@ -80,6 +82,7 @@ export class Tensor {
     this.disposed = true;
     this.storage.release();
     for (const scope of this.engine.scopes) scope.delete(this);
+    for (const t of this.saved) t.dispose();
   }
 
   toString(): string {

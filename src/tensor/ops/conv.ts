@@ -1,7 +1,7 @@
 // Differentiable 2-D convolution and transposed convolution (NCHW, PyTorch weight layouts).
-import { record } from '../autograd.js';
+import { record, keep } from '../autograd.js';
 import { Tensor, shapeString } from '../tensor.js';
-import { biasGradKernel, conv2dBackwardKernel, conv2dGradInputKernel, conv2dKernel, convTranspose2dBackwardKernel } from '../../kernels/conv.js';
+import { biasGradKernel, conv2dBackwardKernel, conv2dGradInputKernel, conv2dForwardKernel, convTranspose2dBackwardKernel } from '../../kernels/conv.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -24,10 +24,12 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   const stride = opts.stride ?? 1;
   const padding = opts.padding ?? 0;
   if (w.rank === 4) checkBias('conv2d', bias, w, w.shape[0]);
-  const y = conv2dKernel(x, w, bias, { stride, padding });
+  // The weight gradient reuses the forward's unfolded x: unfolding is most of a conv's non-GEMM work.
+  const { y, col } = conv2dForwardKernel(x, w, bias, { stride, padding, saveCol: x.engine.gradEnabled && w.requiresGrad });
+  if (col) y.saved.push(keep(col));
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(y, 'conv2d', inputs, (g) => {
-    const { dx, dw } = conv2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad });
+    const { dx, dw } = conv2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad, col });
     return bias ? [dx, dw, bias.requiresGrad ? biasGradKernel(g) : null] : [dx, dw];
   });
 }
