@@ -6,7 +6,8 @@
 // (transpose() when that is the wrong orientation) and accumulates cIJ += op(B)ᵀ·op(A)ᵀ.
 // Defines: TA (A stored [K,M]), TB (B stored [N,K]); VA / VB when that operand's contiguous dimension is a
 // multiple of 4, so it binds as array<vec4f> (else array<f32>, each vec4 gathered from 4 scalars); VC when
-// N is a multiple of 4 (C rows are written as vec4); TALL for the 32-row block, which runs faster but takes
+// N is a multiple of 4 (C rows are written as vec4); SPLIT to store C's column blocks as planes (see at());
+// TALL for the 32-row block, which runs faster but takes
 // LLVM several times longer to compile than the 8-row one. Rows and columns past M and N are clamped when
 // read (those results are never stored); reads past K are zero-filled.
 // TEX reads both operands from rgba32float textures instead (texel (c/4, r) holds storage row r, columns
@@ -28,7 +29,7 @@ alias CT = vec4f;
 alias CT = f32;
 #endif
 
-struct Params { M: u32, N: u32, K: u32, colBlocks: u32, blocks: u32 }
+struct Params { M: u32, N: u32, K: u32, colBlocks: u32, blocks: u32, S: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 #if TEX
 @group(0) @binding(1) var ta: texture_2d<f32>;
@@ -161,24 +162,33 @@ fn step(m0: u32, n0: u32, k: u32) {
 #endif
 }
 
-// Writes rows m..m+3, columns n0..n0+15 of C from one row of tiles.
+// Where C[row, j] is stored. SPLIT reads C's columns as j = b·S + s and stores C[row, b·S + s] at
+// [b, row, s]: a conv's [Cout, N·OH·OW] product lands in NCHW order with no separate transpose pass.
+fn at(row: u32, j: u32) -> u32 {
+#if SPLIT
+  let b = j / u.S;
+  return (b * u.M + row) * u.S + (j - b * u.S);
+#else
+  return row * u.N + j;
+#endif
+}
+
+// Writes rows m..m+3, columns n0..n0+15 of C from one row of tiles (VC with SPLIT needs S a multiple of 4).
 fn storeTiles(m: u32, n0: u32, t0: mat4x4f, t1: mat4x4f, t2: mat4x4f, t3: mat4x4f) {
   for (var r = 0u; r < 4u; r++) {
     let row = m + r;
     if (row >= u.M) { return; }
 #if VC
-    let i = (row * u.N + n0) / 4u;
-    if (n0 < u.N) { c[i] = t0[r]; }
-    if (n0 + 4u < u.N) { c[i + 1u] = t1[r]; }
-    if (n0 + 8u < u.N) { c[i + 2u] = t2[r]; }
-    if (n0 + 12u < u.N) { c[i + 3u] = t3[r]; }
+    if (n0 < u.N) { c[at(row, n0) / 4u] = t0[r]; }
+    if (n0 + 4u < u.N) { c[at(row, n0 + 4u) / 4u] = t1[r]; }
+    if (n0 + 8u < u.N) { c[at(row, n0 + 8u) / 4u] = t2[r]; }
+    if (n0 + 12u < u.N) { c[at(row, n0 + 12u) / 4u] = t3[r]; }
 #else
-    let i = row * u.N + n0;
     for (var q = 0u; q < 4u; q++) {
-      if (n0 + q < u.N) { c[i + q] = t0[r][q]; }
-      if (n0 + 4u + q < u.N) { c[i + 4u + q] = t1[r][q]; }
-      if (n0 + 8u + q < u.N) { c[i + 8u + q] = t2[r][q]; }
-      if (n0 + 12u + q < u.N) { c[i + 12u + q] = t3[r][q]; }
+      if (n0 + q < u.N) { c[at(row, n0 + q)] = t0[r][q]; }
+      if (n0 + 4u + q < u.N) { c[at(row, n0 + 4u + q)] = t1[r][q]; }
+      if (n0 + 8u + q < u.N) { c[at(row, n0 + 8u + q)] = t2[r][q]; }
+      if (n0 + 12u + q < u.N) { c[at(row, n0 + 12u + q)] = t3[r][q]; }
     }
 #endif
   }

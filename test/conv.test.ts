@@ -163,6 +163,29 @@ const convCases: ConvCase[] = [
   [1, 2, 3, 3, 5, 3, 3, 1, 0],
 ];
 
+/** Runs an op forward and backward (with output gradient dy) under one algorithm; returns y, dx, dw, db. */
+async function opForwardBackward(
+  algorithm: ConvAlgorithm,
+  op: (x: Tensor, w: Tensor, b: Tensor | null) => Tensor,
+  x: Float64Array, xs: number[], w: Float64Array, ws: number[], b: Float64Array | null, dy: Float64Array, ys: number[],
+): Promise<Float32Array[]> {
+  return withAlgorithm(algorithm, async () => {
+    const leaves = [toGpu(engine, x, xs, true), toGpu(engine, w, ws, true), ...(b ? [toGpu(engine, b, [b.length], true)] : [])];
+    const y = tidy(engine, () => {
+      const out = op(leaves[0], leaves[1], leaves[2] ?? null);
+      expect(out.shape).toEqual(ys);
+      backward(out, toGpu(engine, dy, ys));
+      return out;
+    });
+    const values = [await read(y)];
+    for (const leaf of leaves) {
+      values.push(await read(leaf.grad!));
+      leaf.dispose();
+    }
+    return values;
+  });
+}
+
 // The fast path once as chosen by size, and once with every GEMM forced onto texture operands.
 for (const textures of [false, true]) {
 describe(textures ? 'with GEMM operands in textures (forced)' : 'with GEMM operands as chosen', () => {
@@ -219,29 +242,6 @@ describe('conv2d kernels match float64 loops', () => {
   }
 });
 
-/** Runs an op forward and backward (with output gradient dy) under one algorithm; returns y, dx, dw, db. */
-async function opForwardBackward(
-  algorithm: ConvAlgorithm,
-  op: (x: Tensor, w: Tensor, b: Tensor | null) => Tensor,
-  x: Float64Array, xs: number[], w: Float64Array, ws: number[], b: Float64Array | null, dy: Float64Array, ys: number[],
-): Promise<Float32Array[]> {
-  return withAlgorithm(algorithm, async () => {
-    const leaves = [toGpu(engine, x, xs, true), toGpu(engine, w, ws, true), ...(b ? [toGpu(engine, b, [b.length], true)] : [])];
-    const y = tidy(engine, () => {
-      const out = op(leaves[0], leaves[1], leaves[2] ?? null);
-      expect(out.shape).toEqual(ys);
-      backward(out, toGpu(engine, dy, ys));
-      return out;
-    });
-    const values = [await read(y)];
-    for (const leaf of leaves) {
-      values.push(await read(leaf.grad!));
-      leaf.dispose();
-    }
-    return values;
-  });
-}
-
 // [N, Cin_T, H, W, Cout_T, kH, kW, stride, padding, outputPadding]
 type ConvTCase = [number, number, number, number, number, number, number, number, number, number];
 
@@ -282,6 +282,9 @@ describe('convTranspose2d matches a float64 scatter', () => {
   }
 });
 
+});
+}
+
 describe('the DCGAN layers at batch 2', () => {
   // [label, transposed, Cin, Cout, k, stride, padding, input size]
   const layers: [string, boolean, number, number, number, number, number, number][] = [
@@ -320,8 +323,6 @@ describe('the DCGAN layers at batch 2', () => {
     });
   }
 });
-});
-}
 
 describe('conv gradients match finite differences', () => {
   for (const algorithm of ALGORITHMS) {

@@ -70,6 +70,10 @@ describe('matmul kernels match float64', () => {
       const { got, want } = await product(M, K, N, ta, tb, 'fast', 7);
       expectClose(got, want, 2e-5, 1, `tall ${name(ta, tb)} ${M}×${K}×${N}`);
     }
+    // and once from textures, as the DCGAN's big products run
+    matmulConfig.textureMinMacs = 0;
+    const { got, want } = await product(70, 36, 40, false, true, 'fast', 8);
+    expectClose(got, want, 2e-5, 1, 'tall texture A·Bᵀ 70×36×40');
   });
 
   it('fast with texture operands (forced): every transpose, padded and copied staging', async () => {
@@ -87,6 +91,27 @@ describe('matmul kernels match float64', () => {
     } finally {
       Object.assign(matmulConfig, saved);
     }
+  });
+
+  it('fast with a split output stores column blocks as planes', async () => {
+    // S = 5 takes scalar stores, S = 8 vec4 ones; [b, m, s] = C[m, b·S + s]
+    for (const [M, K, S, B] of [[6, 9, 5, 3], [13, 12, 8, 2]]) {
+      const N = S * B;
+      const a = randomArray(M * K, M);
+      const b = randomArray(K * N, N);
+      const c = await tidy(engine, () => matmulKernel(toGpu(engine, a, [M, K]), toGpu(engine, b, [K, N]), { split: { s: S, shape: [B, M, S] } }));
+      expect(c.shape).toEqual([B, M, S]);
+      const got = await c.toArray();
+      c.dispose();
+      const ref = reference(a, b, M, K, N, false, false);
+      const want = new Float64Array(M * N);
+      for (let m = 0; m < M; m++) for (let j = 0; j < N; j++) want[(Math.floor(j / S) * M + m) * S + (j % S)] = ref[m * N + j];
+      expectClose(got, want, 1e-5, 1, `split ${M}×${K}×${N} by ${S}`);
+    }
+    tidy(engine, () => {
+      const x = toGpu(engine, randomArray(12, 1), [3, 4]);
+      expect(() => matmulKernel(x, x, { transposeB: true, split: { s: 2, shape: [3, 3] } })).toThrow(/cannot split 3 columns by 2/);
+    });
   });
 
   it('fast agrees with naive on a larger product', async () => {

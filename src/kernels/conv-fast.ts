@@ -8,7 +8,7 @@
 // col and dy straight into textures, so one pass makes each operand for both products.
 import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
-import { matmulKernel, texturesPay, type MatmulOperand } from './matmul.js';
+import { matmulKernel, matmulConfig, texturesPay, type MatmulOperand } from './matmul.js';
 import { channelMajorTexture, matrixTexture, type MatrixTexture } from './texture.js';
 import { convParams, type ConvGeometry } from './conv-geometry.js';
 
@@ -92,9 +92,16 @@ export function channelMajor(dy: Tensor, g: ConvGeometry): Tensor {
 /** y [N, Cout, OH, OW] = W · col (+ bias). */
 export function convFromCol(col: MatmulOperand, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const w2 = viewAs(w, [g.cout, kSize(g)]);
+  const shape = [g.n, g.cout, g.oh, g.ow];
+  if (!bias && matmulConfig.algorithm === 'fast') {
+    // the product stores itself NCHW
+    const y = matmulKernel(w2, col, { split: { s: g.oh * g.ow, shape } });
+    w2.dispose();
+    return y;
+  }
   const yCM = matmulKernel(w2, col);
   w2.dispose();
-  const y = swap01(yCM, g.cout, g.n, g.oh * g.ow, bias, [g.n, g.cout, g.oh, g.ow]);
+  const y = swap01(yCM, g.cout, g.n, g.oh * g.ow, bias, shape);
   yCM.dispose();
   return y;
 }

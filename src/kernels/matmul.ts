@@ -1,7 +1,7 @@
 // 2-D matrix products C = op(A)·op(B), where op transposes an operand when asked. Two kernels: `naive` (one
 // output per invocation, the reference) and `fast` (a register block of C per invocation, see matmul.wgsl).
 import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
+import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
 import { fillKernel } from './elementwise.js';
 import { toTexture, fitsTexture, MatrixTexture } from './texture.js';
 import type { Engine } from '../tensor/engine.js';
@@ -18,6 +18,11 @@ export interface MatmulOptions {
   transposeB?: boolean;
   /** Defaults to matmulConfig.algorithm. */
   algorithm?: MatmulAlgorithm;
+  /**
+   * Store C [M, N] with its columns read as [N/S, S]: C[m, b·S + s] goes to [b, m, s], and the result has
+   * shape `shape` (M·N elements). A conv's [Cout, N·OH·OW] product comes out NCHW this way.
+   */
+  split?: { s: number; shape: Shape };
 }
 
 export const matmulConfig = {
@@ -76,15 +81,20 @@ export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOpt
   const transposeA = opts.transposeA ?? false;
   const transposeB = opts.transposeB ?? false;
   const { M, N, K } = matmulDims('matmul', a.shape, b.shape, transposeA, transposeB);
-  if (K === 0) return fillKernel(a.engine, [M, N], 0);
-  const c = Tensor.empty(a.engine, [M, N]);
+  const split = opts.split;
+  if (split && (N % split.s !== 0 || sizeOf(split.shape) !== M * N)) {
+    throw new Error(`matmul: cannot split ${N} columns by ${split.s} into ${shapeString(split.shape)}`);
+  }
+  const outShape = split?.shape ?? [M, N];
+  if (K === 0) return fillKernel(a.engine, outShape, 0);
+  const c = Tensor.empty(a.engine, outShape);
   if (M === 0 || N === 0) return c;
   const algorithm = opts.algorithm ?? matmulConfig.algorithm;
   if (algorithm === 'naive') {
     if (a instanceof MatrixTexture || b instanceof MatrixTexture) throw new Error('matmul: texture operands need the fast algorithm');
+    if (split) throw new Error('matmul: split output needs the fast algorithm');
     runNaive(a, b, c, { M, N, K }, transposeA, transposeB);
-  }
-  else runFast(a, b, c, { M, N, K }, transposeA, transposeB);
+  } else runFast(a, b, c, { M, N, K }, transposeA, transposeB, split?.s ?? 0);
   return c;
 }
 
@@ -99,7 +109,8 @@ function runNaive(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, tran
   });
 }
 
-function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
+/** `split` > 0 stores C's column blocks of that size as planes (MatmulOptions.split). */
+function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean, split: number): void {
   const tall = M > FAST_BLOCK_M && M * N * K >= matmulConfig.tallMinMacs;
   const colBlocks = Math.ceil(N / FAST_BLOCK_N);
   const blocks = colBlocks * Math.ceil(M / (tall ? FAST_BLOCK_M_TALL : FAST_BLOCK_M));
@@ -113,7 +124,8 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
     // vec4 reads need the operand's contiguous dimension to be a multiple of 4
     VA: (transposeA ? M : K) % 4 === 0,
     VB: (transposeB ? K : N) % 4 === 0,
-    VC: N % 4 === 0,
+    VC: N % 4 === 0 && (split === 0 || split % 4 === 0),
+    SPLIT: split > 0,
     TALL: tall,
     WG: FAST_WORKGROUP,
   };
@@ -125,7 +137,7 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
     shader: 'matmul',
     label: `matmul${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}${textures ? ':TEX' : ''}`,
     defines,
-    uniforms: new Params().u32(M, N, K, colBlocks, blocks).buffer,
+    uniforms: new Params().u32(M, N, K, colBlocks, blocks, split).buffer,
     buffers: [binding(a, ta), binding(b, tb), c.buffer],
     workgroups: grid1d(blocks, FAST_WORKGROUP),
   });
