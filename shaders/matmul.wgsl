@@ -162,14 +162,26 @@ fn step(m0: u32, n0: u32, k: u32) {
 #endif
 }
 
-// Where C[row, j] is stored. SPLIT reads C's columns as j = b·S + s and stores C[row, b·S + s] at
-// [b, row, s]: a conv's [Cout, N·OH·OW] product lands in NCHW order with no separate transpose pass.
-fn at(row: u32, j: u32) -> u32 {
+// Where the block's column n0 + q goes: C[row, j] is stored at rowStride·row + column[j − n0]. SPLIT reads
+// C's columns as j = b·S + s and stores C[row, b·S + s] at [b, row, s], so a conv's [Cout, N·OH·OW] product
+// lands in NCHW order with no separate transpose pass. The offsets are computed once per invocation:
+// integer division is slow on CPU backends.
+var<private> column: array<u32, 16>;
+var<private> rowStride: u32;
+
+fn columnOffsets(n0: u32) {
 #if SPLIT
-  let b = j / u.S;
-  return (b * u.M + row) * u.S + (j - b * u.S);
+  rowStride = u.S;
+  var b = n0 / u.S;
+  var s = n0 - b * u.S;
+  for (var q = 0u; q < 16u; q++) {
+    column[q] = b * u.M * u.S + s;
+    s++;
+    if (s == u.S) { s = 0u; b++; }
+  }
 #else
-  return row * u.N + j;
+  rowStride = u.N;
+  for (var q = 0u; q < 16u; q++) { column[q] = n0 + q; }
 #endif
 }
 
@@ -178,17 +190,18 @@ fn storeTiles(m: u32, n0: u32, t0: mat4x4f, t1: mat4x4f, t2: mat4x4f, t3: mat4x4
   for (var r = 0u; r < 4u; r++) {
     let row = m + r;
     if (row >= u.M) { return; }
+    let base = row * rowStride;
 #if VC
-    if (n0 < u.N) { c[at(row, n0) / 4u] = t0[r]; }
-    if (n0 + 4u < u.N) { c[at(row, n0 + 4u) / 4u] = t1[r]; }
-    if (n0 + 8u < u.N) { c[at(row, n0 + 8u) / 4u] = t2[r]; }
-    if (n0 + 12u < u.N) { c[at(row, n0 + 12u) / 4u] = t3[r]; }
+    if (n0 < u.N) { c[(base + column[0]) / 4u] = t0[r]; }
+    if (n0 + 4u < u.N) { c[(base + column[4]) / 4u] = t1[r]; }
+    if (n0 + 8u < u.N) { c[(base + column[8]) / 4u] = t2[r]; }
+    if (n0 + 12u < u.N) { c[(base + column[12]) / 4u] = t3[r]; }
 #else
     for (var q = 0u; q < 4u; q++) {
-      if (n0 + q < u.N) { c[at(row, n0 + q)] = t0[r][q]; }
-      if (n0 + 4u + q < u.N) { c[at(row, n0 + 4u + q)] = t1[r][q]; }
-      if (n0 + 8u + q < u.N) { c[at(row, n0 + 8u + q)] = t2[r][q]; }
-      if (n0 + 12u + q < u.N) { c[at(row, n0 + 12u + q)] = t3[r][q]; }
+      if (n0 + q < u.N) { c[base + column[q]] = t0[r][q]; }
+      if (n0 + 4u + q < u.N) { c[base + column[4u + q]] = t1[r][q]; }
+      if (n0 + 8u + q < u.N) { c[base + column[8u + q]] = t2[r][q]; }
+      if (n0 + 12u + q < u.N) { c[base + column[12u + q]] = t3[r][q]; }
     }
 #endif
   }
@@ -204,6 +217,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
   // Store the first row of tiles, then shift the rest up: the store code is compiled once instead of once per
   // row of tiles, which more than halves the (long) pipeline compile on llvmpipe.
+  columnOffsets(n0);
   let rowTiles = (min(BM, u.M - m0) + 3u) / 4u;
   for (var i = 0u; i < rowTiles; i++) {
     storeTiles(m0 + 4u * i, n0, c00, c01, c02, c03);
