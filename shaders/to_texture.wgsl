@@ -1,6 +1,6 @@
 // Copies a row-major matrix [rows, cols] from a storage buffer into an rgba32float texture of
 // ceil(cols/4) × rows texels: texel (q, r) = row r, columns 4q..4q+3, zero past the last column.
-// VEC4 (cols a multiple of 4, not with CHANNEL_MAJOR) reads each texel as one vec4. CHANNEL_MAJOR reads the source as [B, rows, S]
+// VEC4 (cols, or with CHANNEL_MAJOR S, a multiple of 4) reads each texel as one vec4. CHANNEL_MAJOR reads the source as [B, rows, S]
 // (an NCHW tensor with B = N, rows = C, S = H·W) and writes it as [rows, cols = B·S]: matrix (r, b·S + s) =
 // src[b, r, s], the channel-major layout conv GEMMs take, in the same pass.
 struct Params { rows: u32, cols: u32, width: u32, s: u32 }
@@ -18,7 +18,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let r = i / u.width;
   if (r >= u.rows) { return; }
   let q = i - r * u.width;
-#if CHANNEL_MAJOR
+#if CHANNEL_MAJOR && VEC4
+  // S a multiple of 4: the texel's four columns share b and are contiguous in the source
+  let c = 4u * q;
+  let b = c / u.s;
+  let v = src[((b * u.rows + r) * u.s + c - b * u.s) / 4u];
+#elif CHANNEL_MAJOR
   let c = 4u * q;
   var b = c / u.s;
   var j = c - b * u.s;

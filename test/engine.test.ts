@@ -112,6 +112,11 @@ describe('engine', () => {
     expect(preprocess(chain, {})).toBe('not c');
     expect(preprocess(chain, { C: true })).toBe('else');
     expect(() => preprocess('#elif X\n', {})).toThrow(/#elif without #if/);
+    const both = '#if A && !B\nab\n#elif A && B\nAB\n#endif';
+    expect(preprocess(both, { A: true })).toBe('ab');
+    expect(preprocess(both, { A: true, B: true })).toBe('AB');
+    expect(preprocess(both, { B: true })).toBe('');
+    expect(() => preprocess('#if A &&\n#endif', {})).toThrow(/bad condition/);
     const lib = (name: string) => (name === 'lib' ? 'fn f() {}\n#if X\nfn g() {}\n#endif' : undefined);
     expect(preprocess('a\n#include lib\nb', { X: true }, lib)).toBe('a\nfn f() {}\nfn g() {}\nb');
     expect(preprocess('#if !X\n#include nothing\n#endif', { X: true }, lib)).toBe('');

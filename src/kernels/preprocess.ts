@@ -1,6 +1,6 @@
-// A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#elif NAME`, `#else`, `#endif` on lines of their own, chosen by
-// boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that overrides can't set);
-// `#include NAME` pastes another shader file (WGSL has no imports), itself preprocessed with the same defines.
+// A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#if A && !B`, `#elif …`, `#else`, `#endif` on lines
+// of their own, chosen by boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that
+// overrides can't set); `#include NAME` pastes another shader file (WGSL has no imports), itself preprocessed with the same defines.
 export type Defines = Record<string, boolean | number>;
 
 export function preprocess(source: string, defines: Defines = {}, include?: (name: string) => string | undefined): string {
@@ -16,21 +16,25 @@ export function preprocess(source: string, defines: Defines = {}, include?: (nam
       out.push(preprocess(text, defines, include));
       return;
     }
-    const directive = line.trim().match(/^#(if|elif|else|endif)\b\s*(!?)(\w*)/);
+    const directive = line.trim().match(/^#(if|elif|else|endif)\b\s*(.*)$/);
     if (!directive) {
       if (active()) out.push(line.replace(/\$\{(\w+)\}/g, (_, name: string) => String(lookup(defines, name, i))));
       return;
     }
-    const [, kind, negate, name] = directive;
+    const [, kind, condition] = directive;
+    // a condition is NAME, !NAME, or several joined by &&
+    const holds = () => condition.split('&&').map((term) => {
+      const [, negate, name] = term.trim().match(/^(!?)(\w+)$/) ?? [];
+      if (name === undefined) throw new Error(`wgsl preprocess: bad condition "${condition}" at line ${i + 1}`);
+      return Boolean(lookup(defines, name, i, false)) !== (negate === '!');
+    }).every(Boolean);
     if (kind === 'if') {
-      const value = Boolean(lookup(defines, name, i, false));
-      const on = negate ? !value : value;
+      const on = holds();
       stack.push({ active: on, taken: on });
     } else if (kind === 'elif' || kind === 'else') {
       const top = stack[stack.length - 1];
       if (!top) throw new Error(`wgsl preprocess: #${kind} without #if at line ${i + 1}`);
-      const value = kind === 'else' || Boolean(lookup(defines, name, i, false));
-      const on = !top.taken && (kind === 'elif' && negate ? !value : value);
+      const on = !top.taken && (kind === 'else' || holds());
       top.active = on;
       top.taken ||= on;
     } else if (!stack.pop()) {

@@ -46,7 +46,7 @@ export function channelMajorTexture(t: Tensor): MatrixTexture {
   const [n, c, ...spatial] = t.shape;
   const s = spatial.reduce((a, b) => a * b, 1);
   const m = matrixTexture(t.engine, c, n * s);
-  stage(t, m, { VEC4: false, CHANNEL_MAJOR: true }, s);
+  stage(t, m, { VEC4: s % 4 === 0, CHANNEL_MAJOR: true }, s);
   return m;
 }
 
