@@ -51,7 +51,7 @@ describe('WeightAverage', () => {
     tidy(engine, () => {
       for (const [, t] of source.stateDict()) copyInto(t, randn(engine, t.shape));
     });
-    average.update();
+    average.update(1e9); // late in training the decay is the configured one
     const after = source.stateDict();
     for (const [name, t] of average.model.stateDict()) {
       const old = before.get(name)!;
@@ -59,6 +59,12 @@ describe('WeightAverage', () => {
       const expected = Float64Array.from(old, (v, i) => 0.75 * v + 0.25 * now[i]);
       expectClose(await t.toArray(), expected, 1e-5, 1e-3, name);
     }
+    // early on it ramps up: after step 0 the decay is min(0.75, 1/10)
+    const copy = await average.model.stateDict().get('0.weight')!.toArray();
+    const source0 = await after.get('0.weight')!.toArray();
+    average.update(0);
+    const ramped = Float64Array.from(copy, (v, i) => 0.1 * v + 0.9 * source0[i]);
+    expectClose(await average.model.stateDict().get('0.weight')!.toArray(), ramped, 1e-5, 1e-3, 'ramped decay');
     expect(average.model.training).toBe(false);
     expect(average.model.parameters().every((p) => !p.requiresGrad)).toBe(true);
     average.dispose();

@@ -27,8 +27,14 @@ export class WeightAverage {
     for (const [average, source] of this.pairs) copyInto(average, source);
   }
 
-  update(): void {
-    for (const [average, source] of this.pairs) emaKernel(average, source, this.decay);
+  /**
+   * Folds in the source's weights after optimizer step `step` (1-based). The decay ramps up as
+   * min(decay, (1 + step)/(10 + step)), as TensorFlow's ExponentialMovingAverage does with num_updates, so
+   * the average forgets the random initial weights within the first few hundred steps.
+   */
+  update(step: number): void {
+    const decay = Math.min(this.decay, (1 + step) / (10 + step));
+    for (const [average, source] of this.pairs) emaKernel(average, source, decay);
   }
 
   dispose(): void {

@@ -90,7 +90,7 @@ export class GanTrainer {
       backward(lossG);
       D.setRequiresGrad(true);
       this.optG.update();
-      this.average?.update();
+      this.average?.update(this.optG.step);
 
       return keep(noGrad(engine, () => concat([
         reshape(lossD, [1]),
