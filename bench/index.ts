@@ -1,30 +1,66 @@
-// `npm run bench [-- --quick] [--step] [--json FILE]`: kernel and training-step figures on this adapter.
+// `npm run bench [-- options]`: kernel and training-step figures on this adapter.
+//   (no section flag)      matmul, convolutions, dispatch overhead, the training step at batch 128
+//   --step                 the training step against the same model on TensorFlow.js (webgpu and wasm
+//                          backends), its FLOP rate, and atelier's cost at batch 32–256
+//   --growth [N]           N training steps (default 1,000) at --growth-batch (default 16): does the pool grow?
+//   --quick                fewer repetitions
+//   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
+//   --wasm-threads N       threads for tfjs-backend-wasm (default: the CPU count)
+//   --json FILE            write every figure
+import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createNodeEngine } from '../src/node/gpu.js';
 import { benchMatmul } from './matmul.js';
 import { benchConv } from './conv.js';
 import { benchDispatch } from './dispatch.js';
-import { benchStep, type StepFigures } from './step.js';
+import { benchStep } from './step.js';
+import { benchGrowth } from './growth.js';
+import { stepComparison } from './compare.js';
+import { PEERS, type Peer } from './peers.js';
+import { table } from './table.js';
 
-function table(rows: Record<string, string | number>[]): string {
-  if (!rows.length) return '';
-  const keys = Object.keys(rows[0]);
-  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
-  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => cell(r[k]).length)));
-  const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
-  return [line(keys), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(keys.map((k) => cell(r[k]))))].join('\n');
+const DEFAULT_GROWTH_STEPS = '1000';
+
+function options() {
+  // `--growth` may come without a count
+  const args = process.argv.slice(2).map((a, i, all) => (a === '--growth' && !/^\d+$/.test(all[i + 1] ?? '') ? `--growth=${DEFAULT_GROWTH_STEPS}` : a));
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' },
+      growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
+      'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
+      'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
+    },
+    strict: true,
+  });
+  const positive = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
+    return n;
+  };
+  const peers = values['no-tfjs'] ? [] : values.peers.split(',').filter(Boolean).map((p) => {
+    if (!(PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer ${p} (known: ${PEERS.join(', ')})`);
+    return p as Peer;
+  });
+  return {
+    quick: Boolean(values.quick), step: Boolean(values.step), json: values.json, peers,
+    growth: values.growth === undefined ? null : positive('growth', values.growth),
+    growthBatch: positive('growth-batch', values['growth-batch']),
+    wasmThreads: positive('wasm-threads', values['wasm-threads']),
+  };
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' } }, strict: true });
-  const quick = Boolean(values.quick);
+  const opts = options();
+  const { quick } = opts;
   const engine = await createNodeEngine();
   console.log(`adapter: ${engine.adapterName}`);
-  console.log(`date: ${new Date().toISOString()}  node ${process.version}${quick ? '  (quick)' : ''}\n`);
+  console.log(`date: ${new Date().toISOString()}  node ${process.version}  ${os.availableParallelism()} CPUs${quick ? '  (quick)' : ''}\n`);
 
-  const results: Record<string, unknown> = { adapter: engine.adapterName, date: new Date().toISOString(), quick };
-  if (!values.step) {
+  const results: Record<string, unknown> = { adapter: engine.adapterName, date: new Date().toISOString(), cpus: os.availableParallelism(), quick };
+  if (!opts.step && opts.growth === null) {
     const matmul = await benchMatmul(engine, { quick });
     console.log('matmul (median)');
     console.log(table(matmul.map((r) => ({ shape: r.shape, algorithm: r.algorithm, ms: r.ms, 'GFLOP/s': r.gflops }))) + '\n');
@@ -41,21 +77,37 @@ async function main(): Promise<void> {
     console.log(table(convRows) + '\n');
     const dispatch = await benchDispatch(engine, { quick });
     console.log(`dispatch overhead: ${dispatch.usPerDispatch.toFixed(1)} µs per dispatch (${dispatch.dispatches} in one pass)\n`);
-    Object.assign(results, { matmul, conv, dispatch });
+    const step = await benchStep(engine, 128, quick ? 2 : 5);
+    console.log('DCGAN training step (D step + G step, losses read back)');
+    console.log(table([{
+      batch: step.batch, 'ms/step': step.msPerStep, 'images/s': step.imagesPerSecond,
+      dispatches: step.dispatchesPerStep, submits: step.submitsPerStep, readbacks: step.readbacksPerStep, 'peak MB': step.peakBytes / 2 ** 20,
+    }]));
+    Object.assign(results, { matmul, conv, dispatch, step: [step] });
   }
-  const batches = values.step ? [32, 64, 128, 256] : [128];
-  const steps: StepFigures[] = [];
-  for (const batch of batches) steps.push(await benchStep(engine, batch, quick ? 2 : 5));
-  console.log('DCGAN training step (D step + G step, losses read back)');
-  console.log(table(steps.map((s) => ({
-    batch: s.batch, 'ms/step': s.msPerStep, 'images/s': s.imagesPerSecond,
-    dispatches: s.dispatchesPerStep, submits: s.submitsPerStep, readbacks: s.readbacksPerStep, 'peak MB': s.peakBytes / 2 ** 20,
-  }))));
-  results.step = steps;
-  if (values.json) {
-    writeFileSync(values.json, JSON.stringify(results, null, 2));
-    console.log(`\nwrote ${values.json}`);
+  let sameModel = true;
+  if (opts.step) {
+    const comparison = await stepComparison(engine, { quick, peers: opts.peers, wasmThreads: opts.wasmThreads, log: console.log });
+    sameModel = comparison.step.model.same;
+    Object.assign(results, comparison);
   }
+  if (opts.growth !== null) {
+    console.log(`\ngrowth check: ${opts.growth} steps at batch ${opts.growthBatch}`);
+    const growth = await benchGrowth(engine, opts.growth, opts.growthBatch, console.log);
+    const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+    console.log(table((['start', 'end'] as const).map((when) => {
+      const s = growth[when];
+      return { '': when, 'pool MB': mb(s.allocatedBytes), buffers: s.buffersCreated, 'in use MB': mb(s.inUseBytes), pipelines: s.pipelines };
+    })));
+    console.log(`median step: ${growth.msFirst.toFixed(0)} ms over the first tenth, ${growth.msLast.toFixed(0)} ms over the last; ` +
+      (growth.grew ? 'GREW: the pool or the pipeline cache grew over the run' : 'no growth'));
+    results.growth = growth;
+  }
+  if (opts.json) {
+    writeFileSync(opts.json, JSON.stringify(results, null, 2));
+    console.log(`\nwrote ${opts.json}`);
+  }
+  if (!sameModel) throw new Error('the systems compared do not train the same model (see above)');
 }
 
 main().then(() => process.exit(0), (e) => {

@@ -47,12 +47,12 @@ async function timeProducts(engine: Engine, a: Tensor, b: Tensor, c: Case, algor
   return ms;
 }
 
-export async function benchMatmul(engine: Engine, opts: { quick?: boolean } = {}): Promise<MatmulBenchRow[]> {
+export async function benchMatmul(engine: Engine, opts: { quick?: boolean; algorithms?: MatmulAlgorithm[] } = {}): Promise<MatmulBenchRow[]> {
   const rows: MatmulBenchRow[] = [];
   for (const c of CASES) {
     const a = rand(engine, c.transposeA ? [c.K, c.M] : [c.M, c.K], -1, 1, { seed: 1 });
     const b = rand(engine, c.transposeB ? [c.N, c.K] : [c.K, c.N], -1, 1, { seed: 2 });
-    for (const algorithm of ['naive', 'fast'] as const) {
+    for (const algorithm of opts.algorithms ?? (['naive', 'fast'] as const)) {
       // the naive kernel takes seconds per product here: fewer, shorter runs
       const [runs, repeats] = algorithm === 'naive' ? [opts.quick ? 1 : 3, 1] : [opts.quick ? 3 : 5, opts.quick ? 1 : 3];
       const ms = await medianOf(runs, () => timeProducts(engine, a, b, c, algorithm, repeats));

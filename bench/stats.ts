@@ -4,9 +4,9 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs `fn` once to warm up, then `runs` times; returns the median of the times it reports (ms). */
-export async function medianOf(runs: number, fn: () => Promise<number>): Promise<number> {
-  await fn();
+/** Runs `fn` `warmups` times, then `runs` times; returns the median of the times it reports (ms). */
+export async function medianOf(runs: number, fn: () => Promise<number>, warmups = 1): Promise<number> {
+  for (let i = 0; i < warmups; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await fn());
   return median(times);

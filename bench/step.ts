@@ -8,31 +8,37 @@ export interface StepFigures {
   batch: number;
   msPerStep: number;
   imagesPerSecond: number;
+  steps: number;
+  warmups: number;
   dispatchesPerStep: number;
   submitsPerStep: number;
   readbacksPerStep: number;
   peakBytes: number;
+  /** The first step's statistics, a sanity check that it trains: [lossD, lossG, D(x), D(G(z))]. */
+  firstStats: number[];
 }
 
-export async function benchStep(engine: Engine, batch: number, runs: number): Promise<StepFigures> {
+export async function benchStep(engine: Engine, batch: number, runs: number, warmups = 1): Promise<StepFigures> {
   const trainer = new GanTrainer(engine, DEFAULT_GAN_CONFIG);
   const real = randn(engine, [batch, 1, 28, 28], 0, 0.5);
   const before = { ...engine.stats };
   let steps = 0;
+  let firstStats: number[] = [];
   engine.pool.peakInUseBytes = engine.pool.inUseBytes;
   const ms = await medianOf(runs, async () => {
     const start = performance.now();
     const stats = trainer.step(real);
-    await stats.toArray();
+    const values = Array.from(await stats.toArray());
     stats.dispose();
+    if (!firstStats.length) firstStats = values;
     steps++;
     return performance.now() - start;
-  });
+  }, warmups);
   const per = (k: keyof typeof before) => (engine.stats[k] - before[k]) / steps;
   const figures = {
-    batch, msPerStep: ms, imagesPerSecond: (batch * 1000) / ms,
+    batch, msPerStep: ms, imagesPerSecond: (batch * 1000) / ms, steps: runs, warmups,
     dispatchesPerStep: per('dispatches'), submitsPerStep: per('submits'), readbacksPerStep: per('readbacks'),
-    peakBytes: engine.pool.peakInUseBytes,
+    peakBytes: engine.pool.peakInUseBytes, firstStats,
   };
   real.dispose();
   trainer.dispose();

@@ -1,0 +1,145 @@
+// `--step`: atelier's DCGAN training step against the identical model on TensorFlow.js backends, with what
+// explains the time: the FLOP rate against this adapter's best matmul, and how the cost grows with the batch.
+import type { Engine } from '../src/tensor/engine.js';
+import { benchMatmul, type MatmulBenchRow } from './matmul.js';
+import { benchStep, type StepFigures } from './step.js';
+import { dcganStepFlops, type StepFlops } from './flops.js';
+import { atelierModelFacts, modelDifferences, totalParams, type ModelFacts } from './model-check.js';
+import { benchPeer, type Peer, type PeerFailure } from './peers.js';
+import { table } from './table.js';
+
+export interface CompareOptions {
+  quick: boolean;
+  peers: Peer[];
+  wasmThreads: number;
+  log: (text: string) => void;
+}
+
+interface SystemRow {
+  system: string;
+  detail: string;
+  batch: number;
+  msPerStep: number;
+  imagesPerSecond: number;
+  gflops: number;
+  fractionOfBestMatmul: number;
+  /** How many times faster atelier is than this system (1 for atelier itself). */
+  atelierSpeedup: number;
+  steps: number;
+  warmups: number;
+  params: { G: number; D: number };
+  firstStats: number[];
+  threads?: number;
+}
+
+export interface StepComparison {
+  speedup_vs_tfjs_webgpu: number | null;
+  speedup_vs_tfjs_wasm: number | null;
+  step: {
+    batch: number;
+    flops: StepFlops;
+    bestMatmul: MatmulBenchRow;
+    matmul: MatmulBenchRow[];
+    systems: SystemRow[];
+    costGrowth: (StepFigures & { gflops: number })[];
+    model: { facts: Record<string, ModelFacts>; same: boolean; differences: string[] };
+    peerFailures: PeerFailure[];
+  };
+}
+
+const BATCH = 128;
+const COST_BATCHES = [32, 64, 128, 256];
+
+const fmtStats = (s: number[]) => (s.length ? `${s[0].toFixed(2)} / ${s[1].toFixed(2)}` : '');
+
+export async function stepComparison(engine: Engine, opts: CompareOptions): Promise<StepComparison> {
+  const { quick, log } = opts;
+  const [runs, warmups] = quick ? [3, 1] : [10, 2];
+  const flops = dcganStepFlops(BATCH);
+  const gflopsAt = (batch: number, ms: number) => dcganStepFlops(batch).total / (ms * 1e6);
+
+  const matmul = await benchMatmul(engine, { quick, algorithms: ['fast'] });
+  const bestMatmul = matmul.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+
+  const costGrowth = [];
+  for (const batch of COST_BATCHES) {
+    const s = await benchStep(engine, batch, runs, warmups);
+    costGrowth.push({ ...s, gflops: gflopsAt(batch, s.msPerStep) });
+  }
+  const atelier = costGrowth.find((s) => s.batch === BATCH)!;
+  const facts: Record<string, ModelFacts> = { atelier: atelierModelFacts(engine) };
+  const paramsOf = (f: ModelFacts) => ({ G: totalParams(f.G), D: totalParams(f.D) });
+  const row = (system: string, detail: string, ms: number, rest: Pick<SystemRow, 'steps' | 'warmups' | 'params' | 'firstStats' | 'threads'>): SystemRow => ({
+    system, detail, batch: BATCH, msPerStep: ms, imagesPerSecond: (BATCH * 1000) / ms, gflops: gflopsAt(BATCH, ms),
+    fractionOfBestMatmul: gflopsAt(BATCH, ms) / bestMatmul.gflops, atelierSpeedup: ms / atelier.msPerStep, ...rest,
+  });
+  const systems = [row('atelier', 'WebGPU (Dawn), hand-written WGSL', atelier.msPerStep, {
+    steps: atelier.steps, warmups: atelier.warmups, params: paramsOf(facts.atelier), firstStats: atelier.firstStats,
+  })];
+
+  const peerFailures: PeerFailure[] = [];
+  for (const peer of opts.peers) {
+    log(`timing tfjs-${peer} (${warmups} warm-up + ${runs} steps at batch ${BATCH}) …`);
+    try {
+      const p = await benchPeer(peer, { batch: BATCH, runs, warmups, wasmThreads: opts.wasmThreads });
+      facts[p.system] = p.facts;
+      const where = p.adapter === undefined ? '' : p.adapter === engine.adapterName ? ', the same adapter' : `, adapter ${p.adapter}`;
+      systems.push(row(p.system, p.detail + where, p.msPerStep, { steps: p.steps, warmups: p.warmups, params: paramsOf(p.facts), firstStats: p.firstStats, threads: p.threads }));
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      peerFailures.push({ system: `tfjs-${peer}`, error });
+      log(`  tfjs-${peer} failed: ${error}`);
+    }
+  }
+  const differences = modelDifferences(facts);
+  const speedup = (system: string) => systems.find((s) => s.system === system)?.atelierSpeedup ?? null;
+  const result: StepComparison = {
+    speedup_vs_tfjs_webgpu: speedup('tfjs-webgpu'),
+    speedup_vs_tfjs_wasm: speedup('tfjs-wasm'),
+    step: { batch: BATCH, flops, bestMatmul, matmul, systems, costGrowth, model: { facts, same: differences.length === 0, differences }, peerFailures },
+  };
+  printComparison(result, log);
+  return result;
+}
+
+function printComparison({ step }: StepComparison, log: (text: string) => void): void {
+  const { flops, bestMatmul, systems, costGrowth, model } = step;
+  log(`\nthe same DCGAN in each system: layer outputs (per image, C×H×W) and parameter counts`);
+  const names = Object.keys(model.facts);
+  const layerRows: Record<string, string | number>[] = [];
+  for (const net of ['G', 'D'] as const) {
+    model.facts.atelier[net].forEach((layer, i) => {
+      const r: Record<string, string | number> = { layer: `${net}${i} ${layer.name}` };
+      for (const name of names) {
+        const l = model.facts[name][net][i];
+        r[name] = l ? `${l.shape}${l.params ? `, ${l.params.toLocaleString('en-US')} p` : ''}` : '—';
+      }
+      layerRows.push(r);
+    });
+  }
+  for (const net of ['G', 'D'] as const) {
+    const r: Record<string, string | number> = { layer: `${net} parameters` };
+    for (const name of names) r[name] = totalParams(model.facts[name][net]).toLocaleString('en-US');
+    layerRows.push(r);
+  }
+  log(table(layerRows));
+  log(model.same ? `same model: yes (${names.join(', ')})` : `SAME MODEL: NO\n  ${model.differences.join('\n  ')}`);
+
+  log(`\nstep FLOPs at batch ${step.batch}: ${(flops.total / 1e9).toFixed(2)} GFLOP (convolutions: D step ${(flops.dStep / 1e9).toFixed(2)}, G step ${(flops.gStep / 1e9).toFixed(2)}; ` +
+    `${(flops.totalWithDWeightGrads / 1e9).toFixed(2)} if the G step also computed D's weight gradients)`);
+  log(`best matmul on this adapter in this run: ${bestMatmul.gflops.toFixed(2)} GFLOP/s (${bestMatmul.shape}, fast kernel)\n`);
+  log(`DCGAN training step at batch ${step.batch} (D step + G step, 4 statistics read back; median of ${systems[0].steps} after ${systems[0].warmups} warm-up)`);
+  log(table(systems.map((s) => ({
+    system: s.system, 'ms/step': s.msPerStep, 'images/s': s.imagesPerSecond, 'GFLOP/s': s.gflops,
+    'of best matmul': `${(100 * s.fractionOfBestMatmul).toFixed(0)} %`, 'atelier speedup': s.system === 'atelier' ? '—' : `${s.atelierSpeedup.toFixed(2)}×`,
+    'step-1 lossD / lossG': fmtStats(s.firstStats), ran: s.detail,
+  }))));
+  log(`(GFLOP/s: the convolutions' FLOPs above over the step time; "of best matmul": that rate over atelier's best matmul rate on this adapter)`);
+  for (const f of step.peerFailures) log(`${f.system}: FAILED — ${f.error}`);
+
+  log(`\natelier's cost as the batch grows`);
+  log(table(costGrowth.map((s) => ({
+    batch: s.batch, 'ms/step': s.msPerStep, 'images/s': s.imagesPerSecond, 'GFLOP/s': s.gflops,
+    dispatches: s.dispatchesPerStep, submits: s.submitsPerStep, readbacks: s.readbacksPerStep, 'peak MB': s.peakBytes / 2 ** 20,
+  }))));
+}
