@@ -1,5 +1,5 @@
 // "No growth over many steps": N training steps at a small batch, each read back as training does, with the
-// buffer pool's figures before and after. A leak shows as more buffers created or more bytes held at the end.
+// buffer and texture pools' figures before and after. A leak shows as more buffers created or more bytes held at the end.
 import type { Engine } from '../src/tensor/engine.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
@@ -9,6 +9,8 @@ export interface PoolSnapshot {
   allocatedBytes: number;
   inUseBytes: number;
   buffersCreated: number;
+  texturesCreated: number;
+  textureBytes: number;
   pipelines: number;
 }
 
@@ -27,7 +29,8 @@ const WARMUP_STEPS = 2;
 
 function snapshot(engine: Engine): PoolSnapshot {
   const { allocatedBytes, inUseBytes, buffersCreated } = engine.pool;
-  return { allocatedBytes, inUseBytes, buffersCreated, pipelines: engine.stats.pipelines };
+  const { texturesCreated, allocatedBytes: textureBytes } = engine.textures;
+  return { allocatedBytes, inUseBytes, buffersCreated, texturesCreated, textureBytes, pipelines: engine.stats.pipelines };
 }
 
 export async function benchGrowth(engine: Engine, steps: number, batch: number, log: (line: string) => void): Promise<GrowthFigures> {
@@ -48,7 +51,8 @@ export async function benchGrowth(engine: Engine, steps: number, batch: number, 
     times.push(await step());
     if (i % every === 0 || i === steps) {
       const s = snapshot(engine);
-      log(`  step ${i}/${steps}: ${times[i - 1].toFixed(0)} ms, pool ${(s.allocatedBytes / 2 ** 20).toFixed(1)} MB in ${s.buffersCreated} buffers, ${(s.inUseBytes / 2 ** 20).toFixed(1)} MB in use`);
+      log(`  step ${i}/${steps}: ${times[i - 1].toFixed(0)} ms, pool ${(s.allocatedBytes / 2 ** 20).toFixed(1)} MB in ${s.buffersCreated} buffers, ${(s.inUseBytes / 2 ** 20).toFixed(1)} MB in use, ` +
+        `${(s.textureBytes / 2 ** 20).toFixed(1)} MB in ${s.texturesCreated} textures`);
     }
   }
   const end = snapshot(engine);
@@ -58,6 +62,7 @@ export async function benchGrowth(engine: Engine, steps: number, batch: number, 
   return {
     batch, steps, start, end,
     msFirst: median(times.slice(0, tenth)), msLast: median(times.slice(-tenth)),
-    grew: end.allocatedBytes > start.allocatedBytes || end.buffersCreated > start.buffersCreated || end.inUseBytes > start.inUseBytes || end.pipelines > start.pipelines,
+    grew: end.allocatedBytes > start.allocatedBytes || end.buffersCreated > start.buffersCreated || end.inUseBytes > start.inUseBytes || end.pipelines > start.pipelines ||
+      end.texturesCreated > start.texturesCreated || end.textureBytes > start.textureBytes,
   };
 }

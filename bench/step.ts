@@ -14,6 +14,8 @@ export interface StepFigures {
   submitsPerStep: number;
   readbacksPerStep: number;
   peakBytes: number;
+  /** Bytes of the texture pool (big matmul operands staged as textures) the step needs. */
+  textureBytes: number;
   /** The first step's statistics, a sanity check that it trains: [lossD, lossG, D(x), D(G(z))]. */
   firstStats: number[];
 }
@@ -25,6 +27,7 @@ export async function benchStep(engine: Engine, batch: number, runs: number, war
   let steps = 0;
   let firstStats: number[] = [];
   engine.pool.peakInUseBytes = engine.pool.inUseBytes;
+  engine.textures.trim();
   const ms = await medianOf(runs, async () => {
     const start = performance.now();
     const stats = trainer.step(real);
@@ -38,7 +41,7 @@ export async function benchStep(engine: Engine, batch: number, runs: number, war
   const figures = {
     batch, msPerStep: ms, imagesPerSecond: (batch * 1000) / ms, steps: runs, warmups,
     dispatchesPerStep: per('dispatches'), submitsPerStep: per('submits'), readbacksPerStep: per('readbacks'),
-    peakBytes: engine.pool.peakInUseBytes, firstStats,
+    peakBytes: engine.pool.peakInUseBytes, textureBytes: engine.textures.allocatedBytes, firstStats,
   };
   real.dispose();
   trainer.dispose();

@@ -1,4 +1,5 @@
-// GPU memory stays flat: 1,000 forward + backward + Adam steps on a small conv net allocate nothing after warm-up.
+// GPU memory stays flat: 1,000 forward + backward + Adam steps on a small conv net allocate nothing after warm-up,
+// neither buffers nor the textures big products stage their operands in (forced on here).
 import { it, expect, beforeAll } from 'vitest';
 import type { Engine } from '../src/tensor/engine.js';
 import { getEngine } from './helpers.js';
@@ -8,13 +9,16 @@ import { Sequential, Conv2d, BatchNorm2d, LeakyReLU, ConvTranspose2d, Tanh, Flat
 import { Adam } from '../src/nn/adam.js';
 import { bceWithLogits } from '../src/tensor/ops/loss.js';
 import { mean } from '../src/tensor/ops/reduce.js';
+import { matmulConfig } from '../src/kernels/matmul.js';
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await getEngine();
 });
 
-it('pool bytes stay flat over 1,000 training steps', async () => {
+it('pool bytes and textures stay flat over 1,000 training steps', async () => {
+  const saved = matmulConfig.textureMinMacs;
+  matmulConfig.textureMinMacs = 0;
   const net = new Sequential(
     new Conv2d(engine, 1, 6, 3, { stride: 2, padding: 1 }),
     new BatchNorm2d(engine, 6),
@@ -33,6 +37,8 @@ it('pool bytes stay flat over 1,000 training steps', async () => {
   for (let i = 0; i < 20; i++) step();
   await engine.sync();
   const warm = { allocated: engine.pool.allocatedBytes, inUse: engine.pool.inUseBytes, created: engine.pool.buffersCreated };
+  const textures = { created: engine.textures.texturesCreated, bytes: engine.textures.allocatedBytes };
+  expect(textures.created).toBeGreaterThan(0);
   for (let i = 0; i < 1000; i++) {
     step();
     if (i % 100 === 99) await engine.sync();
@@ -41,6 +47,9 @@ it('pool bytes stay flat over 1,000 training steps', async () => {
   expect(engine.pool.buffersCreated).toBe(warm.created);
   expect(engine.pool.allocatedBytes).toBe(warm.allocated);
   expect(engine.pool.inUseBytes).toBe(warm.inUse);
+  expect(engine.textures.texturesCreated).toBe(textures.created);
+  expect(engine.textures.allocatedBytes).toBe(textures.bytes);
+  matmulConfig.textureMinMacs = saved;
   x.dispose();
   opt.dispose();
   net.dispose();
