@@ -35,6 +35,7 @@ interface SystemRow {
 export interface StepComparison {
   speedup_vs_tfjs_webgpu: number | null;
   speedup_vs_tfjs_wasm: number | null;
+  speedup_vs_tfjs_wasm_xnnpack: number | null;
   step: {
     batch: number;
     flops: StepFlops;
@@ -96,6 +97,7 @@ export async function stepComparison(engine: Engine, opts: CompareOptions): Prom
   const result: StepComparison = {
     speedup_vs_tfjs_webgpu: speedup('tfjs-webgpu'),
     speedup_vs_tfjs_wasm: speedup('tfjs-wasm'),
+    speedup_vs_tfjs_wasm_xnnpack: speedup('tfjs-wasm-xnnpack'),
     step: { batch: BATCH, flops, bestMatmul, matmul, systems, costGrowth, model: { facts, same: differences.length === 0, differences }, peerFailures },
   };
   printComparison(result, log);

@@ -6,7 +6,8 @@ import { TfjsDcgan } from './tfjs-dcgan.js';
 import { initTfjsWasm, initTfjsWebgpu, loadTfjs, type TfjsBackend } from './tfjs-backends.js';
 import type { ModelFacts } from './model-check.js';
 
-export const PEERS = ['webgpu', 'wasm'] as const;
+/** wasm: tfjs-backend-wasm as shipped (plus the one kernel it lacks to train); wasm-xnnpack: with our replacements. */
+export const PEERS = ['webgpu', 'wasm', 'wasm-xnnpack'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export interface PeerFigures {
@@ -29,7 +30,7 @@ export interface PeerFailure {
 }
 
 async function init(peer: Peer, tf: typeof Tfjs, wasmThreads: number): Promise<TfjsBackend> {
-  return peer === 'webgpu' ? initTfjsWebgpu(tf) : initTfjsWasm(tf, wasmThreads);
+  return peer === 'webgpu' ? initTfjsWebgpu(tf) : initTfjsWasm(tf, wasmThreads, peer === 'wasm-xnnpack');
 }
 
 export async function benchPeer(peer: Peer, opts: { batch: number; runs: number; warmups: number; wasmThreads: number }): Promise<PeerFigures> {
