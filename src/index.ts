@@ -21,3 +21,9 @@ export * from './nn/layers.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
 export * from './gan/models.js';
 export * from './gan/trainer.js';
+// Measured sample quality: the feature classifier, FID and friends, and the quality probe for training runs.
+export * from './gan/classifier.js';
+export * from './gan/features.js';
+export * from './gan/quality.js';
+export * from './gan/nearest.js';
+export * from './gan/evaluate.js';

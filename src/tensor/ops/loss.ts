@@ -3,6 +3,7 @@ import { record } from '../autograd.js';
 import { Tensor, shapeString } from '../tensor.js';
 import { bceWithLogitsKernel } from '../../kernels/bce.js';
 import { binaryKernel, unaryKernel } from '../../kernels/elementwise.js';
+import { softmaxCrossEntropyKernel } from '../../kernels/cross-entropy.js';
 
 /**
  * Mean binary cross-entropy between sigmoid(logits) and `target`, computed from the logits (stable at any
@@ -33,4 +34,20 @@ function targetGrad(logits: Tensor, g: Tensor): Tensor {
   const out = binaryKernel('mul', scaled, g);
   scaled.dispose();
   return out;
+}
+
+/**
+ * Mean over rows of the cross-entropy between softmax(logits) and `targets`, both [rows, classes]; targets are
+ * probabilities per row (one-hot labels or soft ones). Stable at any logit magnitude. Targets get no gradient.
+ * Returns shape [1].
+ */
+export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  if (logits.rank !== 2 || logits.size === 0) throw new Error(`softmaxCrossEntropy: logits must be a non-empty [rows, classes] matrix, got ${shapeString(logits.shape)}`);
+  if (targets.rank !== 2 || targets.shape[0] !== logits.shape[0] || targets.shape[1] !== logits.shape[1]) {
+    throw new Error(`softmaxCrossEntropy: targets shape ${shapeString(targets.shape)} does not match logits ${shapeString(logits.shape)}`);
+  }
+  const { loss, grad } = softmaxCrossEntropyKernel(logits, targets);
+  record(loss, 'softmaxCrossEntropy', [logits], (g) => [binaryKernel('mul', grad, g)]);
+  if (!loss.requiresGrad) grad.dispose();
+  return loss;
 }

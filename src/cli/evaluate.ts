@@ -1,0 +1,163 @@
+// `npm run evaluate`: measured quality of a trained generator against the Fashion-MNIST test images, through
+// the feature classifier — FID (with the floor real images score at the same n), precision and recall,
+// classifier Inception Score, class balance, and how close samples come to copying training images.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Engine } from '../tensor/engine.js';
+import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
+import { Prng, permutation } from '../data/batches.js';
+import { loadClassifier } from '../gan/classifier.js';
+import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation, type ImageSet } from '../gan/evaluate.js';
+import { gpuNeighbourSearch } from '../gan/nearest.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { imageGrid, sideBySide, writePng } from '../io/png.js';
+import { createNodeEngine } from '../node/gpu.js';
+import { loadGenerator } from './generate.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
+
+export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
+  --checkpoint FILE   a training checkpoint or a generator file
+  --n N               images to generate, at most the 10,000 test images (default 10000); FID depends on n
+  --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER}, made by npm run train-classifier)
+  --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
+  --seed S            seeds z and the choice of real images (default 0)
+  --json FILE         also write the measures as JSON
+  --pairs FILE.png    also write the 16 generated images closest to a training image, beside those images`;
+
+const MIN_N = 10;
+
+export interface EvaluateOptions {
+  checkpoint: string;
+  n: number;
+  classifier: string;
+  data: string;
+  seed: number;
+  json?: string;
+  pairs?: string;
+}
+
+export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
+  const v = parse(argv, {
+    checkpoint: { type: 'string' }, n: { type: 'string' }, classifier: { type: 'string' }, data: { type: 'string' },
+    seed: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  }, EVALUATE_USAGE);
+  if (v.help) throw new HelpRequest(EVALUATE_USAGE);
+  const checkpoint = str(v, 'checkpoint');
+  if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${EVALUATE_USAGE}`);
+  return {
+    checkpoint,
+    n: num(v, 'n', 10000, { int: true, min: MIN_N }),
+    classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
+    data: str(v, 'data') ?? DEFAULT_DATA_DIR,
+    seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
+    json: str(v, 'json'),
+    pairs: str(v, 'pairs'),
+  };
+}
+
+/** `n` images of `data` chosen by a seeded shuffle. */
+function sample(data: Dataset, n: number, seed: number): ImageSet {
+  const pixels = data.height * data.width;
+  const order = permutation(data.count, new Prng(seed)).subarray(0, n);
+  const images = new Float32Array(n * pixels);
+  order.forEach((src, dst) => images.set(data.images.subarray(src * pixels, (src + 1) * pixels), dst * pixels));
+  return { images, count: n };
+}
+
+export interface EvaluateResult {
+  report: Evaluation & { checkpoint: string; classifier: string; adapter: string; date: string };
+  table: string;
+  files: string[];
+}
+
+export async function evaluate(argv: string[], engine?: Engine, log: (line: string) => void = () => undefined): Promise<EvaluateResult> {
+  const options = parseEvaluateOptions(argv);
+  const { n, seed } = options;
+  // Refuse bad files before starting the GPU.
+  const checkpoint = readSafetensors(options.checkpoint);
+  const classifierFile = readClassifierFile(options.classifier);
+  const gpu = engine ?? (await createNodeEngine());
+  const { G, latentDim } = loadGenerator(gpu, options.checkpoint, checkpoint);
+  let classifier;
+  try {
+    classifier = loadClassifier(gpu, classifierFile.tensors, options.classifier);
+  } catch (e) {
+    G.dispose();
+    throw e;
+  }
+  try {
+    const test = loadFashionMnist({ dir: options.data, split: 'test' });
+    if (n > test.count) {
+      throw new UsageError(`--n ${n}: more than the ${test.count.toLocaleString('en-US')} test images; the FID floor, precision/recall and ` +
+        'the memorization reference each compare n generated images with n real test images');
+    }
+    const train = loadFashionMnist({ dir: options.data, split: 'train' });
+    if (n > train.count) throw new UsageError(`--n ${n}: more than the ${train.count} training images the FID floor needs`);
+    const search = gpuNeighbourSearch(gpu);
+    const { report, pairs } = await evaluateGenerator(gpu, G, latentDim, classifier, {
+      test: { images: test.images, count: test.count },
+      testSample: sample(test, n, seed),
+      trainSample: sample(train, n, (seed ^ 0x5eed) >>> 0),
+      train: { images: train.images, count: train.count },
+      height: train.height, width: train.width,
+    }, { n, seed, search, log });
+    const full = { ...report, checkpoint: options.checkpoint, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
+    const files: string[] = [];
+    if (options.json) {
+      writeFileAtomic(options.json, JSON.stringify(full, null, 2) + '\n');
+      files.push(options.json);
+    }
+    if (options.pairs) {
+      const count = report.closest_pairs.length;
+      const grid = (images: Float32Array) => imageGrid(images, count, train.height, train.width, { cols: 4, pad: 2 });
+      const figure = sideBySide([grid(pairs.generated), grid(pairs.train)], 8);
+      mkdirSync(dirname(options.pairs) || '.', { recursive: true });
+      writePng(options.pairs, figure.width, figure.height, figure.pixels);
+      files.push(options.pairs);
+    }
+    return { report: full, table: formatReport(full, test.count, classifierFile.metadata.test_accuracy), files };
+  } finally {
+    G.dispose();
+    classifier.dispose();
+  }
+}
+
+const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+
+export function formatReport(r: EvaluateResult['report'], testCount: number, classifierAccuracy?: string): string {
+  const row = (name: string, generated: string, reference = '', note = '') =>
+    `${name.padEnd(34)}${generated.padStart(12)}${reference.padStart(14)}${note ? `  ${note}` : ''}`;
+  const m = r.memorization;
+  const accuracy = classifierAccuracy ? ` (test accuracy ${(100 * Number(classifierAccuracy)).toFixed(2)}%)` : '';
+  const histogram = r.class_histogram.map((c, i) => `${FASHION_MNIST_CLASSES[i]} ${c}`).join(', ');
+  return [
+    `${r.checkpoint}: ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
+    '',
+    row('measure', 'generated', 'real', 'real = what real images score'),
+    row(`FID vs the ${testCount.toLocaleString('en-US')} test images`, fixed(r.fid, 2), fixed(r.fid_floor, 2), `floor: ${r.n} training images`),
+    row('FID / floor', fixed(r.fid_ratio, 1)),
+    row(`precision (k = ${r.k})`, fixed(r.precision, 3), fixed(r.reference_precision, 3), `real: ${r.n} training vs ${r.n} test images`),
+    row(`recall (k = ${r.k})`, fixed(r.recall, 3), fixed(r.reference_recall, 3)),
+    row('Inception Score (classifier)', fixed(r.inception_score, 2), fixed(r.inception_score_test, 2), `real: ${r.n} test images`),
+    row('class histogram KL from uniform', fixed(r.class_kl, 3), fixed(r.class_kl_test, 3), `nats; max ln 10 = ${Math.log(10).toFixed(3)}`),
+    row('nearest training image (L2, [0,1])', '', '', `real: ${r.n} test images`),
+    row('  median', fixed(m.generated.median, 3), fixed(m.test.median, 3)),
+    row('  1st percentile', fixed(m.generated.p1, 3), fixed(m.test.p1, 3)),
+    row('  minimum', fixed(m.generated.min, 3), fixed(m.test.min, 3)),
+    row(`  below ${NEAR_COPY_DISTANCE.toFixed(1)}`, `${m.generated.below}`, `${m.test.below}`, `of ${r.n} each`),
+    '',
+    `predicted classes of the generated images: ${histogram}`,
+    `FID depends on n (it is biased upward at small n): compare FIDs at the same n, or through the ratio to the floor.`,
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runCli(async () => {
+    const { table, files } = await evaluate(process.argv.slice(2), undefined, (line) => console.error(`… ${line}`));
+    console.log(table);
+    if (files.length) console.log(`wrote ${files.join(', ')}`);
+    return 0;
+  });
+}

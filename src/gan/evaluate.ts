@@ -1,0 +1,258 @@
+// Measured quality of a generator, against real Fashion-MNIST images, through the feature classifier.
+//
+// For use during training (the numbers every K epochs), with the test-set statistics computed once:
+//
+//   const probe = await createQualityProbe(engine, classifierTensors, testImages, { n: 2000 });
+//   const { fid, classKl, inceptionScore, n } = await probe.measure(G, latentDim);
+//   probe.dispose();
+//
+//   createQualityProbe(engine: Engine, classifierState: LoadedTensors /* classifier.* tensors, e.g.
+//     readSafetensors('models/classifier.safetensors').tensors */, testImages: Float32Array /* count×28×28 in
+//     [−1, 1], as loadFashionMnist gives */, options?: { n?: number = 2000, seed?: number = 0,
+//     batchSize?: number = 250, height?: number = 28, width?: number = 28 }): Promise<QualityProbe>
+//   QualityProbe.measure(G: Sequential, latentDim: number): Promise<{ fid: number; classKl: number;
+//     inceptionScore: number; n: number }> — G in eval mode on the same n latent vectors every call (G's mode,
+//     its weights and the engine's RNG are left as they were); fid against all the test images
+//   QualityProbe.dispose(): void
+//
+// And the full report behind `npm run evaluate` (evaluateGenerator). Browser-safe: arrays in, numbers out.
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Sequential } from '../nn/layers.js';
+import { randomKernel } from '../kernels/elementwise.js';
+import { generate } from './trainer.js';
+import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
+import type { LoadedTensors } from './checkpoint.js';
+import { classifyBatch, classifyImages, emptyOutputs, appendOutputs, type ClassifierOutputs } from './features.js';
+import {
+  gaussianStats, frechetDistance, inceptionScore, classHistogram, klFromUniform, precisionRecall, summarizeDistances,
+  exactNeighbours, type NeighbourSearch, type DistanceSummary, type PrecisionRecall,
+} from './quality.js';
+
+/** Pixel distance (images in [0, 1]) below which a generated image counts as a near-copy of a training image. */
+export const NEAR_COPY_DISTANCE = 1.0;
+
+export interface SampleOptions {
+  /** z for batch b is the stream (seed, b): the same seed and batch size give the same images. */
+  seed?: number;
+  batchSize?: number;
+  /** Also return the images' pixels. */
+  keepPixels?: boolean;
+}
+
+export interface Samples {
+  outputs: ClassifierOutputs;
+  /** n×H×W in [−1, 1] when keepPixels. */
+  pixels?: Float32Array;
+}
+
+/** n images from G in eval mode, in batches, each classified on the GPU as it is made. */
+export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
+  const outputs = emptyOutputs(n);
+  let pixels: Float32Array | undefined;
+  for (let start = 0, b = 0; start < n; start += batchSize, b++) {
+    const count = Math.min(batchSize, n - start);
+    const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, 1, seed, b);
+    let images: Tensor | undefined;
+    try {
+      images = generate(engine, G, z);
+      appendOutputs(outputs, await classifyBatch(engine, classifier, images), start);
+      if (keepPixels) {
+        const values = await images.toArray();
+        pixels ??= new Float32Array(n * (values.length / count));
+        pixels.set(values, start * (values.length / count));
+      }
+    } finally {
+      z.dispose();
+      images?.dispose();
+    }
+  }
+  return { outputs, pixels };
+}
+
+export interface ProbeResult {
+  fid: number;
+  /** KL(predicted-class histogram ‖ uniform), nats. */
+  classKl: number;
+  inceptionScore: number;
+  n: number;
+}
+
+export interface QualityProbe {
+  readonly n: number;
+  measure(G: Sequential, latentDim: number): Promise<ProbeResult>;
+  dispose(): void;
+}
+
+export interface ProbeOptions {
+  /** Generated images per measurement (default 2000). */
+  n?: number;
+  seed?: number;
+  batchSize?: number;
+  height?: number;
+  width?: number;
+}
+
+export async function createQualityProbe(engine: Engine, classifierState: LoadedTensors, testImages: Float32Array, options: ProbeOptions = {}): Promise<QualityProbe> {
+  const { n = 2000, seed = 0, batchSize = 250, height = 28, width = 28 } = options;
+  if (!(Number.isInteger(n) && n >= 2)) throw new Error(`createQualityProbe: n must be a whole number ≥ 2, got ${n}`);
+  const testCount = testImages.length / (height * width);
+  if (!(Number.isInteger(testCount) && testCount >= 2)) throw new Error(`createQualityProbe: ${testImages.length} values are not at least 2 test images of ${height}×${width}`);
+  const classifier = loadClassifier(engine, classifierState, 'quality probe classifier');
+  try {
+    const test = await classifyImages(engine, classifier, testImages, testCount, { height, width });
+    const testStats = gaussianStats(test.features, testCount, CLASSIFIER_FEATURES);
+    return {
+      n,
+      async measure(G, latentDim) {
+        const { outputs } = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize });
+        return {
+          fid: frechetDistance(gaussianStats(outputs.features, n, CLASSIFIER_FEATURES), testStats),
+          classKl: klFromUniform(classHistogram(outputs.logits, CLASSIFIER_CLASSES)),
+          inceptionScore: inceptionScore(outputs.logits, CLASSIFIER_CLASSES),
+          n,
+        };
+      },
+      dispose: () => classifier.dispose(),
+    };
+  } catch (e) {
+    classifier.dispose();
+    throw e;
+  }
+}
+
+/** Images laid out count×H×W in [−1, 1]. */
+export interface ImageSet {
+  images: Float32Array;
+  count: number;
+}
+
+export interface EvaluationData {
+  /** All test images: the reference distribution for FID. */
+  test: ImageSet;
+  /** n test images: the real side of precision/recall and the memorization reference. */
+  testSample: ImageSet;
+  /** n training images: the FID floor and the reference precision/recall. */
+  trainSample: ImageSet;
+  /** All training images: searched for each image's nearest neighbour. */
+  train: ImageSet;
+  height: number;
+  width: number;
+}
+
+export interface EvaluationOptions {
+  n: number;
+  seed?: number;
+  k?: number;
+  batchSize?: number;
+  /** Closest generated/training pairs to return for a figure. */
+  pairs?: number;
+  /** Neighbour search for precision/recall and memorization (default exact on the CPU: pass the GPU one). */
+  search?: NeighbourSearch;
+  log?: (line: string) => void;
+}
+
+export interface NearestTraining {
+  /** Index of the nearest training image per query image. */
+  index: Int32Array;
+  /** Its L2 distance, pixels in [0, 1]. */
+  distance: Float64Array;
+}
+
+export interface Evaluation {
+  n: number;
+  k: number;
+  seed: number;
+  fid: number;
+  /** FID of n training images against the same test set: what a perfect generator would score at this n. */
+  fid_floor: number;
+  fid_ratio: number;
+  precision: number;
+  recall: number;
+  /** Precision and recall of n training images against the n test images. */
+  reference_precision: number;
+  reference_recall: number;
+  inception_score: number;
+  inception_score_test: number;
+  class_histogram: number[];
+  class_kl: number;
+  class_kl_test: number;
+  memorization: { generated: DistanceSummary; test: DistanceSummary };
+  closest_pairs: { generated: number; train: number; distance: number }[];
+  seconds: number;
+}
+
+export interface EvaluationResult {
+  report: Evaluation;
+  /** The closest pairs' pixels, each pairs×H×W in [−1, 1], for a figure. */
+  pairs: { generated: Float32Array; train: Float32Array };
+}
+
+/** Images in [−1, 1] mapped to [0, 1], where pixel distances are quoted. */
+export function toUnitRange(images: Float32Array): Float32Array {
+  return images.map((v) => (v + 1) / 2);
+}
+
+/** Each query image's nearest training image (pixels in [0, 1]). */
+export async function nearestTraining(queries01: Float32Array, train01: Float32Array, pixels: number, search: NeighbourSearch): Promise<NearestTraining> {
+  const { indices, scores } = await search({ queries: queries01, base: train01, dim: pixels, k: 1 });
+  return { index: indices, distance: scores.map((s) => Math.sqrt(Math.max(s, 0))) };
+}
+
+export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, data: EvaluationData, options: EvaluationOptions): Promise<EvaluationResult> {
+  const { n, seed = 0, k = 3, batchSize = 250, pairs = 16, search = exactNeighbours, log = () => undefined } = options;
+  const { test, testSample, trainSample, train, height, width } = data;
+  const pixels = height * width;
+  if (testSample.count !== n || trainSample.count !== n) throw new Error(`evaluateGenerator: the real samples hold ${testSample.count} and ${trainSample.count} images, expected n = ${n}`);
+  const started = performance.now();
+  const dim = CLASSIFIER_FEATURES;
+
+  log(`classifying ${test.count} test images and ${n} training and test images`);
+  const testOut = await classifyImages(engine, classifier, test.images, test.count, { height, width });
+  const testSampleOut = await classifyImages(engine, classifier, testSample.images, n, { height, width });
+  const trainSampleOut = await classifyImages(engine, classifier, trainSample.images, n, { height, width });
+  log(`generating and classifying ${n} images`);
+  const fake = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize, keepPixels: true });
+
+  const testStats = gaussianStats(testOut.features, test.count, dim);
+  const fidValue = frechetDistance(gaussianStats(fake.outputs.features, n, dim), testStats);
+  const floor = frechetDistance(gaussianStats(trainSampleOut.features, n, dim), testStats);
+
+  log('precision and recall');
+  const pr: PrecisionRecall = await precisionRecall(testSampleOut.features, fake.outputs.features, dim, { k, search });
+  const reference = await precisionRecall(testSampleOut.features, trainSampleOut.features, dim, { k, search });
+
+  log(`nearest of the ${train.count} training images to each generated and each test image`);
+  const train01 = toUnitRange(train.images);
+  const fake01 = toUnitRange(fake.pixels!);
+  const nearestFake = await nearestTraining(fake01, train01, pixels, search);
+  const nearestTest = await nearestTraining(toUnitRange(testSample.images), train01, pixels, search);
+
+  const order = [...Array(n).keys()].sort((a, b) => nearestFake.distance[a] - nearestFake.distance[b]).slice(0, pairs);
+  const pairPixels = { generated: new Float32Array(order.length * pixels), train: new Float32Array(order.length * pixels) };
+  order.forEach((g, i) => {
+    const t = nearestFake.index[g];
+    pairPixels.generated.set(fake.pixels!.subarray(g * pixels, (g + 1) * pixels), i * pixels);
+    pairPixels.train.set(train.images.subarray(t * pixels, (t + 1) * pixels), i * pixels);
+  });
+
+  const histogram = classHistogram(fake.outputs.logits, CLASSIFIER_CLASSES);
+  const report: Evaluation = {
+    n, k, seed,
+    fid: fidValue, fid_floor: floor, fid_ratio: fidValue / floor,
+    precision: pr.precision, recall: pr.recall,
+    reference_precision: reference.precision, reference_recall: reference.recall,
+    inception_score: inceptionScore(fake.outputs.logits, CLASSIFIER_CLASSES),
+    inception_score_test: inceptionScore(testSampleOut.logits, CLASSIFIER_CLASSES),
+    class_histogram: histogram,
+    class_kl: klFromUniform(histogram),
+    class_kl_test: klFromUniform(classHistogram(testSampleOut.logits, CLASSIFIER_CLASSES)),
+    memorization: {
+      generated: summarizeDistances(nearestFake.distance, NEAR_COPY_DISTANCE),
+      test: summarizeDistances(nearestTest.distance, NEAR_COPY_DISTANCE),
+    },
+    closest_pairs: order.map((g) => ({ generated: g, train: nearestFake.index[g], distance: nearestFake.distance[g] })),
+    seconds: (performance.now() - started) / 1000,
+  };
+  return { report, pairs: pairPixels };
+}

@@ -1,0 +1,79 @@
+// The classifier run over many images, in batches on the GPU (eval mode, no graph): penultimate features for
+// FID and precision/recall, logits for the class measures and accuracy.
+import type { Engine } from '../tensor/engine.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../tensor/ops/create.js';
+import { noGrad, tidy } from '../tensor/autograd.js';
+import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
+
+export interface ClassifierOutputs {
+  count: number;
+  /** count × 128. */
+  features: Float32Array;
+  /** count × 10. */
+  logits: Float32Array;
+}
+
+/** Features and logits of a batch already on the GPU, [N, 1, H, W] in [−1, 1]. */
+export async function classifyBatch(engine: Engine, model: FeatureClassifier, images: Tensor): Promise<ClassifierOutputs> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const out = noGrad(engine, () => tidy(engine, () => model.featuresAndLogits(images)));
+    try {
+      return { count: images.shape[0], features: await out.features.toArray(), logits: await out.logits.toArray() };
+    } finally {
+      out.features.dispose();
+      out.logits.dispose();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/** Features and logits of `count` h×w images laid out count×h×w in [−1, 1]. */
+export async function classifyImages(engine: Engine, model: FeatureClassifier, images: Float32Array, count: number, { height = 28, width = 28, batchSize = 500 } = {}): Promise<ClassifierOutputs> {
+  const pixels = height * width;
+  if (images.length < count * pixels) throw new Error(`classifyImages: ${count} images of ${height}×${width} need ${count * pixels} values, got ${images.length}`);
+  const out = emptyOutputs(count);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const batch = tensor(engine, images.subarray(start * pixels, (start + n) * pixels), [n, 1, height, width]);
+    try {
+      appendOutputs(out, await classifyBatch(engine, model, batch), start);
+    } finally {
+      batch.dispose();
+    }
+  }
+  return out;
+}
+
+export function emptyOutputs(count: number): ClassifierOutputs {
+  return { count, features: new Float32Array(count * CLASSIFIER_FEATURES), logits: new Float32Array(count * CLASSIFIER_CLASSES) };
+}
+
+/** Copies a batch's outputs into `into` starting at row `start`. */
+export function appendOutputs(into: ClassifierOutputs, batch: ClassifierOutputs, start: number): void {
+  into.features.set(batch.features, start * CLASSIFIER_FEATURES);
+  into.logits.set(batch.logits, start * CLASSIFIER_CLASSES);
+}
+
+/** Index of the largest logit of each row. */
+export function predictedClasses(logits: Float32Array, classes = CLASSIFIER_CLASSES): Uint8Array {
+  const count = logits.length / classes;
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Fraction of rows whose predicted class is the label. */
+export function accuracy(logits: Float32Array, labels: Uint8Array): number {
+  const predicted = predictedClasses(logits);
+  let right = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) right++;
+  return right / predicted.length;
+}

@@ -1,0 +1,199 @@
+// The feature classifier, its training CLI, the quality probe and `npm run evaluate` end to end on a tiny
+// generated IDX set, the memorization search, and the commands' bad-input paths.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import type { Engine } from '../src/tensor/engine.js';
+import { getEngine, rng } from './helpers.js';
+import { randn } from '../src/tensor/ops/create.js';
+import { noGrad, tidy } from '../src/tensor/autograd.js';
+import { FeatureClassifier, loadClassifier, classifierState, CLASSIFIER_FEATURES } from '../src/gan/classifier.js';
+import { buildGenerator, dcganInit } from '../src/gan/models.js';
+import { moduleState } from '../src/gan/checkpoint.js';
+import { createQualityProbe, nearestTraining } from '../src/gan/evaluate.js';
+import { gpuNeighbourSearch } from '../src/gan/nearest.js';
+import { trainClassifier } from '../src/cli/train-classifier.js';
+import { evaluate } from '../src/cli/evaluate.js';
+import { Progress } from '../src/cli/progress.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+
+let engine: Engine;
+let dataDir: string;
+let classifierPath: string;
+let generatorPath: string;
+const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
+const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-eval-'));
+
+/** An IDX file of unsigned bytes. */
+function idxBytes(dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header.writeUInt32BE(0x0800 + dims.length, 0);
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** 40 training and 10 test images: a bar whose angle depends on the class, plus noise. */
+function writeBars(dir: string): void {
+  const r = rng(11);
+  for (const [prefix, n] of [['train', 40], ['t10k', 10]] as const) {
+    const images = new Uint8Array(n * 784);
+    const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+    labels.forEach((label, i) => {
+      const angle = (label * Math.PI) / 10;
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+        const across = Math.abs((x - 13.5) * Math.sin(angle) - (y - 13.5) * Math.cos(angle));
+        images[i * 784 + y * 28 + x] = Math.min(255, Math.round((across < 2.5 ? 220 : 0) + 30 * r()));
+      }
+    });
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idxBytes([n, 28, 28], images)));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idxBytes([n], labels));
+  }
+}
+
+beforeAll(async () => {
+  engine = await getEngine();
+  dataDir = tmp();
+  writeBars(dataDir);
+  const dir = tmp();
+  classifierPath = join(dir, 'classifier.safetensors');
+  await trainClassifier(['--data', dataDir, '--epochs', '1', '--batch-size', '8', '--out', classifierPath], { engine, ...quiet });
+  engine.rng = { seed: 1, counter: 0 };
+  const G = buildGenerator(engine);
+  dcganInit(engine, G);
+  generatorPath = join(dir, 'generator.safetensors');
+  writeSafetensors(generatorPath, await moduleState('generator.', G));
+  G.dispose();
+});
+
+describe('feature classifier', () => {
+  it('maps 28×28 images to 128 features and 10 logits', async () => {
+    const model = new FeatureClassifier(engine).eval();
+    const { features, logits } = noGrad(engine, () => tidy(engine, () => model.featuresAndLogits(randn(engine, [10, 1, 28, 28]))));
+    expect(features.shape).toEqual([10, CLASSIFIER_FEATURES]);
+    expect(logits.shape).toEqual([10, 10]);
+    features.dispose();
+    logits.dispose();
+    model.dispose();
+  });
+
+  it('loads back what it saved, leaving the engine RNG alone', async () => {
+    const model = new FeatureClassifier(engine).eval();
+    const state = await classifierState(model);
+    expect(Object.keys(state)).toContain('classifier.body.1.running_mean');
+    const rngBefore = { ...engine.rng };
+    const copy = loadClassifier(engine, state, 'test');
+    expect(engine.rng).toEqual(rngBefore);
+    const x = randn(engine, [10, 1, 28, 28], 0, 1, { seed: 3 });
+    const [a, b] = noGrad(engine, () => [model.forward(x), copy.forward(x)]);
+    expect(Array.from(await b.toArray())).toEqual(Array.from(await a.toArray()));
+    for (const t of [x, a, b]) t.dispose();
+    model.dispose();
+    copy.dispose();
+    expect(() => loadClassifier(engine, readSafetensors(generatorPath).tensors, 'gen.safetensors')).toThrow(/gen.safetensors: tensor "classifier.body.0.weight" is missing — is this a classifier/);
+  });
+});
+
+describe('npm run train-classifier', () => {
+  it('writes the weights and a record of the run', () => {
+    const record = JSON.parse(readFileSync(classifierPath.replace(/\.safetensors$/, '.json'), 'utf8'));
+    expect(record).toMatchObject({ epochs: 1, batch_size: 8, train_images: 40, test_images: 10, features: 128 });
+    expect(record.command).toMatch(/^npm run train-classifier -- --data .* --epochs 1/);
+    expect(record.test_accuracy).toBeGreaterThanOrEqual(0);
+    expect(record.history).toHaveLength(1);
+    expect(readSafetensors(classifierPath).metadata.format).toBe('atelier-classifier/1');
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['a missing data folder', ['--data', '/nonexistent/fashion'], /\/nonexistent\/fashion.*--data/s],
+    ['a zero epoch count', ['--epochs', '0'], /--epochs 0: must be at least 1/],
+    ['a bad learning rate', ['--lr', 'fast'], /--lr fast: not a number/],
+    ['a batch larger than the data', ['--batch-size', '64'], /batch size 64 is larger than the 40 selected images/],
+    ['an unknown flag', ['--epoch', '3'], /Unknown option '--epoch'/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what}`, async () => {
+      const argv = ['--data', dataDir, '--out', join(tmp(), 'c.safetensors'), ...args];
+      await expect(trainClassifier(argv, { engine, ...quiet })).rejects.toThrow(message);
+    });
+  }
+});
+
+describe('memorization search', () => {
+  it('finds a training image copied among generated ones', async () => {
+    const r = rng(5);
+    const train = Float32Array.from({ length: 300 * 784 }, () => r());
+    const generated = Float32Array.from({ length: 20 * 784 }, () => r());
+    generated.set(train.subarray(123 * 784, 124 * 784), 7 * 784);
+    // and a near copy: a training image with a faint change
+    generated.set(train.subarray(42 * 784, 43 * 784).map((v) => v * 0.99), 11 * 784);
+    const { index, distance } = await nearestTraining(generated, train, 784, gpuNeighbourSearch(engine, { baseBlock: 128 }));
+    expect(index[7]).toBe(123);
+    expect(distance[7]).toBe(0);
+    expect(index[11]).toBe(42);
+    expect(distance[11]).toBeLessThan(0.5);
+    for (let i = 0; i < 20; i++) if (i !== 7 && i !== 11) expect(distance[i]).toBeGreaterThan(5);
+  });
+});
+
+describe('quality probe', () => {
+  it('measures FID and class balance, leaving G, its mode and the RNG alone', async () => {
+    // Batches of 10 throughout, as in the other tests here: each new batch size can mean new pipelines to compile.
+    const test = new Float32Array(10 * 784).map((_, i) => Math.sin(i) * 0.8);
+    const probe = await createQualityProbe(engine, readSafetensors(classifierPath).tensors, test, { n: 20, batchSize: 10 });
+    const G = buildGenerator(engine);
+    const rngBefore = { ...engine.rng };
+    const first = await probe.measure(G, 100);
+    expect(engine.rng).toEqual(rngBefore);
+    expect(G.training).toBe(true);
+    expect(first.n).toBe(20);
+    for (const v of [first.fid, first.classKl, first.inceptionScore]) expect(Number.isFinite(v)).toBe(true);
+    expect(await probe.measure(G, 100)).toEqual(first);
+    G.dispose();
+    probe.dispose();
+  });
+});
+
+describe('npm run evaluate', () => {
+  it('reports every measure, writes JSON and the closest-pairs figure', async () => {
+    const dir = tmp();
+    const json = join(dir, 'eval.json');
+    const pairs = join(dir, 'pairs.png');
+    const { report, table, files } = await evaluate(['--checkpoint', generatorPath, '--classifier', classifierPath, '--data', dataDir,
+      '--n', '10', '--json', json, '--pairs', pairs], engine);
+    expect(files).toEqual([json, pairs]);
+    for (const key of ['fid', 'fid_floor', 'fid_ratio', 'precision', 'recall', 'reference_precision', 'reference_recall',
+      'inception_score', 'inception_score_test', 'class_kl', 'class_kl_test'] as const) {
+      expect(Number.isFinite(report[key]), key).toBe(true);
+    }
+    expect(report.class_histogram.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(report.memorization.generated.count).toBe(10);
+    // The real test images are noisy bars, each within a few pixels of a training image of its class.
+    expect(report.memorization.test.median).toBeLessThan(report.memorization.generated.median);
+    expect(report.closest_pairs).toHaveLength(10);
+    expect(JSON.parse(readFileSync(json, 'utf8')).fid).toBe(report.fid);
+    const png = PNG.sync.read(readFileSync(pairs));
+    expect([png.width, png.height]).toEqual([2 * (4 * 30 + 2) + 8, 3 * 30 + 2]);
+    expect(table).toMatch(/FID vs the 10 test images/);
+    expect(table).toMatch(/FID depends on n/);
+  });
+
+  const bad: [string, (paths: { gen: string; cls: string }) => string[], RegExp][] = [
+    ['no checkpoint', () => [], /--checkpoint FILE is required/],
+    ['a missing checkpoint', () => ['--checkpoint', '/nonexistent/g.safetensors'], /\/nonexistent\/g.safetensors: no such file/],
+    ['a classifier given as the checkpoint', (p) => ['--checkpoint', p.cls], /"generator.0.weight" is missing — is this an atelier DCGAN checkpoint/],
+    ['a generator given as the classifier', (p) => ['--checkpoint', p.gen, '--classifier', p.gen], /not a feature classifier.*npm run train-classifier/],
+    ['a missing classifier', (p) => ['--checkpoint', p.gen, '--classifier', '/nonexistent/c.safetensors'], /classifier \/nonexistent\/c.safetensors: no such file/],
+    ['more images than the test set', (p) => ['--checkpoint', p.gen, '--n', '11'], /--n 11: more than the 10 test images/],
+    ['too few images', (p) => ['--checkpoint', p.gen, '--n', '5'], /--n 5: must be at least 10/],
+    ['a missing data folder', (p) => ['--checkpoint', p.gen, '--data', '/nonexistent/fashion'], /\/nonexistent\/fashion.*--data/s],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what}`, async () => {
+      const argv = ['--classifier', classifierPath, '--data', dataDir, ...args({ gen: generatorPath, cls: classifierPath })];
+      await expect(evaluate(argv, engine)).rejects.toThrow(message);
+    });
+  }
+});
