@@ -17,6 +17,8 @@ import { randn } from '../src/tensor/ops/create.js';
 import { saveCheckpoint } from '../src/cli/checkpoint-files.js';
 import { Batcher } from '../src/data/batches.js';
 import { parseTrainOptions } from '../src/cli/train-options.js';
+import { exportGenerator } from '../src/cli/export-generator.js';
+import { FeatureClassifier, classifierState, CLASSIFIER_FORMAT } from '../src/gan/classifier.js';
 
 let engine: Engine;
 let dataDir: string;
@@ -107,6 +109,25 @@ describe('npm run train', () => {
     }
   });
 
+  it('--eval-every adds FID, class KL and Inception Score to the epoch lines', async () => {
+    const out = tmp();
+    const classifier = join(out, 'classifier.safetensors');
+    const model = new FeatureClassifier(engine);
+    writeSafetensors(classifier, await classifierState(model), { format: CLASSIFIER_FORMAT });
+    model.dispose();
+    await train([...base(out), '--epochs', '2', '--eval-every', '2', '--eval-n', '10', '--classifier', classifier], { engine, ...quiet });
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0].fid).toBeUndefined();
+    expect(lines[1]).toMatchObject({ epoch: 2, eval_n: 10 });
+    expect(lines[1].fid).toBeGreaterThan(0);
+    expect(lines[1].class_kl).toBeGreaterThanOrEqual(0);
+    expect(lines[1].inception_score).toBeGreaterThanOrEqual(1);
+    // a missing classifier is refused before anything is trained or written
+    const other = tmp();
+    await expect(train([...base(other), '--eval-every', '1', '--classifier', join(other, 'none.safetensors')], { engine, ...quiet })).rejects.toThrow(/none.safetensors/);
+    expect(existsSync(join(other, 'checkpoints'))).toBe(false);
+  });
+
   it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
     const out = tmp();
     await train([...base(out), '--epochs', '1'], { engine, ...quiet });
@@ -155,6 +176,24 @@ describe('npm run generate', () => {
     const out = tmp();
     await train([...base(out), '--epochs', '1'], { engine, ...quiet });
     checkpoint = join(out, 'checkpoints/latest.safetensors');
+  });
+
+  it('export-generator writes the generator alone, the moving average when there is one', async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1', '--ema', '0.9'], { engine, ...quiet });
+    const source = join(out, 'checkpoints/latest.safetensors');
+    const file = join(out, 'generator.safetensors');
+    expect(exportGenerator(['--checkpoint', source, '--out', file, '--note', 'test'])).toMatchObject({ weights: 'average' });
+    const { tensors, metadata } = readSafetensors(file);
+    expect(metadata).toMatchObject({ format: 'atelier-dcgan-generator/1', weights: 'moving average', trained_with: 'test' });
+    expect(Object.keys(tensors).every((n) => n.startsWith('generator.'))).toBe(true);
+    const all = readSafetensors(source).tensors;
+    expect(Buffer.from(tensors['generator.0.weight'].data.buffer).equals(Buffer.from(all['generator_ema.0.weight'].data.buffer))).toBe(true);
+    expect(exportGenerator(['--checkpoint', source, '--out', file, '--trained'])).toMatchObject({ weights: 'trained' });
+    expect(Buffer.from(readSafetensors(file).tensors['generator.0.weight'].data.buffer).equals(Buffer.from(all['generator.0.weight'].data.buffer))).toBe(true);
+    const { G } = loadGenerator(engine, file);
+    G.dispose();
+    expect(() => exportGenerator(['--checkpoint', source])).toThrow(/--out FILE are required/);
   });
 
   it('writes a grid, each image and an interpolation grid', async () => {

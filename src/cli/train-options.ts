@@ -3,6 +3,7 @@ import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
 import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
+import { DEFAULT_CLASSIFIER } from './classifier-file.js';
 
 export interface TrainOptions extends GanConfig {
   epochs: number;
@@ -18,6 +19,10 @@ export interface TrainOptions extends GanConfig {
   logEvery: number;
   /** Stop (with a checkpoint) after this many steps in total: for tests and quick looks. */
   maxSteps?: number;
+  /** Measure FID and class KL every this many epochs (0: never), on evalN generated images. */
+  evalEvery: number;
+  evalN: number;
+  classifier: string;
   /** The flags given on the command line (resuming refuses ones that contradict the checkpoint). */
   given: string[];
 }
@@ -39,7 +44,10 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --resume DIR|FILE   continue from a run folder or a checkpoint file
   --sample-every N    also write a sample grid every N steps
   --log-every N       also write a metrics line every N steps
-  --max-steps N       stop after N steps in total (writes a checkpoint)`;
+  --max-steps N       stop after N steps in total (writes a checkpoint)
+  --eval-every K      every K epochs add FID, class KL and Inception Score to metrics.jsonl (default 0: never)
+  --eval-n N          generated images per such evaluation (default 2000; FID depends on N)
+  --classifier FILE   feature classifier for --eval-every (default ${DEFAULT_CLASSIFIER})`;
 
 export function parseTrainOptions(argv: string[]): TrainOptions {
   const v = parse(argv, {
@@ -47,7 +55,8 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, 'real-label': { type: 'string' },
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
-    'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
+    classifier: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const d = DEFAULT_GAN_CONFIG;
@@ -75,6 +84,9 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     sampleEvery: num(v, 'sample-every', 0, { int: true, min: 0 }),
     logEvery: num(v, 'log-every', 0, { int: true, min: 0 }),
     maxSteps,
+    evalEvery: num(v, 'eval-every', 0, { int: true, min: 0 }),
+    evalN: num(v, 'eval-n', 2000, { int: true, min: 2, max: 10000 }),
+    classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     given: Object.keys(v).filter((k) => v[k] !== undefined),
   };
 }

@@ -15,6 +15,8 @@ import { writeSampleGrid } from './images.js';
 import { lossCurvePng } from '../io/plot.js';
 import { Progress, bar, duration } from './progress.js';
 import { runCli } from './args.js';
+import { readClassifierFile } from './classifier-file.js';
+import { createQualityProbe, type QualityProbe } from '../gan/evaluate.js';
 
 export class TrainingError extends Error {
   constructor(message: string) {
@@ -50,6 +52,10 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const resumed = resumePath ? loadTrainingCheckpoint(resumePath) : undefined;
   if (resumed) options = applyResumeOptions(options, resumed.options);
 
+  // Refuse a missing classifier before training, not at the first evaluation.
+  const classifierFile = options.evalEvery ? readClassifierFile(options.classifier) : undefined;
+  const testImages = classifierFile ? loadFashionMnist({ dir: options.data, split: 'test' }).images : undefined;
+
   const data = loadFashionMnist({ dir: options.data, split: 'train', classes: options.classes.length ? options.classes : undefined, limit: options.limit });
   const batcher = new Batcher({ images: data.images, labels: data.labels, count: data.count, itemSize: data.height * data.width }, options.batchSize, { seed: options.seed });
 
@@ -83,6 +89,13 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const history = readHistory(metricsPath);
   const save = (epochsDone: number, perEpoch: boolean) =>
     saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, totals, step, epochsDone, perEpoch });
+
+  let probe: QualityProbe | undefined;
+  const measureQuality = async () => {
+    probe ??= await createQualityProbe(engine, classifierFile!.tensors, testImages!, { n: Math.min(options.evalN, testImages!.length / 784) });
+    const q = await probe.measure(trainer.sampler, options.latentDim);
+    return { eval_n: q.n, fid: q.fid, class_kl: q.classKl, inception_score: q.inceptionScore };
+  };
 
   const epochsDone = () => (batcher.batchInEpoch >= batcher.batchesPerEpoch ? batcher.epoch + 1 : batcher.epoch);
   try {
@@ -125,6 +138,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
         loss_d: totals.lossD / totals.steps, loss_g: totals.lossG / totals.steps,
         d_real: totals.dReal / totals.steps, d_fake: totals.dFake / totals.steps,
         images_per_s: (totals.steps * options.batchSize) / totals.seconds, seconds: totals.seconds,
+        ...(options.evalEvery && (epoch + 1) % options.evalEvery === 0 ? await measureQuality() : {}),
       };
       appendFileSync(metricsPath, JSON.stringify(line) + '\n');
       history.push(line);
@@ -132,11 +146,13 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
       writeLossCurve(join(outDir, 'loss.png'), history);
       totals = emptyTotals();
       const path = await save(epoch + 1, true);
+      const quality = line.fid !== undefined ? ` | FID ${line.fid.toFixed(2)} (n ${line.eval_n}) class KL ${line.class_kl?.toFixed(4)}` : '';
       progress.line(`epoch ${epoch + 1}/${options.epochs}: D ${line.loss_d.toFixed(4)} G ${line.loss_g.toFixed(4)} D(x) ${line.d_real.toFixed(3)} ` +
-        `D(G(z)) ${line.d_fake.toFixed(3)} | ${line.images_per_s.toFixed(1)} img/s, ${line.seconds.toFixed(1)} s | ${path}`);
+        `D(G(z)) ${line.d_fake.toFixed(3)} | ${line.images_per_s.toFixed(1)} img/s, ${line.seconds.toFixed(1)} s${quality} | ${path}`);
     }
     return { outDir, steps: step, epochsDone: epochsDone(), stopped: false };
   } finally {
+    probe?.dispose();
     fixedZ.dispose();
     trainer.dispose();
   }

@@ -1,0 +1,48 @@
+// `npm run export-generator`: the generator alone out of a training checkpoint (a few MB instead of both nets
+// and both optimizers), for shipping or embedding. Takes the moving average of the weights when the checkpoint
+// has one, unless --trained.
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { CheckpointError } from '../gan/checkpoint.js';
+import { parse, str, runCli, UsageError, HelpRequest } from './args.js';
+import { EMA_PREFIX } from './checkpoint-files.js';
+
+export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';
+
+export const EXPORT_USAGE = `usage: npm run export-generator -- --checkpoint FILE --out FILE [--trained] [--note TEXT]
+  --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors)
+  --out FILE          the generator-only safetensors file to write
+  --trained           take the last step's weights even when the checkpoint has a moving average (--ema)
+  --note TEXT         stored in the file's metadata as "trained_with" (e.g. the command that trained it)`;
+
+export function exportGenerator(argv: string[]): { out: string; weights: 'average' | 'trained'; tensors: number } {
+  const v = parse(argv, {
+    checkpoint: { type: 'string' }, out: { type: 'string' }, trained: { type: 'boolean' }, note: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, EXPORT_USAGE);
+  if (v.help) throw new HelpRequest(EXPORT_USAGE);
+  const checkpoint = str(v, 'checkpoint');
+  const out = str(v, 'out');
+  if (!checkpoint || !out) throw new UsageError(`--checkpoint FILE and --out FILE are required\n\n${EXPORT_USAGE}`);
+  const { tensors, metadata } = readSafetensors(checkpoint);
+  const average = !v.trained && `${EMA_PREFIX}0.weight` in tensors;
+  const prefix = average ? EMA_PREFIX : 'generator.';
+  const picked = Object.entries(tensors).filter(([name]) => name.startsWith(prefix));
+  if (!picked.length) throw new CheckpointError(`${checkpoint}: no "generator." tensors — is this an atelier DCGAN checkpoint?`);
+  const generator = Object.fromEntries(picked.map(([name, t]) => [`generator.${name.slice(prefix.length)}`, t]));
+  const kept = ['config', 'step', 'epochs_done', 'adapter'].filter((k) => metadata[k] !== undefined);
+  writeSafetensors(out, generator, {
+    ...Object.fromEntries(kept.map((k) => [k, metadata[k]])),
+    format: GENERATOR_FORMAT,
+    weights: average ? 'moving average' : 'trained',
+    ...(v.note ? { trained_with: String(v.note) } : {}),
+  });
+  return { out, weights: average ? 'average' : 'trained', tensors: picked.length };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runCli(async () => {
+    const r = exportGenerator(process.argv.slice(2));
+    console.log(`wrote ${r.out}: ${r.tensors} generator tensors (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'})`);
+    return 0;
+  });
+}
