@@ -24,7 +24,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [opt
   --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
   --seed S            seeds z and the choice of real images (default 0)
   --json FILE         also write the measures as JSON
-  --pairs FILE.png    also write the 16 generated images closest to a training image, beside those images`;
+  --pairs FILE.png    also write the 16 generated images closest to a training image, beside those images
+  --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
 
 const MIN_N = 10;
 
@@ -36,12 +37,13 @@ export interface EvaluateOptions {
   seed: number;
   json?: string;
   pairs?: string;
+  trained: boolean;
 }
 
 export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, n: { type: 'string' }, classifier: { type: 'string' }, data: { type: 'string' },
-    seed: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    seed: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, EVALUATE_USAGE);
   if (v.help) throw new HelpRequest(EVALUATE_USAGE);
   const checkpoint = str(v, 'checkpoint');
@@ -54,6 +56,7 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
     json: str(v, 'json'),
     pairs: str(v, 'pairs'),
+    trained: Boolean(v.trained),
   };
 }
 
@@ -67,7 +70,7 @@ function sample(data: Dataset, n: number, seed: number): ImageSet {
 }
 
 export interface EvaluateResult {
-  report: Evaluation & { checkpoint: string; classifier: string; adapter: string; date: string };
+  report: Evaluation & { checkpoint: string; weights: 'average' | 'trained'; classifier: string; adapter: string; date: string };
   table: string;
   files: string[];
 }
@@ -79,7 +82,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
   const checkpoint = readSafetensors(options.checkpoint);
   const classifierFile = readClassifierFile(options.classifier);
   const gpu = engine ?? (await createNodeEngine());
-  const { G, latentDim } = loadGenerator(gpu, options.checkpoint, checkpoint);
+  const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
   let classifier;
   try {
     classifier = loadClassifier(gpu, classifierFile.tensors, options.classifier);
@@ -103,7 +106,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
       train: { images: train.images, count: train.count },
       height: train.height, width: train.width,
     }, { n, seed, search, log });
-    const full = { ...report, checkpoint: options.checkpoint, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
+    const full = { ...report, checkpoint: options.checkpoint, weights, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
     const files: string[] = [];
     if (options.json) {
       writeFileAtomic(options.json, JSON.stringify(full, null, 2) + '\n');
@@ -133,7 +136,7 @@ export function formatReport(r: EvaluateResult['report'], testCount: number, cla
   const accuracy = classifierAccuracy ? ` (test accuracy ${(100 * Number(classifierAccuracy)).toFixed(2)}%)` : '';
   const histogram = r.class_histogram.map((c, i) => `${FASHION_MNIST_CLASSES[i]} ${c}`).join(', ');
   return [
-    `${r.checkpoint}: ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
+    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
     '',
     row('measure', 'generated', 'real', 'real = what real images score'),
     row(`FID vs the ${testCount.toLocaleString('en-US')} test images`, fixed(r.fid, 2), fixed(r.fid_floor, 2), `floor: ${r.n} training images`),
