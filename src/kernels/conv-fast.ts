@@ -94,7 +94,8 @@ export function convFromCol(col: MatmulOperand, w: Tensor, bias: Tensor | null, 
   const w2 = viewAs(w, [g.cout, kSize(g)]);
   const shape = [g.n, g.cout, g.oh, g.ow];
   if (!bias && matmulConfig.algorithm === 'fast' && (g.oh * g.ow) % 4 === 0) {
-    // the product stores itself NCHW (with vec4 stores; scalar ones measured slower than a separate swap)
+    // the product stores itself NCHW; only with vec4 stores (scalar split stores measured slower than the
+    // separate swap, in a version that divided per element)
     const y = matmulKernel(w2, col, { split: { s: g.oh * g.ow, shape } });
     w2.dispose();
     return y;
