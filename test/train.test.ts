@@ -150,6 +150,8 @@ describe('npm run train', () => {
     ['a zero epoch count', ['--epochs', '0'], /--epochs 0: must be at least 1/],
     ['an unknown flag', ['--epoch', '3'], /Unknown option '--epoch'/],
     ['a resume path that does not exist', ['--resume', '/nonexistent/run'], /--resume \/nonexistent\/run: no such file or folder/],
+    ['an unknown loss', ['--loss', 'wasserstein'], /--loss wasserstein: unknown loss; use one of bce, hinge/],
+    ['an EMA decay of 1', ['--ema', '1'], /--ema 1/],
   ];
   for (const [what, args, message] of bad) {
     it(`rejects ${what}`, async () => {
