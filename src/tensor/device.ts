@@ -18,13 +18,20 @@ export function adapterName(adapter: GPUAdapter): string {
   return [...new Set(parts)].join(' ').replace(/\s+/g, ' ').trim() || 'unknown adapter';
 }
 
-/** Requests a device with the limits the kernels need and wraps it. */
+/** Requests a device with the limits the kernels need (and subgroups, where offered) and wraps it. */
 export async function engineFromAdapter(adapter: GPUAdapter): Promise<Engine> {
-  const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), label: 'atelier' });
-  return new Engine(device, adapterName(adapter));
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('subgroups') ? ['subgroups'] : [];
+  const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), requiredFeatures, label: 'atelier' });
+  return new Engine(device, adapterName(adapter), fixedSubgroupSize(device, adapter.info));
 }
 
 /** For embedding: wrap a GPUDevice the caller already has (for example in a browser app). */
 export function engineFromDevice(device: GPUDevice, name = 'WebGPU device'): Engine {
-  return new Engine(device, name);
+  return new Engine(device, name, fixedSubgroupSize(device, (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo));
+}
+
+/** The subgroup width when the device has subgroups and they are always that wide, else null. */
+function fixedSubgroupSize(device: GPUDevice, info: GPUAdapterInfo | undefined): number | null {
+  const { subgroupMinSize: min, subgroupMaxSize: max } = (info ?? {}) as { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return device.features.has('subgroups') && min !== undefined && min === max ? min : null;
 }

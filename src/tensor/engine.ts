@@ -63,6 +63,8 @@ export class Engine {
     readonly device: GPUDevice,
     /** Human-readable adapter name, printed by bench and train headers. */
     readonly adapterName = 'WebGPU device',
+    /** Lanes per subgroup when the device has subgroups of one fixed width (kernels may rely on it), else null. */
+    readonly subgroupSize: number | null = null,
   ) {
     this.pool = new BufferPool(device);
     this.textures = new TexturePool(device);
