@@ -1,6 +1,6 @@
 // Folds col [K = Cin·kH·kW, M = N·OH·OW] back onto dx [N, Cin, H, W] as a gather (no atomics): dx[n, ci, ih, iw]
 // sums col[(ci·kH + kh)·kW + kw, (n·OH + oh)·OW + ow] over the taps with ih + p = oh·s + kh, iw + p = ow·s + kw.
-// BIAS adds bias[ci] (conv-transpose). STRIDE is a constant so the tap arithmetic has no run-time division.
+// BIAS adds bias[ci] (conv-transpose).
 // Each invocation writes four consecutive elements (one vec4 store when the total is a multiple of 4).
 #if VEC4
 alias T = vec4f;
@@ -8,8 +8,10 @@ alias T = vec4f;
 alias T = f32;
 #endif
 
-struct Params { n: u32, cin: u32, h: u32, w: u32, cout: u32, kh: u32, kw: u32, oh: u32, ow: u32, stride: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
+// The geometry is fixed per pipeline (override constants), so LLVM turns every division by it into a multiply:
+// with run-time divisors the index arithmetic, not the memory traffic, dominated this kernel on llvmpipe.
+override N: u32; override CIN: u32; override H: u32; override W: u32; override KH: u32; override KW: u32;
+override OH: u32; override OW: u32; override STRIDE: u32; override PAD: u32;
 @group(0) @binding(1) var<storage, read> col: array<f32>;
 #if BIAS
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -17,8 +19,6 @@ struct Params { n: u32, cin: u32, h: u32, w: u32, cout: u32, kh: u32, kw: u32, o
 #else
 @group(0) @binding(2) var<storage, read_write> dx: array<T>;
 #endif
-
-override STRIDE: u32;
 
 // The taps kk of a kernel of size k that reach position t + p from an output o = (t − kk) / STRIDE in [0, size):
 // returns (first tap, tap count, output of the first tap); later taps step kk += STRIDE, o -= 1.
@@ -31,12 +31,12 @@ fn taps(t: u32, k: u32, size: u32) -> vec3u {
 }
 
 fn element(n: u32, ci: u32, ih: u32, iw: u32) -> f32 {
-  let m = u.n * u.oh * u.ow;
-  let th = taps(ih + u.pad, u.kh, u.oh);
-  let tw = taps(iw + u.pad, u.kw, u.ow);
+  let m = N * OH * OW;
+  let th = taps(ih + PAD, KH, OH);
+  let tw = taps(iw + PAD, KW, OW);
   var acc = 0.0;
-  var row = ((ci * u.kh + th.x) * u.kw + tw.x) * m + (n * u.oh + th.z) * u.ow + tw.z;
-  let rowStep = STRIDE * u.kw * m - u.ow;
+  var row = ((ci * KH + th.x) * KW + tw.x) * m + (n * OH + th.z) * OW + tw.z;
+  let rowStep = STRIDE * KW * m - OW;
   let colStep = STRIDE * m - 1u;
   for (var a = 0u; a < th.y; a++) {
     var idx = row;
@@ -55,24 +55,24 @@ fn element(n: u32, ci: u32, ih: u32, iw: u32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 64u;
-  let total = u.n * u.cin * u.h * u.w;
+  let total = N * CIN * H * W;
   let e = i * 4u;
   if (e >= total) { return; }
-  var iw = e % u.w;
-  var ih = (e / u.w) % u.h;
-  var ci = (e / (u.w * u.h)) % u.cin;
-  var n = e / (u.w * u.h * u.cin);
+  var iw = e % W;
+  var ih = (e / W) % H;
+  var ci = (e / (W * H)) % CIN;
+  var n = e / (W * H * CIN);
   var v = vec4f(0.0);
   for (var q = 0u; q < 4u; q++) {
-    if (n < u.n) { v[q] = element(n, ci, ih, iw); }
+    if (n < N) { v[q] = element(n, ci, ih, iw); }
     iw++;
-    if (iw == u.w) {
+    if (iw == W) {
       iw = 0u;
       ih++;
-      if (ih == u.h) {
+      if (ih == H) {
         ih = 0u;
         ci++;
-        if (ci == u.cin) { ci = 0u; n++; }
+        if (ci == CIN) { ci = 0u; n++; }
       }
     }
   }

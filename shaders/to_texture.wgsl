@@ -3,8 +3,11 @@
 // VEC4 (cols, or with CHANNEL_MAJOR S, a multiple of 4) reads each texel as one vec4. CHANNEL_MAJOR reads the source as [B, rows, S]
 // (an NCHW tensor with B = N, rows = C, S = H·W) and writes it as [rows, cols = B·S]: matrix (r, b·S + s) =
 // src[b, r, s], the channel-major layout conv GEMMs take, in the same pass.
-struct Params { rows: u32, cols: u32, width: u32, s: u32 }
-@group(0) @binding(0) var<uniform> u: Params;
+// The shape is fixed per pipeline (override constants): LLVM turns the divisions by it into multiplies.
+override ROWS: u32;
+override COLS: u32;
+override WIDTH: u32;
+override S: u32 = 1u;
 #if VEC4
 @group(0) @binding(1) var<storage, read> src: array<vec4f>;
 #else
@@ -15,32 +18,32 @@ struct Params { rows: u32, cols: u32, width: u32, s: u32 }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 64u;
-  let r = i / u.width;
-  if (r >= u.rows) { return; }
-  let q = i - r * u.width;
+  let r = i / WIDTH;
+  if (r >= ROWS) { return; }
+  let q = i - r * WIDTH;
 #if CHANNEL_MAJOR && VEC4
   // S a multiple of 4: the texel's four columns share b and are contiguous in the source
   let c = 4u * q;
-  let b = c / u.s;
-  let v = src[((b * u.rows + r) * u.s + c - b * u.s) / 4u];
+  let b = c / S;
+  let v = src[((b * ROWS + r) * S + c - b * S) / 4u];
 #elif CHANNEL_MAJOR
   let c = 4u * q;
-  var b = c / u.s;
-  var j = c - b * u.s;
+  var b = c / S;
+  var j = c - b * S;
   var v = vec4f(0.0);
   for (var i = 0u; i < 4u; i++) {
-    if (c + i < u.cols) { v[i] = src[(b * u.rows + r) * u.s + j]; }
+    if (c + i < COLS) { v[i] = src[(b * ROWS + r) * S + j]; }
     j++;
-    if (j == u.s) { j = 0u; b++; }
+    if (j == S) { j = 0u; b++; }
   }
 #elif VEC4
-  let v = src[r * u.width + q];
+  let v = src[r * WIDTH + q];
 #else
   let c = 4u * q;
-  let row = r * u.cols;
+  let row = r * COLS;
   var v = vec4f(0.0);
   for (var j = 0u; j < 4u; j++) {
-    if (c + j < u.cols) { v[j] = src[row + c + j]; }
+    if (c + j < COLS) { v[j] = src[row + c + j]; }
   }
 #endif
   textureStore(dst, vec2u(q, r), v);

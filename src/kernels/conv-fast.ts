@@ -10,7 +10,7 @@ import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
 import { matmulKernel, matmulConfig, texturesPay, type MatmulOperand } from './matmul.js';
 import { channelMajorTexture, matrixTexture, type MatrixTexture } from './texture.js';
-import { convParams, type ConvGeometry } from './conv-geometry.js';
+import { convConstants, type ConvGeometry } from './conv-geometry.js';
 
 /** A new tensor header over t's storage (no copy, no autograd). */
 export function viewAs(t: Tensor, shape: Shape): Tensor {
@@ -25,7 +25,7 @@ export function im2col(x: Tensor, g: ConvGeometry): Tensor {
   const [k, m] = [kSize(g), mSize(g)];
   const col = Tensor.empty(x.engine, [k, m]);
   x.engine.run({
-    shader: 'im2col', defines: { VEC4: m % 4 === 0 }, uniforms: convParams(g),
+    shader: 'im2col', defines: { VEC4: m % 4 === 0 }, constants: convConstants(g),
     buffers: [x.buffer, col.buffer], workgroups: grid1d(k * Math.ceil(m / 4), 64),
   });
   return col;
@@ -40,7 +40,7 @@ function im2colTexture(x: Tensor, g: ConvGeometry): MatrixTexture {
   const [k, m] = [kSize(g), mSize(g)];
   const col = matrixTexture(x.engine, k, m);
   x.engine.run({
-    shader: 'im2col', defines: { TEX: true }, uniforms: convParams(g),
+    shader: 'im2col', defines: { TEX: true }, constants: convConstants(g),
     buffers: [x.buffer, col.view], workgroups: grid1d(k * Math.ceil(m / 4), 64),
   });
   return col;
@@ -62,7 +62,7 @@ export function col2im(col: Tensor, bias: Tensor | null, g: ConvGeometry): Tenso
   const total = sizeOf(shape);
   const dx = Tensor.empty(col.engine, shape);
   col.engine.run({
-    shader: 'col2im', defines: { VEC4: total % 4 === 0, BIAS: !!bias }, constants: { STRIDE: g.stride }, uniforms: convParams(g),
+    shader: 'col2im', defines: { VEC4: total % 4 === 0, BIAS: !!bias }, constants: convConstants(g),
     buffers: bias ? [col.buffer, bias.buffer, dx.buffer] : [col.buffer, dx.buffer],
     workgroups: grid1d(Math.ceil(total / 4), 64),
   });

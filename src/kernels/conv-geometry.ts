@@ -53,7 +53,12 @@ export function expectOutputShape(op: string, what: string, shape: Shape, g: Con
   }
 }
 
-/** The uniform block every conv shader declares as `Params`. */
+/** The geometry as override constants (im2col, col2im): one pipeline per conv shape, divisions by constants. */
+export function convConstants(g: ConvGeometry): Record<string, number> {
+  return { N: g.n, CIN: g.cin, H: g.h, W: g.w, KH: g.kh, KW: g.kw, OH: g.oh, OW: g.ow, STRIDE: g.stride, PAD: g.pad };
+}
+
+/** The uniform block the naive conv shaders declare as `Params`. */
 export function convParams(g: ConvGeometry): ArrayBuffer {
   return new Params().u32(g.n, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.oh, g.ow, g.stride, g.pad).buffer;
 }

@@ -1,6 +1,6 @@
 // Matrices staged into rgba32float textures, for kernels that read their operands as texels (matmul.wgsl's
 // TEX): texel (q, r) holds row r, columns 4q..4q+3, zero past the last column.
-import { Params, grid1d, type Engine } from '../tensor/engine.js';
+import { grid1d, type Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PooledTexture } from '../tensor/texture-pool.js';
 
@@ -54,7 +54,7 @@ function stage(t: Tensor, m: MatrixTexture, defines: { VEC4: boolean; CHANNEL_MA
   const [rows, cols] = m.shape;
   t.engine.run({
     shader: 'to_texture', defines,
-    uniforms: new Params().u32(rows, cols, m.texture.width, s).buffer,
+    constants: { ROWS: rows, COLS: cols, WIDTH: m.texture.width, S: s },
     buffers: [t.buffer, m.view], workgroups: grid1d(m.texture.width * rows, 64),
   });
 }
