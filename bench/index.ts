@@ -3,6 +3,7 @@
 //   --step                 the training step against the same model on TensorFlow.js (webgpu and wasm
 //                          backends), its FLOP rate, and atelier's cost at batch 32–256
 //   --growth [N]           N training steps (default 1,000) at --growth-batch (default 16): does the pool grow?
+//   --profile              the training step at batch 128, kernel by kernel (each dispatch submitted alone)
 //   --quick                fewer repetitions
 //   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
 //   --wasm-threads N       threads for tfjs-backend-wasm (default: the CPU count)
@@ -16,6 +17,7 @@ import { benchConv } from './conv.js';
 import { benchDispatch } from './dispatch.js';
 import { benchStep } from './step.js';
 import { benchGrowth } from './growth.js';
+import { profileStep } from './profile.js';
 import { stepComparison } from './compare.js';
 import { PEERS, type Peer } from './peers.js';
 import { table } from './table.js';
@@ -28,7 +30,7 @@ function options() {
   const { values } = parseArgs({
     args,
     options: {
-      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' },
+      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' },
       growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
       'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
       'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
@@ -45,7 +47,7 @@ function options() {
     return p as Peer;
   });
   return {
-    quick: Boolean(values.quick), step: Boolean(values.step), json: values.json, peers,
+    quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), json: values.json, peers,
     growth: values.growth === undefined ? null : positive('growth', values.growth),
     growthBatch: positive('growth-batch', values['growth-batch']),
     wasmThreads: positive('wasm-threads', values['wasm-threads']),
@@ -60,7 +62,13 @@ async function main(): Promise<void> {
   console.log(`date: ${new Date().toISOString()}  node ${process.version}  ${os.availableParallelism()} CPUs${quick ? '  (quick)' : ''}\n`);
 
   const results: Record<string, unknown> = { adapter: engine.adapterName, date: new Date().toISOString(), cpus: os.availableParallelism(), quick };
-  if (!opts.step && opts.growth === null) {
+  if (opts.profile) {
+    const profile = await profileStep(engine, 128, quick ? 3 : 5);
+    console.log(`training step at batch 128, kernel by kernel (median of ${quick ? 3 : 5} steps, each dispatch submitted alone: ${profile.msPerStep.toFixed(0)} ms/step)`);
+    console.log(table(profile.kernels.map((k) => ({ kernel: k.label, dispatches: k.dispatches, ms: k.ms, share: `${(100 * k.share).toFixed(1)}%` }))) + '\n');
+    results.profile = profile;
+  }
+  if (!opts.step && !opts.profile && opts.growth === null) {
     const matmul = await benchMatmul(engine, { quick });
     console.log('matmul (median)');
     console.log(table(matmul.map((r) => ({ shape: r.shape, algorithm: r.algorithm, ms: r.ms, 'GFLOP/s': r.gflops }))) + '\n');

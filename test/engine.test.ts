@@ -34,6 +34,24 @@ describe('engine', () => {
     y.dispose();
   });
 
+  it('profile mode submits each dispatch alone and records when each finished, in order', async () => {
+    const x = toGpu(engine, randomArray(1000, 5), [1000]);
+    await engine.sync();
+    const submits = engine.stats.submits;
+    const records: import('../src/tensor/engine.js').DispatchRecord[] = [];
+    engine.profile = records;
+    const y = tanh(addScalar(x, 1));
+    engine.profile = null;
+    expect(engine.stats.submits - submits).toBe(2);
+    expectClose(await y.toArray(), Array.from(randomArray(1000, 5), (v) => Math.tanh(v + 1)), 1e-6, 1, 'profiled ops');
+    await engine.sync();
+    expect(records.map((r) => r.label)).toEqual(['unary:addScalar', 'unary:tanh']);
+    expect(records[0].done).toBeGreaterThan(0);
+    expect(records[1].done).toBeGreaterThanOrEqual(records[0].done);
+    x.dispose();
+    y.dispose();
+  });
+
   it('reuses a released buffer only after the submit that used it', async () => {
     const a = tensor(engine, [1, 2, 3, 4]);
     const b = addScalar(a, 10);

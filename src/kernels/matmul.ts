@@ -145,17 +145,18 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
   const tb = textures && !(b instanceof MatrixTexture) ? toTexture(b, bRows, bCols) : null;
   const binding = (x: MatmulOperand, staged: MatrixTexture | null) => (x instanceof MatrixTexture ? x.view : staged?.view ?? x.buffer);
   const transposes = `${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}`;
+  const dims = `${M}×${N}×${K}`;
   engine.run({
     ...(subgroups
       ? {
           shader: 'matmul_subgroup',
-          label: `matmul${transposes}:SUBGROUP`,
+          label: `matmul${transposes}:SUBGROUP ${dims}`,
           defines: { TA: transposeA, TB: transposeB, VC: defines.VC, SPLIT: defines.SPLIT, KTAIL: K % 4 !== 0 },
           workgroups: grid1d(blocks, 1),
         }
       : {
           shader: 'matmul',
-          label: `matmul${transposes}${textures ? ':TEX' : ''}`,
+          label: `matmul${transposes}${textures ? ':TEX' : ''} ${dims}`,
           defines,
           workgroups: grid1d(blocks, FAST_WORKGROUP),
         }),

@@ -23,6 +23,12 @@ export interface KernelCall {
   label?: string;
 }
 
+export interface DispatchRecord {
+  label: string;
+  /** performance.now() when the device finished it (0 until then). */
+  done: number;
+}
+
 export interface EngineStats {
   dispatches: number;
   submits: number;
@@ -48,6 +54,12 @@ export class Engine {
   /** Counter-based RNG state: a random op uses (seed, counter) and then advances counter. */
   rng = { seed: 0, counter: 0 };
   gradEnabled = true;
+  /**
+   * When set, run() submits every dispatch on its own and appends it here, with the time its work completed
+   * (performance.now()). Successive completion times give each kernel's cost (bench --profile). Slow: for
+   * measuring only.
+   */
+  profile: DispatchRecord[] | null = null;
 
   private pipelines = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
@@ -94,6 +106,14 @@ export class Engine {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+    if (this.profile) {
+      const record: DispatchRecord = { label: call.label ?? call.shader, done: 0 };
+      this.profile.push(record);
+      this.flush();
+      void this.device.queue.onSubmittedWorkDone().then(() => {
+        record.done = performance.now();
+      });
+    }
   }
 
   /** Records a buffer-to-buffer copy (ends the open compute pass). */
