@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { create, globals } from 'webgpu';
 import { engineFromAdapter } from '../tensor/device.js';
+import { paceDawnPolling, isSoftwareAdapter } from './dawn-polling.js';
 import type { Engine } from '../tensor/engine.js';
 
 export const NO_ADAPTER_MESSAGE = `No WebGPU adapter found.
@@ -24,6 +25,7 @@ export async function createNodeEngine(flags: string[] = []): Promise<Engine> {
   keepAlive.push(gpu);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError();
+  if (isSoftwareAdapter(adapter.info)) paceDawnPolling();
   const engine = await engineFromAdapter(adapter);
   keepAlive.push(adapter, engine);
   return engine;
