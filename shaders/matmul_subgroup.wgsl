@@ -5,6 +5,9 @@
 // subgroupBroadcast hands them round. On llvmpipe a texel fetch costs a loop over lanes while a broadcast is
 // a register shuffle, so this block runs about 1.3× faster than matmul.wgsl's TALL one.
 // Same defines as matmul.wgsl (TA, TB, VC, SPLIT), and KTAIL when K is not a multiple of 4.
+// Split K: workgroup z sums only k in [z·kChunk, (z+1)·kChunk) and writes its partial C at offset z·M·N, for
+// the caller to add up; products with few blocks and a long K (a weight gradient over the batch) would
+// otherwise leave all but one core idle.
 enable subgroups;
 
 #if VC
@@ -13,7 +16,7 @@ alias CT = vec4f;
 alias CT = f32;
 #endif
 
-struct Params { M: u32, N: u32, K: u32, colBlocks: u32, blocks: u32, S: u32 }
+struct Params { M: u32, N: u32, K: u32, colBlocks: u32, blocks: u32, S: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var ta: texture_2d<f32>;
 @group(0) @binding(2) var tb: texture_2d<f32>;
@@ -135,23 +138,24 @@ fn step(m0: u32, n0: u32, k: u32, lane: u32) {
   a = oddTile(s7); r15c0 = mac(r15c0, b0, a); r15c1 = mac(r15c1, b1, a);
 }
 
-// Where column n0 + q of the lane's block goes, as in matmul.wgsl (SPLIT stores NCHW planes).
+// Where column n0 + q of the lane's block goes, as in matmul.wgsl (SPLIT stores NCHW planes), after the
+// partial's offset.
 var<private> column: array<u32, LANE_COLUMNS>;
 var<private> rowStride: u32;
 
-fn columnOffsets(n0: u32) {
+fn columnOffsets(n0: u32, partial: u32) {
 #if SPLIT
   rowStride = u.S;
   var b = n0 / u.S;
   var s = n0 - b * u.S;
   for (var q = 0u; q < LANE_COLUMNS; q++) {
-    column[q] = b * u.M * u.S + s;
+    column[q] = partial + b * u.M * u.S + s;
     s++;
     if (s == u.S) { s = 0u; b++; }
   }
 #else
   rowStride = u.N;
-  for (var q = 0u; q < LANE_COLUMNS; q++) { column[q] = n0 + q; }
+  for (var q = 0u; q < LANE_COLUMNS; q++) { column[q] = partial + n0 + q; }
 #endif
 }
 
@@ -180,10 +184,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (block >= u.blocks) { return; }
   let m0 = (block / u.colBlocks) * BM;
   let n0 = (block % u.colBlocks) * BN + lane * LANE_COLUMNS;
-  for (var k = 0u; k < u.K; k += 4u) { step(m0, n0, k, lane); }
+  let kEnd = min(u.K, (wg.z + 1u) * u.kChunk);
+  for (var k = wg.z * u.kChunk; k < kEnd; k += 4u) { step(m0, n0, k, lane); }
 
   // store the first row of tiles, then shift the rest up (one copy of the store code compiles much faster)
-  columnOffsets(n0);
+  columnOffsets(n0, wg.z * u.M * u.N);
   let rowTiles = (min(BM, u.M - m0) + 3u) / 4u;
   for (var i = 0u; i < rowTiles; i++) {
     storeTiles(m0 + 4u * i, n0, r0c0, r0c1);

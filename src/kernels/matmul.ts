@@ -4,6 +4,7 @@ import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
 import { fillKernel } from './elementwise.js';
 import { toTexture, fitsTexture, MatrixTexture } from './texture.js';
+import { reduceSumKernel } from './reduce.js';
 import type { Engine } from '../tensor/engine.js';
 
 /** A matmul operand: a tensor, or a matrix a producer already wrote into a texture (the fast path only). */
@@ -54,6 +55,11 @@ const FAST_WORKGROUP = 8;
 // matmul_subgroup.wgsl: one 8-lane subgroup per workgroup computes a 64×64 block of C
 const SUBGROUP_LANES = 8;
 const SUBGROUP_BLOCK = 64;
+// A subgroup product with fewer blocks than this and a K of at least two chunks splits K into chunks of at
+// least SPLIT_K_CHUNK, run side by side and summed after (matmul_subgroup.wgsl).
+const SPLIT_K_MIN_BLOCKS = 16;
+const SPLIT_K_CHUNK = 1024;
+const SPLIT_K_MAX = 16;
 const NAIVE_WORKGROUP = 64;
 
 export interface MatmulDims {
@@ -146,23 +152,34 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
   const binding = (x: MatmulOperand, staged: MatrixTexture | null) => (x instanceof MatrixTexture ? x.view : staged?.view ?? x.buffer);
   const transposes = `${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}`;
   const dims = `${M}×${N}×${K}`;
-  engine.run({
-    ...(subgroups
-      ? {
-          shader: 'matmul_subgroup',
-          label: `matmul${transposes}:SUBGROUP ${dims}`,
-          defines: { TA: transposeA, TB: transposeB, VC: defines.VC, SPLIT: defines.SPLIT, KTAIL: K % 4 !== 0 },
-          workgroups: grid1d(blocks, 1),
-        }
-      : {
-          shader: 'matmul',
-          label: `matmul${transposes}${textures ? ':TEX' : ''} ${dims}`,
-          defines,
-          workgroups: grid1d(blocks, FAST_WORKGROUP),
-        }),
-    uniforms: new Params().u32(M, N, K, colBlocks, blocks, split).buffer,
-    buffers: [binding(a, ta), binding(b, tb), c.buffer],
-  });
+  const uniforms = (kChunk: number) => new Params().u32(M, N, K, colBlocks, blocks, split, kChunk).buffer;
+  const operands = [binding(a, ta), binding(b, tb)];
+  if (subgroups) {
+    const chunks = blocks < SPLIT_K_MIN_BLOCKS ? Math.min(SPLIT_K_MAX, Math.floor(K / SPLIT_K_CHUNK)) : 1;
+    const kChunk = chunks > 1 ? Math.ceil(K / chunks / 4) * 4 : K;
+    const partials = chunks > 1 ? Tensor.empty(engine, [chunks, M * N]) : c;
+    engine.run({
+      shader: 'matmul_subgroup',
+      label: `matmul${transposes}:SUBGROUP${chunks > 1 ? `:K/${chunks}` : ''} ${dims}`,
+      defines: { TA: transposeA, TB: transposeB, VC: defines.VC, SPLIT: defines.SPLIT, KTAIL: K % 4 !== 0 },
+      uniforms: uniforms(kChunk),
+      buffers: [...operands, partials.buffer],
+      workgroups: [...grid1d(blocks, 1), Math.ceil(K / kChunk)],
+    });
+    if (partials !== c) {
+      reduceSumKernel(partials, 1, chunks, M * N, c.shape, 1, c);
+      partials.dispose();
+    }
+  } else {
+    engine.run({
+      shader: 'matmul',
+      label: `matmul${transposes}${textures ? ':TEX' : ''} ${dims}`,
+      defines,
+      uniforms: uniforms(0),
+      buffers: [...operands, c.buffer],
+      workgroups: grid1d(blocks, FAST_WORKGROUP),
+    });
+  }
   ta?.dispose();
   tb?.dispose();
 }
