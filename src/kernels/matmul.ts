@@ -1,5 +1,7 @@
-// 2-D matrix products C = op(A)·op(B), where op transposes an operand when asked. Two kernels: `naive` (one
-// output per invocation, the reference) and `fast` (a register block of C per invocation, see matmul.wgsl).
+// 2-D matrix products C = op(A)·op(B), where op transposes an operand when asked. Two algorithms: `naive` (one
+// output per invocation, the reference) and `fast`: a register block of C per invocation (matmul.wgsl), or,
+// for big products on devices with 8-lane subgroups, a block per subgroup whose lanes share op(A)
+// (matmul_subgroup.wgsl).
 import { Params, grid1d } from '../tensor/engine.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
 import { fillKernel } from './elementwise.js';
