@@ -20,31 +20,30 @@ override OH: u32; override OW: u32; override STRIDE: u32; override PAD: u32;
 @group(0) @binding(2) var<storage, read_write> dx: array<T>;
 #endif
 
-// The taps kk of a kernel of size k that reach position t + p from an output o = (t − kk) / STRIDE in [0, size):
-// returns (first tap, tap count, output of the first tap); later taps step kk += STRIDE, o -= 1.
-fn taps(t: u32, k: u32, size: u32) -> vec3u {
-  let reach = (size - 1u) * STRIDE;
-  let first = select(t % STRIDE, t - reach, t > reach);
-  if (first >= k) { return vec3u(0u); }
-  let last = min(k - 1u, t);
-  return vec3u(first, (last - first) / STRIDE + 1u, (t - first) / STRIDE);
-}
+// A position t = ih + PAD is reached by the taps kh ≡ t (mod STRIDE) with kh ≤ t, kh < KH and output
+// oh = (t − kh) / STRIDE < OH. Every lane walks the same ceil(KH / STRIDE) candidates and masks the invalid
+// ones (reading element 0 in their place): on llvmpipe, loops whose trip count differs between lanes run
+// masked to the longest anyway, at the cost of the bookkeeping.
+override TAPS_H: u32 = (KH + STRIDE - 1u) / STRIDE;
+override TAPS_W: u32 = (KW + STRIDE - 1u) / STRIDE;
 
 fn element(n: u32, ci: u32, ih: u32, iw: u32) -> f32 {
   let m = N * OH * OW;
-  let th = taps(ih + PAD, KH, OH);
-  let tw = taps(iw + PAD, KW, OW);
+  let th = ih + PAD;
+  let tw = iw + PAD;
   var acc = 0.0;
-  var row = ((ci * KH + th.x) * KW + tw.x) * m + (n * OH + th.z) * OW + tw.z;
-  let rowStep = STRIDE * KW * m - OW;
-  let colStep = STRIDE * m - 1u;
-  for (var a = 0u; a < th.y; a++) {
-    var idx = row;
-    for (var b = 0u; b < tw.y; b++) {
-      acc += col[idx];
-      idx += colStep;
+  for (var a = 0u; a < TAPS_H; a++) {
+    let kh = th % STRIDE + a * STRIDE;
+    let oh = (th - kh) / STRIDE;
+    let validH = kh < KH && oh < OH; // kh > th makes oh wrap round past OH
+    let rowBase = (ci * KH + kh) * KW * m + (n * OH + oh) * OW;
+    for (var b = 0u; b < TAPS_W; b++) {
+      let kw = tw % STRIDE + b * STRIDE;
+      let ow = (tw - kw) / STRIDE;
+      let valid = validH && kw < KW && ow < OW;
+      let v = col[select(0u, rowBase + kw * m + ow, valid)];
+      acc += select(0.0, v, valid);
     }
-    row += rowStep;
   }
 #if BIAS
   acc += bias[ci];

@@ -1,7 +1,6 @@
 // Unfolds x [N, Cin, H, W] into col [K = Cin·kH·kW, M = N·OH·OW]:
 // col[(ci·kH + kh)·kW + kw, (n·OH + oh)·OW + ow] = x[n, ci, oh·s − p + kh, ow·s − p + kw] (0 in the padding).
-// Each invocation fills four consecutive columns of one row (one vec4 store when M is a multiple of 4),
-// decomposing its first column index once and stepping the rest: integer division is slow on CPU backends.
+// Each invocation fills four consecutive columns of one row (one vec4 store when M is a multiple of 4).
 // TEX writes col into an rgba32float texture instead, texel (j/4, k) = col[k, j..j+3], for matmul.wgsl's TEX.
 // The geometry is fixed per pipeline (override constants), so LLVM turns every division by it into a multiply:
 // with run-time divisors the index arithmetic, not the memory traffic, dominated this kernel on llvmpipe.
@@ -27,22 +26,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let kw = k % KW;
   let kh = (k / KW) % KH;
   let ci = k / (KW * KH);
-  var ow = j0 % OW;
-  var oh = (j0 / OW) % OH;
-  var n = j0 / (OW * OH);
   var v = vec4f(0.0);
   for (var q = 0u; q < 4u; q++) {
-    let ih = i32(oh * STRIDE + kh) - i32(PAD);
-    let iw = i32(ow * STRIDE + kw) - i32(PAD);
-    if (n < N && ih >= 0 && ih < i32(H) && iw >= 0 && iw < i32(W)) {
-      v[q] = x[((n * CIN + ci) * H + u32(ih)) * W + u32(iw)];
-    }
-    ow++;
-    if (ow == OW) {
-      ow = 0u;
-      oh++;
-      if (oh == OH) { oh = 0u; n++; }
-    }
+    // every lane loads (element 0 where the tap falls in the padding) so no lane branches alone
+    let j = j0 + q;
+    let ow = j % OW;
+    let oh = (j / OW) % OH;
+    let n = j / (OW * OH);
+    let ih = oh * STRIDE + kh - PAD;
+    let iw = ow * STRIDE + kw - PAD;
+    let inside = n < N && oh * STRIDE + kh >= PAD && ih < H && ow * STRIDE + kw >= PAD && iw < W;
+    let value = x[select(0u, ((n * CIN + ci) * H + ih) * W + iw, inside)];
+    v[q] = select(0.0, value, inside);
   }
 #if TEX
   textureStore(colTex, vec2u(j0 / 4u, k), v);
