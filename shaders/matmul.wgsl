@@ -6,7 +6,7 @@
 // (transpose() when that is the wrong orientation) and accumulates cIJ += op(B)ᵀ·op(A)ᵀ.
 // Defines: TA (A stored [K,M]), TB (B stored [N,K]); VA / VB when that operand's contiguous dimension is a
 // multiple of 4, so it binds as array<vec4f> (else array<f32>, each vec4 gathered from 4 scalars); VC when
-// N is a multiple of 4 (C rows are written as vec4); SPLIT to store C's column blocks as planes (see at());
+// N is a multiple of 4 (C rows are written as vec4); SPLIT to store C's column blocks as planes (see matmul_columns.wgsl);
 // TALL for the 32-row block, which runs faster but takes
 // LLVM several times longer to compile than the 8-row one. Rows and columns past M and N are clamped when
 // read (those results are never stored); reads past K are zero-filled.
@@ -162,28 +162,8 @@ fn step(m0: u32, n0: u32, k: u32) {
 #endif
 }
 
-// Where the block's column n0 + q goes: C[row, j] is stored at rowStride·row + column[j − n0]. SPLIT reads
-// C's columns as j = b·S + s and stores C[row, b·S + s] at [b, row, s], so a conv's [Cout, N·OH·OW] product
-// lands in NCHW order with no separate transpose pass. The offsets are computed once per invocation:
-// integer division is slow on CPU backends.
-var<private> column: array<u32, 16>;
-var<private> rowStride: u32;
-
-fn columnOffsets(n0: u32) {
-#if SPLIT
-  rowStride = u.S;
-  var b = n0 / u.S;
-  var s = n0 - b * u.S;
-  for (var q = 0u; q < 16u; q++) {
-    column[q] = b * u.M * u.S + s;
-    s++;
-    if (s == u.S) { s = 0u; b++; }
-  }
-#else
-  rowStride = u.N;
-  for (var q = 0u; q < 16u; q++) { column[q] = n0 + q; }
-#endif
-}
+const STORE_COLUMNS = BN;
+#include matmul_columns
 
 // Writes rows m..m+3, columns n0..n0+15 of C from one row of tiles (VC with SPLIT needs S a multiple of 4).
 fn storeTiles(m: u32, n0: u32, t0: mat4x4f, t1: mat4x4f, t2: mat4x4f, t3: mat4x4f) {
@@ -217,7 +197,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
   // Store the first row of tiles, then shift the rest up: the store code is compiled once instead of once per
   // row of tiles, which more than halves the (long) pipeline compile on llvmpipe.
-  columnOffsets(n0);
+  columnOffsets(n0, 0u);
   let rowTiles = (min(BM, u.M - m0) + 3u) / 4u;
   for (var i = 0u; i < rowTiles; i++) {
     storeTiles(m0 + 4u * i, n0, c00, c01, c02, c03);

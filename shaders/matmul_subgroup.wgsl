@@ -138,26 +138,8 @@ fn step(m0: u32, n0: u32, k: u32, lane: u32) {
   a = oddTile(s7); r15c0 = mac(r15c0, b0, a); r15c1 = mac(r15c1, b1, a);
 }
 
-// Where column n0 + q of the lane's block goes, as in matmul.wgsl (SPLIT stores NCHW planes), after the
-// partial's offset.
-var<private> column: array<u32, LANE_COLUMNS>;
-var<private> rowStride: u32;
-
-fn columnOffsets(n0: u32, partial: u32) {
-#if SPLIT
-  rowStride = u.S;
-  var b = n0 / u.S;
-  var s = n0 - b * u.S;
-  for (var q = 0u; q < LANE_COLUMNS; q++) {
-    column[q] = partial + b * u.M * u.S + s;
-    s++;
-    if (s == u.S) { s = 0u; b++; }
-  }
-#else
-  rowStride = u.N;
-  for (var q = 0u; q < LANE_COLUMNS; q++) { column[q] = partial + n0 + q; }
-#endif
-}
+const STORE_COLUMNS = LANE_COLUMNS;
+#include matmul_columns
 
 // Rows m..m+3, columns n0..n0+7 of C from one row of tiles.
 fn storeTiles(m: u32, n0: u32, t0: mat4x4f, t1: mat4x4f) {
