@@ -13,7 +13,10 @@ import { noGrad, tidy } from '../src/tensor/autograd.js';
 import { FeatureClassifier, loadClassifier, classifierState, CLASSIFIER_FEATURES } from '../src/gan/classifier.js';
 import { buildGenerator, dcganInit } from '../src/gan/models.js';
 import { moduleState } from '../src/gan/checkpoint.js';
-import { createQualityProbe, nearestTraining } from '../src/gan/evaluate.js';
+import { createQualityProbe, nearestTraining, sampleAndClassify } from '../src/gan/evaluate.js';
+import { generate } from '../src/gan/trainer.js';
+import { randomKernel } from '../src/kernels/elementwise.js';
+import { tensor } from '../src/tensor/ops/create.js';
 import { gpuNeighbourSearch } from '../src/gan/nearest.js';
 import { trainClassifier } from '../src/cli/train-classifier.js';
 import { evaluate } from '../src/cli/evaluate.js';
@@ -156,6 +159,29 @@ describe('quality probe', () => {
   });
 });
 
+describe('sampling temperature', () => {
+  it('draws z with standard deviation T: the images are G(T·z) of the z at temperature 1', async () => {
+    const G = buildGenerator(engine);
+    dcganInit(engine, G);
+    const classifier = loadClassifier(engine, readSafetensors(classifierPath).tensors, 'test');
+    const { pixels } = await sampleAndClassify(engine, G, 100, classifier, 10, { seed: 4, batchSize: 10, temperature: 0.3, keepPixels: true });
+    const unit = randomKernel(engine, [10, 100, 1, 1], true, 0, 1, 4, 0);
+    const scaled = tensor(engine, (await unit.toArray()).map((v) => 0.3 * v), unit.shape);
+    const expected = generate(engine, G, scaled);
+    const plain = generate(engine, G, unit);
+    const [want, atOne] = [await expected.toArray(), await plain.toArray()];
+    let differs = 0;
+    for (let i = 0; i < want.length; i++) {
+      expect(Math.abs(pixels![i] - want[i])).toBeLessThan(1e-4);
+      if (Math.abs(pixels![i] - atOne[i]) > 1e-3) differs++;
+    }
+    expect(differs).toBeGreaterThan(want.length / 2);
+    for (const t of [unit, scaled, expected, plain]) t.dispose();
+    classifier.dispose();
+    G.dispose();
+  });
+});
+
 describe('npm run evaluate', () => {
   it('reports every measure, writes JSON and the closest-pairs figure', async () => {
     const dir = tmp();
@@ -178,6 +204,11 @@ describe('npm run evaluate', () => {
     expect([png.width, png.height]).toEqual([2 * (4 * 30 + 2) + 8, 3 * 30 + 2]);
     expect(table).toMatch(/FID vs the 10 test images/);
     expect(table).toMatch(/FID depends on n/);
+    expect(report.temperature).toBe(1);
+    const cooler = await evaluate(['--checkpoint', generatorPath, '--classifier', classifierPath, '--data', dataDir, '--n', '10', '--temperature', '0.5'], engine);
+    expect(cooler.report.temperature).toBe(0.5);
+    expect(cooler.table).toMatch(/z at temperature 0.5/);
+    expect(cooler.report.fid).not.toBe(report.fid);
   });
 
   const bad: [string, (paths: { gen: string; cls: string }) => string[], RegExp][] = [
@@ -188,6 +219,7 @@ describe('npm run evaluate', () => {
     ['a missing classifier', (p) => ['--checkpoint', p.gen, '--classifier', '/nonexistent/c.safetensors'], /classifier \/nonexistent\/c.safetensors: no such file/],
     ['more images than the test set', (p) => ['--checkpoint', p.gen, '--n', '11'], /--n 11: more than the 10 test images/],
     ['too few images', (p) => ['--checkpoint', p.gen, '--n', '5'], /--n 5: must be at least 10/],
+    ['a zero temperature', (p) => ['--checkpoint', p.gen, '--temperature', '0'], /--temperature 0: must be greater than 0/],
     ['a missing data folder', (p) => ['--checkpoint', p.gen, '--data', '/nonexistent/fashion'], /\/nonexistent\/fashion.*--data/s],
   ];
   for (const [what, args, message] of bad) {

@@ -255,4 +255,16 @@ describe('npm run generate', () => {
   it('requires --checkpoint', async () => {
     await expect(generateImages([], engine)).rejects.toThrow(/--checkpoint FILE is required/);
   });
+
+  it('samples z at a lower temperature: a different grid from the same seed; refuses a temperature of 0', async () => {
+    const dir = tmp();
+    await generateImages(['--checkpoint', checkpoint, '--n', '4', '--out', join(dir, 'a.png')], engine);
+    await generateImages(['--checkpoint', checkpoint, '--n', '4', '--out', join(dir, 'b.png'), '--temperature', '0.5'], engine);
+    await generateImages(['--checkpoint', checkpoint, '--n', '4', '--out', join(dir, 'c.png'), '--temperature', '1'], engine);
+    const [a, b, c] = ['a', 'b', 'c'].map((f) => PNG.sync.read(readFileSync(join(dir, `${f}.png`))).data);
+    expect(a.equals(c)).toBe(true);
+    expect(a.equals(b)).toBe(false);
+    await expect(generateImages(['--checkpoint', checkpoint, '--out', join(dir, 'd.png'), '--temperature', '0'], engine)).rejects.toThrow(/--temperature 0: must be greater than 0/);
+    expect(existsSync(join(dir, 'd.png'))).toBe(false);
+  });
 });

@@ -23,6 +23,7 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [opt
   --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER}, made by npm run train-classifier)
   --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
   --seed S            seeds z and the choice of real images (default 0)
+  --temperature T     standard deviation of z (default 1, as trained); below 1 trades recall for precision
   --json FILE         also write the measures as JSON
   --pairs FILE.png    also write the 16 generated images closest to a training image, beside those images
   --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
@@ -35,6 +36,7 @@ export interface EvaluateOptions {
   classifier: string;
   data: string;
   seed: number;
+  temperature: number;
   json?: string;
   pairs?: string;
   trained: boolean;
@@ -43,7 +45,7 @@ export interface EvaluateOptions {
 export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, n: { type: 'string' }, classifier: { type: 'string' }, data: { type: 'string' },
-    seed: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    seed: { type: 'string' }, temperature: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, EVALUATE_USAGE);
   if (v.help) throw new HelpRequest(EVALUATE_USAGE);
   const checkpoint = str(v, 'checkpoint');
@@ -54,6 +56,7 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
+    temperature: num(v, 'temperature', 1, { minExclusive: 0, max: 10 }),
     json: str(v, 'json'),
     pairs: str(v, 'pairs'),
     trained: Boolean(v.trained),
@@ -77,7 +80,7 @@ export interface EvaluateResult {
 
 export async function evaluate(argv: string[], engine?: Engine, log: (line: string) => void = () => undefined): Promise<EvaluateResult> {
   const options = parseEvaluateOptions(argv);
-  const { n, seed } = options;
+  const { n, seed, temperature } = options;
   // Refuse bad files before starting the GPU.
   const checkpoint = readSafetensors(options.checkpoint);
   const classifierFile = readClassifierFile(options.classifier);
@@ -105,7 +108,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
       trainSample: sample(train, n, (seed ^ 0x5eed) >>> 0),
       train: { images: train.images, count: train.count },
       height: train.height, width: train.width,
-    }, { n, seed, search, log });
+    }, { n, seed, temperature, search, log });
     const full = { ...report, checkpoint: options.checkpoint, weights, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
     const files: string[] = [];
     if (options.json) {
@@ -136,7 +139,7 @@ export function formatReport(r: EvaluateResult['report'], testCount: number, cla
   const accuracy = classifierAccuracy ? ` (test accuracy ${(100 * Number(classifierAccuracy)).toFixed(2)}%)` : '';
   const histogram = r.class_histogram.map((c, i) => `${FASHION_MNIST_CLASSES[i]} ${c}`).join(', ');
   return [
-    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
+    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}${r.temperature === 1 ? '' : `, z at temperature ${r.temperature}`}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
     '',
     row('measure', 'generated', 'real', 'real = what real images score'),
     row(`FID vs the ${testCount.toLocaleString('en-US')} test images`, fixed(r.fid, 2), fixed(r.fid_floor, 2), `floor: ${r.n} training images`),

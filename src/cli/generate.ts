@@ -19,6 +19,7 @@ export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [opt
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
   --n N               images in the grid (default 64)
   --seed S            seed for z (default 0)
+  --temperature T     standard deviation of z (default 1, as trained); below 1: more typical, less varied images
   --out FILE          grid PNG (default grid.png)
   --each DIR          also write every image as DIR/NNNN.png
   --interpolate K     also write <out>_interpolation.png: rows of K steps between random pairs of z
@@ -77,7 +78,7 @@ function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
 
 export async function generateImages(argv: string[], engine?: Engine): Promise<GenerateResult> {
   const v = parse(argv, {
-    checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
+    checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, out: { type: 'string' },
     each: { type: 'string' }, interpolate: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
   if (v.help) throw new HelpRequest(GENERATE_USAGE);
@@ -85,6 +86,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${GENERATE_USAGE}`);
   const n = num(v, 'n', 64, { int: true, min: 1, max: 10000 });
   const seed = num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 });
+  const temperature = num(v, 'temperature', 1, { minExclusive: 0, max: 10 });
   const out = str(v, 'out') ?? 'grid.png';
   const each = str(v, 'each');
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
@@ -95,7 +97,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
   const files: string[] = [];
   try {
     mkdirSync(dirname(out) || '.', { recursive: true });
-    const z = randn(gpu, [n, latentDim, 1, 1], 0, 1, { seed });
+    const z = randn(gpu, [n, latentDim, 1, 1], 0, temperature, { seed });
     const images = generate(gpu, G, z);
     z.dispose();
     await writeImagesGrid(images, out, Math.ceil(Math.sqrt(n)));
@@ -114,7 +116,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
     images.dispose();
     if (steps) {
       const rows = 8;
-      const ends = await randn(gpu, [2 * rows, latentDim], 0, 1, { seed: (seed + 1) >>> 0 }).toArray();
+      const ends = await randn(gpu, [2 * rows, latentDim], 0, temperature, { seed: (seed + 1) >>> 0 }).toArray();
       const zs = new Float32Array(rows * steps * latentDim);
       for (let r = 0; r < rows; r++) {
         const a = ends.subarray(2 * r * latentDim, (2 * r + 1) * latentDim);

@@ -36,6 +36,8 @@ export interface SampleOptions {
   /** z for batch b is the stream (seed, b): the same seed and batch size give the same images. */
   seed?: number;
   batchSize?: number;
+  /** Standard deviation of z (default 1, what G was trained on); below 1 trades diversity for fidelity. */
+  temperature?: number;
   /** Also return the images' pixels. */
   keepPixels?: boolean;
 }
@@ -47,12 +49,12 @@ export interface Samples {
 }
 
 /** n images from G in eval mode, in batches, each classified on the GPU as it is made. */
-export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
+export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, temperature = 1, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
   const outputs = emptyOutputs(n);
   let pixels: Float32Array | undefined;
   for (let start = 0, b = 0; start < n; start += batchSize, b++) {
     const count = Math.min(batchSize, n - start);
-    const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, 1, seed, b);
+    const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, temperature, seed, b);
     let images: Tensor | undefined;
     try {
       images = generate(engine, G, z);
@@ -145,6 +147,8 @@ export interface EvaluationOptions {
   seed?: number;
   k?: number;
   batchSize?: number;
+  /** Standard deviation of z (default 1). */
+  temperature?: number;
   /** Closest generated/training pairs to return for a figure. */
   pairs?: number;
   /** Neighbour search for precision/recall and memorization (default exact on the CPU: pass the GPU one). */
@@ -163,6 +167,8 @@ export interface Evaluation {
   n: number;
   k: number;
   seed: number;
+  /** Standard deviation of z. */
+  temperature: number;
   fid: number;
   /** FID of n training images against the same test set: what a perfect generator would score at this n. */
   fid_floor: number;
@@ -200,7 +206,7 @@ export async function nearestTraining(queries01: Float32Array, train01: Float32A
 }
 
 export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, data: EvaluationData, options: EvaluationOptions): Promise<EvaluationResult> {
-  const { n, seed = 0, k = 3, batchSize = 250, pairs = 16, search = exactNeighbours, log = () => undefined } = options;
+  const { n, seed = 0, k = 3, batchSize = 250, temperature = 1, pairs = 16, search = exactNeighbours, log = () => undefined } = options;
   const { test, testSample, trainSample, train, height, width } = data;
   const pixels = height * width;
   if (testSample.count !== n || trainSample.count !== n) throw new Error(`evaluateGenerator: the real samples hold ${testSample.count} and ${trainSample.count} images, expected n = ${n}`);
@@ -212,7 +218,7 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const testSampleOut = await classifyImages(engine, classifier, testSample.images, n, { height, width });
   const trainSampleOut = await classifyImages(engine, classifier, trainSample.images, n, { height, width });
   log(`generating and classifying ${n} images`);
-  const fake = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize, keepPixels: true });
+  const fake = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize, temperature, keepPixels: true });
 
   const testStats = gaussianStats(testOut.features, test.count, dim);
   const fidValue = frechetDistance(gaussianStats(fake.outputs.features, n, dim), testStats);
@@ -238,7 +244,7 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
 
   const histogram = classHistogram(fake.outputs.logits, CLASSIFIER_CLASSES);
   const report: Evaluation = {
-    n, k, seed,
+    n, k, seed, temperature,
     fid: fidValue, fid_floor: floor, fid_ratio: fidValue / floor,
     precision: pr.precision, recall: pr.recall,
     reference_precision: reference.precision, reference_recall: reference.recall,
