@@ -195,6 +195,11 @@ describe('npm run evaluate', () => {
       expect(Number.isFinite(report[key]), key).toBe(true);
     }
     expect(report.class_histogram.reduce((a, b) => a + b, 0)).toBe(10);
+    // per-class precision, weighted by how many images each class has, is the precision
+    const weighted = report.by_class.precision.reduce((sum, p, c) => sum + (report.class_histogram[c] ? p * report.class_histogram[c] : 0), 0);
+    expect(weighted / 10).toBeCloseTo(report.precision, 12);
+    for (const v of Object.values(report.by_class)) expect(v).toHaveLength(10);
+    expect(table).toMatch(/by predicted class +precision +real +recall +real/);
     expect(report.memorization.generated.count).toBe(10);
     // The real test images are noisy bars, each within a few pixels of a training image of its class.
     expect(report.memorization.test.median).toBeLessThan(report.memorization.generated.median);

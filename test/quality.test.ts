@@ -4,7 +4,7 @@ import type { Engine } from '../src/tensor/engine.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { getEngine, randomArray, rng, toGpu, expectClose } from './helpers.js';
 import {
-  symmetricEigen, sqrtPsd, traceSqrtProduct, gaussianStats, frechetDistance, fid, precisionRecall, exactNeighbours,
+  symmetricEigen, sqrtPsd, traceSqrtProduct, gaussianStats, frechetDistance, fid, precisionRecall, exactNeighbours, manifoldMembership, meanByClass, predictedClasses,
   inceptionScore, classHistogram, klFromUniform, summarizeDistances, type GaussianStats,
 } from '../src/gan/quality.js';
 import { gpuNeighbourSearch } from '../src/gan/nearest.js';
@@ -163,6 +163,26 @@ describe('precision and recall', () => {
     expect(await precisionRecall(a, a, 8)).toEqual({ precision: 1, recall: 1 });
     const far = a.map((v) => v + 100);
     expect(await precisionRecall(a, far, 8)).toEqual({ precision: 0, recall: 0 });
+  });
+
+  it('flag each sample, and break down by class: a generator right on one class and lost on the other', async () => {
+    const real = Float32Array.from(randomArray(60 * 4, 14));
+    // rows 0–9 copy real rows (inside), rows 10–19 are far away (outside)
+    const fake = new Float32Array(20 * 4);
+    fake.set(real.subarray(0, 40));
+    fake.set(real.subarray(40, 80).map((v) => v + 50), 40);
+    const { generatedInReal, realInGenerated } = await manifoldMembership(real, fake, 4);
+    expect(Array.from(generatedInReal)).toEqual([...Array(20)].map((_, i) => (i < 10 ? 1 : 0)));
+    expect(realInGenerated.slice(0, 10).every((f) => f === 1)).toBe(true);
+    const { precision, recall } = await precisionRecall(real, fake, 4);
+    expect(precision).toBe(0.5);
+    expect(recall).toBe(realInGenerated.reduce((a, b) => a + b, 0) / 60);
+    const labels = Uint8Array.from({ length: 20 }, (_, i) => (i < 10 ? 2 : i % 2));
+    expect(meanByClass(generatedInReal, labels, 4)).toEqual([0, 0, 1, NaN]);
+  });
+
+  it('predicted classes are each row\'s largest logit', () => {
+    expect(Array.from(predictedClasses([0.1, 0.9, -1, 5, 2, 3, 0, 0, 0.5], 3))).toEqual([1, 0, 2]);
   });
 
   it('a collapsed generator has high precision and low recall', async () => {

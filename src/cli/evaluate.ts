@@ -154,6 +154,10 @@ export function formatReport(r: EvaluateResult['report'], testCount: number, cla
     row('  minimum', fixed(m.generated.min, 3), fixed(m.test.min, 3)),
     row(`  below ${NEAR_COPY_DISTANCE.toFixed(1)}`, `${m.generated.below}`, `${m.test.below}`, `of ${r.n} each`),
     '',
+    'by predicted class       precision      real    recall      real',
+    ...FASHION_MNIST_CLASSES.map((name, c) => `  ${name.padEnd(20)}${[r.by_class.precision, r.by_class.reference_precision, r.by_class.recall, r.by_class.reference_recall]
+      .map((v, i) => fixed(v[c], 3).padStart(i % 2 ? 10 : 11)).join('')}`),
+    '',
     `predicted classes of the generated images: ${histogram}`,
     `FID depends on n (it is biased upward at small n): compare FIDs at the same n, or through the ratio to the floor.`,
   ].join('\n');

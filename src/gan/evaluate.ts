@@ -25,8 +25,8 @@ import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureCl
 import type { LoadedTensors } from './checkpoint.js';
 import { classifyBatch, classifyImages, emptyOutputs, appendOutputs, type ClassifierOutputs } from './features.js';
 import {
-  gaussianStats, frechetDistance, inceptionScore, classHistogram, klFromUniform, precisionRecall, summarizeDistances,
-  exactNeighbours, type NeighbourSearch, type DistanceSummary, type PrecisionRecall,
+  gaussianStats, frechetDistance, inceptionScore, classHistogram, klFromUniform, manifoldMembership, summarizeDistances,
+  exactNeighbours, predictedClasses, meanByClass, type NeighbourSearch, type DistanceSummary,
 } from './quality.js';
 
 /** Pixel distance (images in [0, 1]) below which a generated image counts as a near-copy of a training image. */
@@ -178,6 +178,11 @@ export interface Evaluation {
   /** Precision and recall of n training images against the n test images. */
   reference_precision: number;
   reference_recall: number;
+  /**
+   * Per class c (the classifier's prediction): precision over the generated images predicted c, recall over the
+   * n real test images predicted c, and the same for the n real training images (NaN, null in JSON, if none).
+   */
+  by_class: { precision: number[]; recall: number[]; reference_precision: number[]; reference_recall: number[] };
   inception_score: number;
   inception_score_test: number;
   class_histogram: number[];
@@ -225,8 +230,11 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const floor = frechetDistance(gaussianStats(trainSampleOut.features, n, dim), testStats);
 
   log('precision and recall');
-  const pr: PrecisionRecall = await precisionRecall(testSampleOut.features, fake.outputs.features, dim, { k, search });
-  const reference = await precisionRecall(testSampleOut.features, trainSampleOut.features, dim, { k, search });
+  const pr = await manifoldMembership(testSampleOut.features, fake.outputs.features, dim, { k, search });
+  const reference = await manifoldMembership(testSampleOut.features, trainSampleOut.features, dim, { k, search });
+  const classes = (logits: Float32Array) => predictedClasses(logits, CLASSIFIER_CLASSES);
+  const [fakeClass, testClass, trainClass] = [fake.outputs.logits, testSampleOut.logits, trainSampleOut.logits].map(classes);
+  const mean = (flags: Uint8Array) => flags.reduce((a, b) => a + b, 0) / flags.length;
 
   log(`nearest of the ${train.count} training images to each generated and each test image`);
   const train01 = toUnitRange(train.images);
@@ -246,8 +254,14 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const report: Evaluation = {
     n, k, seed, temperature,
     fid: fidValue, fid_floor: floor, fid_ratio: fidValue / floor,
-    precision: pr.precision, recall: pr.recall,
-    reference_precision: reference.precision, reference_recall: reference.recall,
+    precision: mean(pr.generatedInReal), recall: mean(pr.realInGenerated),
+    reference_precision: mean(reference.generatedInReal), reference_recall: mean(reference.realInGenerated),
+    by_class: {
+      precision: meanByClass(pr.generatedInReal, fakeClass, CLASSIFIER_CLASSES),
+      recall: meanByClass(pr.realInGenerated, testClass, CLASSIFIER_CLASSES),
+      reference_precision: meanByClass(reference.generatedInReal, trainClass, CLASSIFIER_CLASSES),
+      reference_recall: meanByClass(reference.realInGenerated, testClass, CLASSIFIER_CLASSES),
+    },
     inception_score: inceptionScore(fake.outputs.logits, CLASSIFIER_CLASSES),
     inception_score_test: inceptionScore(testSampleOut.logits, CLASSIFIER_CLASSES),
     class_histogram: histogram,

@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
+import { predictedClasses } from './quality.js';
 
 export interface ClassifierOutputs {
   count: number;
@@ -58,21 +59,9 @@ export function appendOutputs(into: ClassifierOutputs, batch: ClassifierOutputs,
   into.logits.set(batch.logits, start * CLASSIFIER_CLASSES);
 }
 
-/** Index of the largest logit of each row. */
-export function predictedClasses(logits: Float32Array, classes = CLASSIFIER_CLASSES): Uint8Array {
-  const count = logits.length / classes;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    out[i] = best;
-  }
-  return out;
-}
-
 /** Fraction of rows whose predicted class is the label. */
 export function accuracy(logits: Float32Array, labels: Uint8Array): number {
-  const predicted = predictedClasses(logits);
+  const predicted = predictedClasses(logits, CLASSIFIER_CLASSES);
   let right = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) right++;
   return right / predicted.length;

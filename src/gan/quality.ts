@@ -200,14 +200,32 @@ export function inceptionScore(logits: ArrayLike<number>, classes: number): numb
 }
 
 /** How many rows the classifier puts in each class (its largest logit). */
-export function classHistogram(logits: ArrayLike<number>, classes: number): number[] {
-  const counts = new Array<number>(classes).fill(0);
-  for (let i = 0; i < logits.length / classes; i++) {
+/** Each row's arg-max class. */
+export function predictedClasses(logits: ArrayLike<number>, classes: number): Uint8Array {
+  const out = new Uint8Array(logits.length / classes);
+  for (let i = 0; i < out.length; i++) {
     let best = 0;
     for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    counts[best]++;
+    out[i] = best;
   }
+  return out;
+}
+
+export function classHistogram(logits: ArrayLike<number>, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (const c of predictedClasses(logits, classes)) counts[c]++;
   return counts;
+}
+
+/** Mean of 0/1 flags within each class (NaN for a class with no rows). */
+export function meanByClass(flags: Uint8Array, labels: Uint8Array, classes: number): number[] {
+  const hits = new Array<number>(classes).fill(0);
+  const counts = new Array<number>(classes).fill(0);
+  labels.forEach((c, i) => {
+    counts[c]++;
+    hits[c] += flags[i];
+  });
+  return hits.map((h, c) => h / counts[c]);
 }
 
 /** KL(h ‖ uniform) in nats for a histogram of counts: 0 when balanced, log(classes) when all in one class. */
@@ -289,13 +307,13 @@ export async function knnRadii(rows: Float32Array, dim: number, k: number, searc
   return Float64Array.from({ length: rows.length / dim }, (_, i) => scores[i * k + k - 1]);
 }
 
-/** Fraction of `queries` inside at least one ball (base row b, radius² radii[b]). */
-export async function coverage(queries: Float32Array, base: Float32Array, radii: Float64Array, dim: number, search: NeighbourSearch): Promise<number> {
+/** 1 for each query inside at least one ball (base row b, radius² radii[b]), else 0. */
+export async function insideBalls(queries: Float32Array, base: Float32Array, radii: Float64Array, dim: number, search: NeighbourSearch): Promise<Uint8Array> {
   const { scores } = await search({ queries, base, dim, k: 1, baseOffset: radii });
-  let inside = 0;
-  for (const s of scores) if (s <= 0) inside++;
-  return inside / scores.length;
+  return Uint8Array.from(scores, (s) => (s <= 0 ? 1 : 0));
 }
+
+const meanOf = (flags: Uint8Array) => flags.reduce((a, b) => a + b, 0) / flags.length;
 
 export interface PrecisionRecall {
   /** Fraction of generated samples inside the real k-NN manifold. */
@@ -304,17 +322,28 @@ export interface PrecisionRecall {
   recall: number;
 }
 
-/** Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls, k = 3 by default. */
-export async function precisionRecall(real: Float32Array, fake: Float32Array, dim: number, { k = 3, search = exactNeighbours }: { k?: number; search?: NeighbourSearch } = {}): Promise<PrecisionRecall> {
+/** Per sample: whether each generated row is inside the real k-NN manifold, and each real row inside the generated one. */
+export interface ManifoldMembership {
+  generatedInReal: Uint8Array;
+  realInGenerated: Uint8Array;
+}
+
+export async function manifoldMembership(real: Float32Array, fake: Float32Array, dim: number, { k = 3, search = exactNeighbours }: { k?: number; search?: NeighbourSearch } = {}): Promise<ManifoldMembership> {
   for (const [name, rows] of [['real', real], ['generated', fake]] as const) {
     if (rows.length / dim <= k) throw new Error(`precisionRecall: ${rows.length / dim} ${name} samples are too few for k = ${k}`);
   }
   const realRadii = await knnRadii(real, dim, k, search);
   const fakeRadii = await knnRadii(fake, dim, k, search);
   return {
-    precision: await coverage(fake, real, realRadii, dim, search),
-    recall: await coverage(real, fake, fakeRadii, dim, search),
+    generatedInReal: await insideBalls(fake, real, realRadii, dim, search),
+    realInGenerated: await insideBalls(real, fake, fakeRadii, dim, search),
   };
+}
+
+/** Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls, k = 3 by default. */
+export async function precisionRecall(real: Float32Array, fake: Float32Array, dim: number, options: { k?: number; search?: NeighbourSearch } = {}): Promise<PrecisionRecall> {
+  const { generatedInReal, realInGenerated } = await manifoldMembership(real, fake, dim, options);
+  return { precision: meanOf(generatedInReal), recall: meanOf(realInGenerated) };
 }
 
 export interface DistanceSummary {
