@@ -168,7 +168,31 @@ describe('npm run train', () => {
   });
 
   it('parses defaults as the issue specifies', () => {
-    expect(parseTrainOptions([])).toMatchObject({ epochs: 20, batchSize: 128, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, latentDim: 100, realLabel: 0.9 });
+    expect(parseTrainOptions([])).toMatchObject({ epochs: 20, batchSize: 128, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, latentDim: 100, realLabel: 0.9, ngf: 64, ndf: 64 });
+  });
+
+  it('--ngf/--ndf set the widths: checkpoints, resume and generate follow them', async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1', '--max-steps', '2', '--ngf', '6', '--ndf', '10'], { engine, ...quiet });
+    const latest = join(out, 'checkpoints/latest.safetensors');
+    const { tensors } = readSafetensors(latest);
+    expect(tensors['generator.0.weight'].shape).toEqual([100, 12, 7, 7]);
+    expect(tensors['generator.6.weight'].shape).toEqual([6, 1, 4, 4]);
+    expect(tensors['discriminator.0.weight'].shape).toEqual([10, 1, 4, 4]);
+    expect(tensors['discriminator.5.weight'].shape).toEqual([1, 20, 7, 7]);
+    await expect(train(['--resume', out, '--ndf', '64'], { engine, ...quiet })).rejects.toThrow(/--ndf 64 contradicts the checkpoint's 10/);
+    expect(await train(['--resume', out, '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3 });
+    const { files } = await generateImages(['--checkpoint', latest, '--n', '4', '--out', join(out, 'g.png')], engine);
+    expect(files).toEqual([join(out, 'g.png')]);
+    // A checkpoint from before these flags (no widths in its config) resumes at the reference widths.
+    const old = tmp();
+    await train([...base(old), '--epochs', '1', '--max-steps', '1'], { engine, ...quiet });
+    const oldPath = join(old, 'checkpoints/latest.safetensors');
+    const saved = readSafetensors(oldPath);
+    const { ngf: _g, ndf: _d, ...config } = JSON.parse(saved.metadata.config);
+    writeSafetensors(oldPath, saved.tensors, { ...saved.metadata, config: JSON.stringify(config) });
+    expect(await train(['--resume', old, '--max-steps', '2'], { engine, ...quiet })).toMatchObject({ steps: 2 });
+    await expect(train([...base(tmp()), '--ngf', '0'], { engine, ...quiet })).rejects.toThrow(/--ngf 0: must be at least 1/);
   });
 });
 

@@ -8,6 +8,7 @@ import { tensor } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
 import type { Batcher, BatcherState } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
+import { DEFAULT_WIDTH } from '../gan/models.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
 import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
 import { UsageError } from './args.js';
@@ -136,11 +137,13 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema'];
-const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf'];
+const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
-export function applyResumeOptions(cli: TrainOptions, stored: LoadedTrainingCheckpoint['options']): TrainOptions {
+export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
+  // Checkpoints from before --ngf/--ndf hold the reference widths.
+  const stored = { ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];
     if (cli.given.includes(flag) && JSON.stringify(cli[key]) !== JSON.stringify(stored[key as keyof typeof stored])) {

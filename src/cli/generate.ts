@@ -45,11 +45,11 @@ export function loadGenerator(engine: Engine, path: string, contents = readSafet
   const prefix = !options.trained && tensors[`${EMA_PREFIX}0.weight`] ? EMA_PREFIX : 'generator.';
   const first = tensors[`${prefix}0.weight`];
   if (!first) throw new CheckpointError(`${path}: tensor "generator.0.weight" is missing — is this an atelier DCGAN checkpoint?`);
-  if (first.shape.length !== 4 || !(first.shape[0] >= 1)) {
-    throw new CheckpointError(`${path}: tensor "generator.0.weight" has shape [${first.shape.join(', ')}], expected [latentDim, 128, 7, 7]`);
+  if (first.shape.length !== 4 || !(first.shape[0] >= 1) || !(first.shape[1] >= 2 && first.shape[1] % 2 === 0)) {
+    throw new CheckpointError(`${path}: tensor "generator.0.weight" has shape [${first.shape.join(', ')}], expected [latentDim, 2·ngf, 7, 7]`);
   }
   const latentDim = first.shape[0];
-  const G = buildGenerator(engine, latentDim);
+  const G = buildGenerator(engine, latentDim, first.shape[1] / 2);
   try {
     loadModuleState(engine, prefix, G, tensors, path);
   } catch (e) {

@@ -35,6 +35,8 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --ema DECAY         sample from a moving average of G's weights, e.g. 0.999 (default 0: off)
   --beta1 X --beta2 X Adam betas (default 0.5, 0.999)
   --latent-dim N      size of z (default 100)
+  --ngf N, --ndf N    channels of G's and D's layers next to the image, as in PyTorch's DCGAN (default 64;
+                      the inner layers have twice as many)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -52,7 +54,7 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
 export function parseTrainOptions(argv: string[]): TrainOptions {
   const v = parse(argv, {
     epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
-    beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, 'real-label': { type: 'string' },
+    beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'real-label': { type: 'string' },
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
@@ -72,6 +74,8 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     beta1: num(v, 'beta1', d.beta1, { min: 0, maxExclusive: 1 }),
     beta2: num(v, 'beta2', d.beta2, { min: 0, maxExclusive: 1 }),
     latentDim: num(v, 'latent-dim', d.latentDim, { int: true, min: 1, max: 4096 }),
+    ngf: num(v, 'ngf', d.ngf, { int: true, min: 1, max: 1024 }),
+    ndf: num(v, 'ndf', d.ndf, { int: true, min: 1, max: 1024 }),
     realLabel: num(v, 'real-label', d.realLabel, { minExclusive: 0, max: 1 }),
     loss,
     ema: num(v, 'ema', d.ema, { min: 0, maxExclusive: 1 }),

@@ -1,32 +1,35 @@
 // The reference DCGAN for 28×28 grayscale images, layer for layer as the issue specifies. Layers followed by
 // batchnorm have no bias (it would be cancelled by the normalisation), as in PyTorch's DCGAN example.
+// `width` is that example's ngf / ndf: the channel count of the layer next to the image (64 in the reference).
 import type { Engine } from '../tensor/engine.js';
 import { Module } from '../nn/module.js';
 import { Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, ReLU, LeakyReLU, Tanh, Flatten } from '../nn/layers.js';
 import { randn, fill, copyInto } from '../tensor/ops/create.js';
 import { tidy } from '../tensor/autograd.js';
 
-export function buildGenerator(engine: Engine, latentDim = 100): Sequential {
+export const DEFAULT_WIDTH = 64;
+
+export function buildGenerator(engine: Engine, latentDim = 100, width = DEFAULT_WIDTH): Sequential {
   return new Sequential(
-    new ConvTranspose2d(engine, latentDim, 128, 7, { stride: 1, padding: 0, bias: false }),
-    new BatchNorm2d(engine, 128),
+    new ConvTranspose2d(engine, latentDim, 2 * width, 7, { stride: 1, padding: 0, bias: false }),
+    new BatchNorm2d(engine, 2 * width),
     ReLU(),
-    new ConvTranspose2d(engine, 128, 64, 4, { stride: 2, padding: 1, bias: false }),
-    new BatchNorm2d(engine, 64),
+    new ConvTranspose2d(engine, 2 * width, width, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(engine, width),
     ReLU(),
-    new ConvTranspose2d(engine, 64, 1, 4, { stride: 2, padding: 1, bias: false }),
+    new ConvTranspose2d(engine, width, 1, 4, { stride: 2, padding: 1, bias: false }),
     Tanh(),
   );
 }
 
-export function buildDiscriminator(engine: Engine): Sequential {
+export function buildDiscriminator(engine: Engine, width = DEFAULT_WIDTH): Sequential {
   return new Sequential(
-    new Conv2d(engine, 1, 64, 4, { stride: 2, padding: 1, bias: false }),
+    new Conv2d(engine, 1, width, 4, { stride: 2, padding: 1, bias: false }),
     LeakyReLU(0.2),
-    new Conv2d(engine, 64, 128, 4, { stride: 2, padding: 1, bias: false }),
-    new BatchNorm2d(engine, 128),
+    new Conv2d(engine, width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
+    new BatchNorm2d(engine, 2 * width),
     LeakyReLU(0.2),
-    new Conv2d(engine, 128, 1, 7, { stride: 1, padding: 0, bias: false }),
+    new Conv2d(engine, 2 * width, 1, 7, { stride: 1, padding: 0, bias: false }),
     Flatten(),
   );
 }

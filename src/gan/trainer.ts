@@ -11,7 +11,7 @@ import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
 import { Adam } from '../nn/adam.js';
 import type { Sequential } from '../nn/layers.js';
-import { buildGenerator, buildDiscriminator, dcganInit } from './models.js';
+import { buildGenerator, buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
 
@@ -28,9 +28,14 @@ export interface GanConfig {
   loss: GanLossName;
   /** Decay of an exponential moving average of G's weights used for sampling; 0 turns it off. */
   ema: number;
+  /** Channels of G's and D's layers next to the image (PyTorch's ngf, ndf); the inner layers have twice as many. */
+  ngf: number;
+  ndf: number;
 }
 
-export const DEFAULT_GAN_CONFIG: GanConfig = { latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0 };
+export const DEFAULT_GAN_CONFIG: GanConfig = {
+  latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH,
+};
 
 /** The four numbers a step reports: D's loss (real + fake), G's loss, mean D(x), mean D(G(z)). */
 export interface StepStats {
@@ -51,15 +56,15 @@ export class GanTrainer {
 
   constructor(readonly engine: Engine, readonly config: GanConfig) {
     engine.rng = { seed: config.seed >>> 0, counter: 0 };
-    this.G = buildGenerator(engine, config.latentDim);
-    this.D = buildDiscriminator(engine);
+    this.G = buildGenerator(engine, config.latentDim, config.ngf);
+    this.D = buildDiscriminator(engine, config.ndf);
     dcganInit(engine, this.G);
     dcganInit(engine, this.D);
     this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2 });
     this.optD = new Adam(engine, this.D.parameters(), { lr: config.lrD, beta1: config.beta1, beta2: config.beta2 });
     this.loss = ganLoss(config.loss ?? 'bce', config.realLabel);
     const decay = config.ema ?? 0;
-    this.average = decay > 0 ? new WeightAverage(engine, buildGenerator(engine, config.latentDim), this.G, decay) : null;
+    this.average = decay > 0 ? new WeightAverage(engine, buildGenerator(engine, config.latentDim, config.ngf), this.G, decay) : null;
   }
 
   /** The generator to sample from: the weight average when there is one. */
