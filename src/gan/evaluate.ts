@@ -26,7 +26,7 @@ import type { LoadedTensors } from './checkpoint.js';
 import { classifyBatch, classifyImages, emptyOutputs, appendOutputs, type ClassifierOutputs } from './features.js';
 import {
   gaussianStats, frechetDistance, inceptionScore, classHistogram, klFromUniform, manifoldMembership, summarizeDistances,
-  exactNeighbours, predictedClasses, meanByClass, type NeighbourSearch, type DistanceSummary,
+  exactNeighbours, predictedClasses, meanByClass, fractionSet, type NeighbourSearch, type DistanceSummary,
 } from './quality.js';
 
 /** Pixel distance (images in [0, 1]) below which a generated image counts as a near-copy of a training image. */
@@ -234,7 +234,6 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const reference = await manifoldMembership(testSampleOut.features, trainSampleOut.features, dim, { k, search });
   const classes = (logits: Float32Array) => predictedClasses(logits, CLASSIFIER_CLASSES);
   const [fakeClass, testClass, trainClass] = [fake.outputs.logits, testSampleOut.logits, trainSampleOut.logits].map(classes);
-  const mean = (flags: Uint8Array) => flags.reduce((a, b) => a + b, 0) / flags.length;
 
   log(`nearest of the ${train.count} training images to each generated and each test image`);
   const train01 = toUnitRange(train.images);
@@ -254,8 +253,8 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const report: Evaluation = {
     n, k, seed, temperature,
     fid: fidValue, fid_floor: floor, fid_ratio: fidValue / floor,
-    precision: mean(pr.generatedInReal), recall: mean(pr.realInGenerated),
-    reference_precision: mean(reference.generatedInReal), reference_recall: mean(reference.realInGenerated),
+    precision: fractionSet(pr.generatedInReal), recall: fractionSet(pr.realInGenerated),
+    reference_precision: fractionSet(reference.generatedInReal), reference_recall: fractionSet(reference.realInGenerated),
     by_class: {
       precision: meanByClass(pr.generatedInReal, fakeClass, CLASSIFIER_CLASSES),
       recall: meanByClass(pr.realInGenerated, testClass, CLASSIFIER_CLASSES),

@@ -313,7 +313,8 @@ export async function insideBalls(queries: Float32Array, base: Float32Array, rad
   return Uint8Array.from(scores, (s) => (s <= 0 ? 1 : 0));
 }
 
-const meanOf = (flags: Uint8Array) => flags.reduce((a, b) => a + b, 0) / flags.length;
+/** Fraction of 0/1 flags that are 1. */
+export const fractionSet = (flags: Uint8Array): number => flags.reduce((a, b) => a + b, 0) / flags.length;
 
 export interface PrecisionRecall {
   /** Fraction of generated samples inside the real k-NN manifold. */
@@ -343,7 +344,7 @@ export async function manifoldMembership(real: Float32Array, fake: Float32Array,
 /** Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls, k = 3 by default. */
 export async function precisionRecall(real: Float32Array, fake: Float32Array, dim: number, options: { k?: number; search?: NeighbourSearch } = {}): Promise<PrecisionRecall> {
   const { generatedInReal, realInGenerated } = await manifoldMembership(real, fake, dim, options);
-  return { precision: meanOf(generatedInReal), recall: meanOf(realInGenerated) };
+  return { precision: fractionSet(generatedInReal), recall: fractionSet(realInGenerated) };
 }
 
 export interface DistanceSummary {
