@@ -161,6 +161,38 @@ describe('npm run train', () => {
     });
   }
 
+  it('--decay-epochs lowers the learning rates to zero over the last epochs; a resumed run stays bitwise equal', async () => {
+    const weights = (out: string) => readSafetensors(join(out, 'checkpoints/latest.safetensors')).tensors['generator.0.weight'].data;
+    const decayed = tmp();
+    await train([...base(decayed), '--epochs', '2', '--decay-epochs', '2'], { engine, ...quiet });
+    const constant = tmp();
+    await train([...base(constant), '--epochs', '2'], { engine, ...quiet });
+    expect(Buffer.from(weights(decayed).buffer).equals(Buffer.from(weights(constant).buffer))).toBe(false);
+    const resumed = tmp();
+    await train([...base(resumed), '--epochs', '2', '--decay-epochs', '2', '--max-steps', '3'], { engine, ...quiet });
+    await train(['--resume', resumed], { engine, ...quiet });
+    expect(Buffer.from(weights(resumed).buffer).equals(Buffer.from(weights(decayed).buffer))).toBe(true);
+    await expect(train([...base(tmp()), '--epochs', '2', '--decay-epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--decay-epochs 3 is more than --epochs 2/);
+    await expect(train(['--resume', resumed, '--epochs', '1'], { engine, ...quiet })).rejects.toThrow(/--decay-epochs 2 is more than the 1 epochs/);
+  });
+
+  it('a learning-rate scale of 0 leaves the weights where they are', async () => {
+    const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, seed: 5 });
+    const real = randn(engine, [2, 1, 28, 28]);
+    try {
+      const before = await trainer.G.parameters()[0].toArray();
+      trainer.setLearningRateScale(0);
+      trainer.step(real).dispose();
+      expect(await trainer.G.parameters()[0].toArray()).toEqual(before);
+      trainer.setLearningRateScale(1);
+      trainer.step(real).dispose();
+      expect(await trainer.G.parameters()[0].toArray()).not.toEqual(before);
+    } finally {
+      real.dispose();
+      trainer.dispose();
+    }
+  });
+
   it('refuses to resume with settings that contradict the checkpoint', async () => {
     const out = tmp();
     await train([...base(out), '--epochs', '1', '--max-steps', '1'], { engine, ...quiet });

@@ -151,7 +151,7 @@ export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrain
     }
   }
   const merged: TrainOptions = { ...cli, ...stored, given: cli.given, resume: cli.resume, out: cli.out };
-  const overridable = { epochs: 'epochs', lrG: 'lr-g', lrD: 'lr-d', beta1: 'beta1', beta2: 'beta2', realLabel: 'real-label', data: 'data', sampleEvery: 'sample-every', logEvery: 'log-every', maxSteps: 'max-steps', evalEvery: 'eval-every', evalN: 'eval-n', classifier: 'classifier' } as const;
+  const overridable = { epochs: 'epochs', decayEpochs: 'decay-epochs', lrG: 'lr-g', lrD: 'lr-d', beta1: 'beta1', beta2: 'beta2', realLabel: 'real-label', data: 'data', sampleEvery: 'sample-every', logEvery: 'log-every', maxSteps: 'max-steps', evalEvery: 'eval-every', evalN: 'eval-n', classifier: 'classifier' } as const;
   for (const [key, flag] of Object.entries(overridable)) {
     if (cli.given.includes(flag)) (merged as unknown as Record<string, unknown>)[key] = cli[key as keyof TrainOptions];
     else if (key === 'maxSteps') merged.maxSteps = undefined;

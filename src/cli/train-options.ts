@@ -7,6 +7,8 @@ import { DEFAULT_CLASSIFIER } from './classifier-file.js';
 
 export interface TrainOptions extends GanConfig {
   epochs: number;
+  /** The learning rates fall linearly to zero over the last this many epochs (0: constant). */
+  decayEpochs: number;
   batchSize: number;
   classes: string[];
   limit?: number;
@@ -30,6 +32,7 @@ export interface TrainOptions extends GanConfig {
 export const TRAIN_USAGE = `usage: npm run train -- [options]
   --epochs N          epochs to train (default 20)
   --batch-size N      images per step (default 128)
+  --decay-epochs N    the learning rates fall linearly to zero over the last N of the epochs (default 0: constant)
   --lr-g X, --lr-d X  Adam learning rates of G and D (default 2e-4; TTUR: e.g. --lr-d 4e-4 --lr-g 1e-4)
   --loss bce|hinge    adversarial loss (default bce, DCGAN's)
   --ema DECAY         sample from a moving average of G's weights, e.g. 0.999 (default 0: off)
@@ -53,7 +56,7 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
 
 export function parseTrainOptions(argv: string[]): TrainOptions {
   const v = parse(argv, {
-    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
+    epochs: { type: 'string' }, 'decay-epochs': { type: 'string' }, 'batch-size': { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'real-label': { type: 'string' },
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
@@ -66,8 +69,12 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   const loss = (str(v, 'loss') ?? d.loss) as GanLossName;
   if (!GAN_LOSSES.includes(loss)) throw new UsageError(`--loss ${loss}: unknown loss; use one of ${GAN_LOSSES.join(', ')}`);
   const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
+  const epochs = num(v, 'epochs', 20, { int: true, min: 1 });
+  const decayEpochs = num(v, 'decay-epochs', 0, { int: true, min: 0 });
+  if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
   return {
-    epochs: num(v, 'epochs', 20, { int: true, min: 1 }),
+    epochs,
+    decayEpochs,
     batchSize: num(v, 'batch-size', 128, { int: true, min: 1, max: 4096 }),
     lrG: num(v, 'lr-g', d.lrG, { minExclusive: 0, max: 1 }),
     lrD: num(v, 'lr-d', d.lrD, { minExclusive: 0, max: 1 }),

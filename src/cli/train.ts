@@ -8,13 +8,14 @@ import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.j
 import { Batcher } from '../data/batches.js';
 import { GanTrainer, toStats, type StepStats } from '../gan/trainer.js';
 import { summary } from '../gan/models.js';
+import { linearDecayFactor } from '../nn/schedule.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from './train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type EpochTotals } from './checkpoint-files.js';
 import { writeSampleGrid } from './images.js';
 import { lossCurvePng } from '../io/plot.js';
 import { Progress, bar, duration } from './progress.js';
-import { runCli } from './args.js';
+import { runCli, UsageError } from './args.js';
 import { readClassifierFile } from './classifier-file.js';
 import { createQualityProbe, type QualityProbe } from '../gan/evaluate.js';
 
@@ -51,6 +52,9 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const resumePath = options.resume ? resolveCheckpointPath(options.resume) : undefined;
   const resumed = resumePath ? loadTrainingCheckpoint(resumePath) : undefined;
   if (resumed) options = applyResumeOptions(options, resumed.options);
+  if ((options.decayEpochs ?? 0) > options.epochs) {
+    throw new UsageError(`--decay-epochs ${options.decayEpochs} is more than the ${options.epochs} epochs of this run; decay over at most all of the epochs`);
+  }
 
   // Refuse a missing classifier before training, not at the first evaluation.
   const classifierFile = options.evalEvery ? readClassifierFile(options.classifier) : undefined;
@@ -82,6 +86,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   log(`data: ${data.count.toLocaleString('en-US')} images of ${data.height}×${data.width} from ${options.data} (classes: ${classNames}); ` +
     `${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch`);
   log(`loss: ${options.loss}, Adam lr D ${options.lrD} G ${options.lrG}` +
+    (options.decayEpochs ? `, falling linearly to 0 over the last ${options.decayEpochs} of ${options.epochs} epochs` : '') +
     (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
   log(`output: ${outDir}${resumed ? ` (resumed from ${resumePath} at step ${step})` : ''}`);
 
@@ -103,6 +108,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
       const epoch = epochsDone();
       for (const batch of batcher.epochBatches()) {
         const started = performance.now();
+        trainer.setLearningRateScale(linearDecayFactor(step, options.epochs * batcher.batchesPerEpoch, (options.decayEpochs ?? 0) * batcher.batchesPerEpoch));
         const real = tensor(engine, batch.images, [options.batchSize, 1, data.height, data.width]);
         const statsTensor = trainer.step(real);
         const stats = toStats(await statsTensor.toArray());

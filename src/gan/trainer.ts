@@ -67,6 +67,12 @@ export class GanTrainer {
     this.average = decay > 0 ? new WeightAverage(engine, buildGenerator(engine, config.latentDim, config.ngf), this.G, decay) : null;
   }
 
+  /** Scales both learning rates from their configured values (for a schedule); 1 restores them. */
+  setLearningRateScale(scale: number): void {
+    this.optG.options.lr = this.config.lrG * scale;
+    this.optD.options.lr = this.config.lrD * scale;
+  }
+
   /** The generator to sample from: the weight average when there is one. */
   get sampler(): Sequential {
     return this.average?.model ?? this.G;
