@@ -52,7 +52,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const resumePath = options.resume ? resolveCheckpointPath(options.resume) : undefined;
   const resumed = resumePath ? loadTrainingCheckpoint(resumePath) : undefined;
   if (resumed) options = applyResumeOptions(options, resumed.options);
-  if ((options.decayEpochs ?? 0) > options.epochs) {
+  if (options.decayEpochs > options.epochs) {
     throw new UsageError(`--decay-epochs ${options.decayEpochs} is more than the ${options.epochs} epochs of this run; decay over at most all of the epochs`);
   }
 
@@ -108,7 +108,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
       const epoch = epochsDone();
       for (const batch of batcher.epochBatches()) {
         const started = performance.now();
-        trainer.setLearningRateScale(linearDecayFactor(step, options.epochs * batcher.batchesPerEpoch, (options.decayEpochs ?? 0) * batcher.batchesPerEpoch));
+        trainer.setLearningRateScale(linearDecayFactor(step, options.epochs * batcher.batchesPerEpoch, options.decayEpochs * batcher.batchesPerEpoch));
         const real = tensor(engine, batch.images, [options.batchSize, 1, data.height, data.width]);
         const statsTensor = trainer.step(real);
         const stats = toStats(await statsTensor.toArray());
