@@ -20,6 +20,7 @@ import { tensor } from '../src/tensor/ops/create.js';
 import { gpuNeighbourSearch } from '../src/gan/nearest.js';
 import { trainClassifier } from '../src/cli/train-classifier.js';
 import { evaluate } from '../src/cli/evaluate.js';
+import { metricSensitivity, unsharp, scaleContrast, rmsChange, DEGRADATIONS } from '../src/cli/metric-sensitivity.js';
 import { Progress } from '../src/cli/progress.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 
@@ -233,4 +234,53 @@ describe('npm run evaluate', () => {
       await expect(evaluate(argv, engine)).rejects.toThrow(message);
     });
   }
+});
+
+describe('metric sensitivity (real images, slightly changed, scored as generated)', () => {
+  const r = rng(5);
+  const images = Float32Array.from({ length: 2 * 5 * 7 }, () => 2 * r() - 1); // two 5×7 images in [−1, 1]
+  const unit = (v: number) => (v + 1) / 2;
+
+  it('unsharp masking against its float64 definition, edges included', () => {
+    for (const amount of [-1, -0.25, 0.5]) {
+      const out = unsharp(images, 5, 7, amount);
+      for (let i = 0; i < 2; i++) for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) {
+        const around: number[] = [];
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          if (y + dy >= 0 && y + dy < 5 && x + dx >= 0 && x + dx < 7) around.push(unit(images[i * 35 + (y + dy) * 7 + x + dx]));
+        }
+        const u = unit(images[i * 35 + y * 7 + x]);
+        const want = Math.min(1, Math.max(0, u + amount * (u - around.reduce((a, b) => a + b) / around.length)));
+        expect(unit(out[i * 35 + y * 7 + x])).toBeCloseTo(want, 6);
+      }
+    }
+    // a flat image has nothing to blur or sharpen
+    expect([...unsharp(new Float32Array(35).fill(0.2), 5, 7, 0.5)].every((v) => Math.abs(v - 0.2) < 1e-6)).toBe(true);
+  });
+
+  it('contrast scaling clamps to the pixel range, and the RMS change is in [0, 1] units', () => {
+    const brighter = scaleContrast(Float32Array.of(-1, 0, 0.5, 1), 1.5);
+    expect([...brighter].map(unit)).toEqual([0, 0.75, 1, 1]);
+    expect(rmsChange(images, images)).toBe(0);
+    expect(rmsChange(Float32Array.of(-1, -1), Float32Array.of(1, -1))).toBeCloseTo(Math.SQRT1_2, 12);
+  });
+
+  it('scores unchanged real images at the floor (ratio 1) and changed ones away from it', async () => {
+    const dir = tmp();
+    const json = join(dir, 'sensitivity.json');
+    const figure = join(dir, 'sensitivity.png');
+    const { rows, table } = await metricSensitivity(['--classifier', classifierPath, '--data', dataDir, '--n', '10', '--json', json, '--figure', figure], engine);
+    const png = PNG.sync.read(readFileSync(figure));
+    expect([png.width, png.height]).toEqual([8 * 30 + 2, DEGRADATIONS.length * 30 + 2]);
+    expect(rows.map((row) => row.change)).toEqual(DEGRADATIONS.map((d) => d.change));
+    expect(rows[0].fid_ratio).toBe(1);
+    expect(rows[0].rms_change).toBe(0);
+    for (const row of rows.slice(1)) {
+      expect(row.rms_change).toBeGreaterThan(0);
+      expect(row.fid).not.toBe(rows[0].fid);
+    }
+    expect(JSON.parse(readFileSync(json, 'utf8')).rows).toEqual(rows);
+    expect(table).toMatch(/blurred, unsharp −0.25/);
+    await expect(metricSensitivity(['--classifier', classifierPath, '--data', dataDir, '--n', '11'], engine)).rejects.toThrow(/--n 11: more than the 10 test images/);
+  });
 });

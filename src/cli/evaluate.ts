@@ -64,13 +64,16 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
 }
 
 /** `n` images of `data` chosen by a seeded shuffle. */
-function sample(data: Dataset, n: number, seed: number): ImageSet {
+export function sampleImages(data: Dataset, n: number, seed: number): ImageSet {
   const pixels = data.height * data.width;
   const order = permutation(data.count, new Prng(seed)).subarray(0, n);
   const images = new Float32Array(n * pixels);
   order.forEach((src, dst) => images.set(data.images.subarray(src * pixels, (src + 1) * pixels), dst * pixels));
   return { images, count: n };
 }
+
+/** The training images' shuffle seed, distinct from the test images' one. */
+export const trainSampleSeed = (seed: number) => (seed ^ 0x5eed) >>> 0;
 
 export interface EvaluateResult {
   report: Evaluation & { checkpoint: string; weights: 'average' | 'trained'; classifier: string; adapter: string; date: string };
@@ -104,8 +107,8 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
     const search = gpuNeighbourSearch(gpu);
     const { report, pairs } = await evaluateGenerator(gpu, G, latentDim, classifier, {
       test: { images: test.images, count: test.count },
-      testSample: sample(test, n, seed),
-      trainSample: sample(train, n, (seed ^ 0x5eed) >>> 0),
+      testSample: sampleImages(test, n, seed),
+      trainSample: sampleImages(train, n, trainSampleSeed(seed)),
       train: { images: train.images, count: train.count },
       height: train.height, width: train.width,
     }, { n, seed, temperature, search, log });
