@@ -1,16 +1,16 @@
-// `node dist/src/cli/metric-sensitivity.js`: how far `npm run evaluate`'s measures move when real images are
+// `npm run metric-sensitivity`: how far `npm run evaluate`'s measures move when real images are
 // changed slightly. Real training images, as they are and mildly blurred, sharpened or rescaled in contrast,
 // are scored as if they were generated ones: FID / floor, precision, recall, against the same real sets that
 // `npm run evaluate` uses at the same n and seed. It tells how close to the real images' own low-level
 // statistics a generator must come to meet a target.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { loadClassifier, CLASSIFIER_FEATURES } from '../gan/classifier.js';
 import { classifyImages } from '../gan/features.js';
 import { gaussianStats, frechetDistance, manifoldMembership, fractionSet } from '../gan/quality.js';
 import { gpuNeighbourSearch } from '../gan/nearest.js';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
@@ -18,7 +18,7 @@ import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
 import { sampleImages, trainSampleSeed } from './evaluate.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
 
-export const SENSITIVITY_USAGE = `usage: node dist/src/cli/metric-sensitivity.js [options]   (after npm run build)
+export const SENSITIVITY_USAGE = `usage: npm run metric-sensitivity -- [options]
   --n N               real images per set, at most 10,000 (default 10000)
   --seed S            seeds the choice of real images, as npm run evaluate's --seed (default 0)
   --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER})
