@@ -76,6 +76,7 @@ export interface SensitivityRow {
   recall: number;
 }
 
+/** The changes, the unchanged images first: their FID is the floor of the others. */
 export const DEGRADATIONS: { change: string; apply: (images: Float32Array, h: number, w: number) => Float32Array }[] = [
   { change: 'none', apply: (x) => x },
   { change: 'blurred, unsharp −0.25', apply: (x, h, w) => unsharp(x, h, w, -0.25) },
@@ -98,8 +99,9 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
   const json = str(v, 'json');
   const figure = str(v, 'figure');
   const classifierFile = readClassifierFile(classifierPath);
-  const test = loadFashionMnist({ dir: str(v, 'data') ?? DEFAULT_DATA_DIR, split: 'test' });
-  const train = loadFashionMnist({ dir: str(v, 'data') ?? DEFAULT_DATA_DIR, split: 'train' });
+  const dir = str(v, 'data') ?? DEFAULT_DATA_DIR;
+  const test = loadFashionMnist({ dir, split: 'test' });
+  const train = loadFashionMnist({ dir, split: 'train' });
   if (n > test.count) throw new UsageError(`--n ${n}: more than the ${test.count} test images`);
   const gpu = engine ?? (await createNodeEngine());
   const classifier = loadClassifier(gpu, classifierFile.tensors, classifierPath);
@@ -111,7 +113,6 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
     const testSample = await features(sampleImages(test, n, seed).images, n);
     const trainSample = sampleImages(train, n, trainSampleSeed(seed)).images;
     const search = gpuNeighbourSearch(gpu);
-    let floor = NaN;
     const rows: SensitivityRow[] = [];
     const shown = Math.min(8, n);
     const figureImages = new Float32Array(DEGRADATIONS.length * shown * height * width);
@@ -121,7 +122,7 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
       figureImages.set(changed.subarray(0, shown * height * width), rows.length * shown * height * width);
       const f = await features(changed, n);
       const fid = frechetDistance(gaussianStats(f, n, dim), testStats);
-      if (change === 'none') floor = fid;
+      const floor = rows.length ? rows[0].fid : fid; // the first row is the unchanged images
       const pr = await manifoldMembership(testSample, f, dim, { k: 3, search });
       rows.push({ change, rms_change: rmsChange(changed, trainSample), fid, fid_ratio: fid / floor, precision: fractionSet(pr.generatedInReal), recall: fractionSet(pr.realInGenerated) });
     }
