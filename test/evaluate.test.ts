@@ -21,6 +21,7 @@ import { gpuNeighbourSearch } from '../src/gan/nearest.js';
 import { trainClassifier } from '../src/cli/train-classifier.js';
 import { evaluate } from '../src/cli/evaluate.js';
 import { metricSensitivity, unsharp, scaleContrast, rmsChange, DEGRADATIONS } from '../src/cli/metric-sensitivity.js';
+import { critic, parseCriticOptions } from '../src/cli/critic.js';
 import { Progress } from '../src/cli/progress.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 
@@ -282,5 +283,48 @@ describe('metric sensitivity (real images, slightly changed, scored as generated
     expect(JSON.parse(readFileSync(json, 'utf8')).rows).toEqual(rows);
     expect(table).toMatch(/blurred, unsharp −0.25/);
     await expect(metricSensitivity(['--classifier', classifierPath, '--data', dataDir, '--n', '11'], engine)).rejects.toThrow(/--n 11: more than the 10 test images/);
+  });
+});
+
+describe('npm run critic', () => {
+  it('trains a critic, runs the two-sample test, and measures rejection sampling; its no-rejection row is evaluate\'s measurement', async () => {
+    const json = join(tmp(), 'critic.json');
+    const common = ['--checkpoint', generatorPath, '--classifier', classifierPath, '--data', dataDir, '--n', '10'];
+    const { report, table } = await critic([...common, '--steps', '3', '--batch-size', '8', '--quantiles', '0.5,1', '--json', json], engine, () => undefined, quiet.progress);
+    const { report: evaluated } = await evaluate(common, engine);
+    expect(report.rows.map((r) => r.quantile)).toEqual([null, 0.5, 1]);
+    const [none, ...rejected] = report.rows;
+    expect(none).toMatchObject({ candidates: 10, acceptance: 1, ceiling: null });
+    expect(none.fid).toBeCloseTo(evaluated.fid, 6);
+    expect(report.floor).toBeCloseTo(evaluated.fid_floor, 6);
+    expect([none.precision, none.recall, none.class_kl]).toEqual([evaluated.precision, evaluated.recall, evaluated.class_kl]);
+    for (const row of rejected) {
+      expect(row.candidates).toBeGreaterThanOrEqual(10);
+      expect(row.acceptance).toBeCloseTo(10 / row.candidates, 12);
+    }
+    expect(report.two_sample_accuracy).toBeGreaterThanOrEqual(0);
+    expect(report.two_sample_accuracy).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(report.final_loss)).toBe(true);
+    expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(table).toMatch(/two-sample test on 10 held-out real and 10 generated images: accuracy/);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['no checkpoint', [], /--checkpoint FILE is required/],
+    ['a quantile of 0', ['--checkpoint', 'x', '--quantiles', '0,0.5'], /--quantiles: "0" is not a number in \(0, 1\]/],
+    ['a quantile above 1', ['--checkpoint', 'x', '--quantiles', '1.5'], /--quantiles: "1.5" is not a number/],
+    ['an empty quantile', ['--checkpoint', 'x', '--quantiles', '0.5,'], /--quantiles: "" is not a number/],
+    ['zero steps', ['--checkpoint', 'x', '--steps', '0'], /--steps 0: must be at least 1/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`refuses ${what}`, () => {
+      expect(() => parseCriticOptions(args)).toThrow(message);
+    });
+  }
+
+  it('refuses more images than the test set, and a missing checkpoint, before training', async () => {
+    const common = ['--classifier', classifierPath, '--data', dataDir];
+    await expect(critic(['--checkpoint', generatorPath, ...common, '--n', '11'], engine)).rejects.toThrow(/--n 11: more than the 10 test images/);
+    await expect(critic(['--checkpoint', '/nonexistent/g.safetensors', ...common], engine)).rejects.toThrow(/\/nonexistent\/g.safetensors/);
   });
 });
