@@ -5,13 +5,13 @@
 // Browser-safe: no file I/O here.
 import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { tidy, backward, noGrad, keep } from '../tensor/autograd.js';
+import { tidy, backward, keep } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/create.js';
 import { concat } from '../tensor/ops/misc.js';
 import { bceWithLogits } from '../tensor/ops/loss.js';
 import { randomKernel } from '../kernels/elementwise.js';
 import { Adam } from '../nn/adam.js';
-import type { Sequential } from '../nn/layers.js';
+import { inference, type Sequential } from '../nn/layers.js';
 import { buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { generate } from './trainer.js';
 
@@ -78,11 +78,5 @@ export class CriticTrainer {
 
 /** The critic's logits [N] for images [N, 1, H, W] (eval mode, no graph). */
 export function criticLogits(engine: Engine, critic: Sequential, images: Tensor): Tensor {
-  const wasTraining = critic.training;
-  critic.eval();
-  try {
-    return noGrad(engine, () => tidy(engine, () => critic.forward(images)));
-  } finally {
-    critic.train(wasTraining);
-  }
+  return inference(engine, critic, images);
 }

@@ -10,7 +10,7 @@ import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
 import { Adam } from '../nn/adam.js';
-import type { Sequential } from '../nn/layers.js';
+import { inference, type Sequential } from '../nn/layers.js';
 import { buildGenerator, buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
@@ -127,13 +127,7 @@ export class GanTrainer {
 }
 
 export function generate(engine: Engine, G: Sequential, z: Tensor): Tensor {
-  const wasTraining = G.training;
-  G.eval();
-  try {
-    return noGrad(engine, () => tidy(engine, () => G.forward(z)));
-  } finally {
-    G.train(wasTraining);
-  }
+  return inference(engine, G, z);
 }
 
 export function toStats(values: Float32Array): StepStats {

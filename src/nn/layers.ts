@@ -9,6 +9,7 @@ import { matmul } from '../tensor/ops/matmul.js';
 import { add, relu, leakyRelu, tanh, sigmoid } from '../tensor/ops/elementwise.js';
 import { reshape, flatten } from '../tensor/ops/shape.js';
 import { dropout, upsampleNearest } from '../tensor/ops/misc.js';
+import { noGrad, tidy } from '../tensor/autograd.js';
 
 export interface ConvOptions {
   stride?: number;
@@ -128,5 +129,16 @@ export class Sequential extends Module {
     let y = x;
     for (const layer of this.layers) y = layer.forward(y);
     return y;
+  }
+}
+
+/** model(x) in eval mode (batchnorm's running statistics, no dropout), without a graph; the model's mode is restored. */
+export function inference(engine: Engine, model: Module & { forward(x: Tensor): Tensor }, x: Tensor): Tensor {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(engine, () => tidy(engine, () => model.forward(x)));
+  } finally {
+    model.train(wasTraining);
   }
 }
