@@ -49,7 +49,7 @@ export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options
 const MAX_CANDIDATES_PER_N = 20;
 const BATCH = 250;
 
-export interface CriticOptions {
+export interface CriticCommandOptions {
   checkpoint: string;
   steps: number;
   batchSize: number;
@@ -63,7 +63,7 @@ export interface CriticOptions {
   trained: boolean;
 }
 
-export function parseCriticOptions(argv: string[]): CriticOptions {
+export function parseCriticOptions(argv: string[]): CriticCommandOptions {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, n: { type: 'string' },
     quantiles: { type: 'string' }, classifier: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' },
@@ -145,8 +145,10 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
   const gpu = engine ?? (await createNodeEngine());
   const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
   const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed: criticSeed(seed) });
-  const classifier = loadClassifier(gpu, classifierFile.tensors, options.classifier);
+  let classifier: FeatureClassifier | undefined;
   try {
+    const loaded = loadClassifier(gpu, classifierFile.tensors, options.classifier);
+    classifier = loaded;
     // 1. The critic.
     const batcher = new Batcher({ images: train.images, labels: train.labels, count: train.count, itemSize: height * width }, options.batchSize, { seed: criticSeed(seed) });
     const lastLosses: number[] = [];
@@ -179,13 +181,13 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
 
     // 3. Rejection sampling, measured as `npm run evaluate` measures.
     log('rejection sampling');
-    const features = async (images: Float32Array, count: number) => (await classifyImages(gpu, classifier, images, count, { height, width })).features;
+    const features = async (images: Float32Array, count: number) => (await classifyImages(gpu, loaded, images, count, { height, width })).features;
     const dim = CLASSIFIER_FEATURES;
     const testStats = gaussianStats(await features(test.images, test.count), test.count, dim);
     const realFeatures = await features(testSample.images, n);
     const floor = frechetDistance(gaussianStats(await features(sampleImages(train, n, trainSampleSeed(seed)).images, n), n, dim), testStats);
     const search = gpuNeighbourSearch(gpu);
-    const pool = new CandidatePool(gpu, trainer, G, classifier, latentDim, seed, n * MAX_CANDIDATES_PER_N);
+    const pool = new CandidatePool(gpu, trainer, G, loaded, latentDim, seed, n * MAX_CANDIDATES_PER_N);
     const rows: RejectionRow[] = [];
     for (const q of [null, ...options.quantiles]) {
       const ceiling = q === null ? null : ceilingAt(heldOut, q);
@@ -216,7 +218,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     return { report, table: formatCriticReport(report) };
   } finally {
     trainer.dispose();
-    classifier.dispose();
+    classifier?.dispose();
     G.dispose();
   }
 }
