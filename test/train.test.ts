@@ -88,7 +88,7 @@ describe('npm run train', () => {
     expect(metadata.step).toBe('10');
   });
 
-  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
+  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
     const whole = tmp();
     await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
@@ -197,6 +197,16 @@ describe('npm run train', () => {
     const out = tmp();
     await train([...base(out), '--epochs', '1', '--max-steps', '1'], { engine, ...quiet });
     await expect(train(['--resume', out, '--latent-dim', '64'], { engine, ...quiet })).rejects.toThrow(/--latent-dim 64 contradicts the checkpoint's 100/);
+  });
+
+  it('--spectral-norm: D without batchnorm, its power-iteration vectors in the checkpoint; resume keeps the setting', async () => {
+    const out = tmp();
+    await train([...base(out), '--epochs', '1', '--max-steps', '1', '--spectral-norm'], { engine, ...quiet });
+    const names = Object.keys(readSafetensors(join(out, 'checkpoints/latest.safetensors')).tensors).filter((n) => n.startsWith('discriminator.'));
+    expect(names.sort()).toEqual(['0.weight', '0.weight_u', '0.weight_v', '2.weight', '2.weight_u', '2.weight_v', '4.weight', '4.weight_u', '4.weight_v'].map((n) => `discriminator.${n}`));
+    const plain = tmp();
+    await train([...base(plain), '--epochs', '1', '--max-steps', '1'], { engine, ...quiet });
+    await expect(train(['--resume', plain, '--spectral-norm'], { engine, ...quiet })).rejects.toThrow(/--spectral-norm true contradicts the checkpoint's false/);
   });
 
   it('parses defaults as the issue specifies', () => {

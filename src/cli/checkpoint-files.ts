@@ -137,13 +137,13 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf'];
-const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm'];
+const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
-  // Checkpoints from before --ngf/--ndf hold the reference widths.
-  const stored = { ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH };
+  // Checkpoints from before --ngf/--ndf/--spectral-norm hold the reference settings.
+  const stored = { ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];
     if (cli.given.includes(flag) && JSON.stringify(cli[key]) !== JSON.stringify(stored[key as keyof typeof stored])) {

@@ -40,6 +40,7 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --latent-dim N      size of z (default 100)
   --ngf N, --ndf N    channels of G's and D's layers next to the image, as in PyTorch's DCGAN (default 64;
                       the inner layers have twice as many)
+  --spectral-norm     spectrally normalise D's convs and drop its batchnorm (Miyato et al. 2018)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -61,7 +62,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, 'spectral-norm': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const d = DEFAULT_GAN_CONFIG;
@@ -83,6 +84,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     latentDim: num(v, 'latent-dim', d.latentDim, { int: true, min: 1, max: 4096 }),
     ngf: num(v, 'ngf', d.ngf, { int: true, min: 1, max: 1024 }),
     ndf: num(v, 'ndf', d.ndf, { int: true, min: 1, max: 1024 }),
+    spectralNorm: Boolean(v['spectral-norm']),
     realLabel: num(v, 'real-label', d.realLabel, { minExclusive: 0, max: 1 }),
     loss,
     ema: num(v, 'ema', d.ema, { min: 0, maxExclusive: 1 }),

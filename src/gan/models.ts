@@ -4,6 +4,7 @@
 import type { Engine } from '../tensor/engine.js';
 import { Module } from '../nn/module.js';
 import { Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, ReLU, LeakyReLU, Tanh, Flatten } from '../nn/layers.js';
+import { SpectralNormConv2d } from '../nn/spectral-norm.js';
 import { randn, fill, copyInto } from '../tensor/ops/create.js';
 import { tidy } from '../tensor/autograd.js';
 
@@ -22,7 +23,18 @@ export function buildGenerator(engine: Engine, latentDim = 100, width = DEFAULT_
   );
 }
 
-export function buildDiscriminator(engine: Engine, width = DEFAULT_WIDTH): Sequential {
+export function buildDiscriminator(engine: Engine, width = DEFAULT_WIDTH, { spectralNorm = false } = {}): Sequential {
+  if (spectralNorm) {
+    // Miyato et al.'s setting: every conv spectrally normalised and no batchnorm (σ would be undone by it).
+    return new Sequential(
+      new SpectralNormConv2d(engine, 1, width, 4, { stride: 2, padding: 1, bias: false }),
+      LeakyReLU(0.2),
+      new SpectralNormConv2d(engine, width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
+      LeakyReLU(0.2),
+      new SpectralNormConv2d(engine, 2 * width, 1, 7, { stride: 1, padding: 0, bias: false }),
+      Flatten(),
+    );
+  }
   return new Sequential(
     new Conv2d(engine, 1, width, 4, { stride: 2, padding: 1, bias: false }),
     LeakyReLU(0.2),

@@ -31,10 +31,12 @@ export interface GanConfig {
   /** Channels of G's and D's layers next to the image (PyTorch's ngf, ndf); the inner layers have twice as many. */
   ngf: number;
   ndf: number;
+  /** Spectrally normalised convs in D, without its batchnorm (Miyato et al. 2018). */
+  spectralNorm: boolean;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
-  latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH,
+  latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false,
 };
 
 /** The four numbers a step reports: D's loss (real + fake), G's loss, mean D(x), mean D(G(z)). */
@@ -57,7 +59,7 @@ export class GanTrainer {
   constructor(readonly engine: Engine, readonly config: GanConfig) {
     engine.rng = { seed: config.seed >>> 0, counter: 0 };
     this.G = buildGenerator(engine, config.latentDim, config.ngf);
-    this.D = buildDiscriminator(engine, config.ndf);
+    this.D = buildDiscriminator(engine, config.ndf, { spectralNorm: config.spectralNorm ?? false });
     dcganInit(engine, this.G);
     dcganInit(engine, this.D);
     this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2 });
