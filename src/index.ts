@@ -18,6 +18,7 @@ export { matmulConfig } from './kernels/matmul.js';
 export { convConfig } from './kernels/conv.js';
 export { Module } from './nn/module.js';
 export * from './nn/layers.js';
+export * from './nn/spectral-norm.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
 export * from './gan/models.js';
 export * from './gan/trainer.js';
@@ -27,3 +28,6 @@ export * from './gan/features.js';
 export * from './gan/quality.js';
 export * from './gan/nearest.js';
 export * from './gan/evaluate.js';
+// A critic trained after the fact against a frozen generator, and rejection sampling with it.
+export * from './gan/critic.js';
+export * from './gan/rejection.js';
