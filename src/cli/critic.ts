@@ -315,7 +315,6 @@ class CandidatePool {
       for (const i of acceptCandidates(this.criticLogits.subarray(seen, end), ceiling, rng)) {
         if (indices.length < n) indices.push(seen + i);
       }
-      if (indices.length >= n) return { indices, candidates: indices[n - 1] + 1 };
     }
     return { indices, candidates: indices[n - 1] + 1 };
   }
