@@ -27,7 +27,11 @@ export class Conv2d extends Module {
     this.bias = options.bias === false ? null : this.parameter('bias', defaultUniform(engine, [outChannels], fanIn));
   }
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+    return this.convolve(x, this.weight);
+  }
+  /** This layer's convolution (stride, padding, bias) with a given weight. */
+  protected convolve(x: Tensor, weight: Tensor): Tensor {
+    return conv2d(x, weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
   }
   override describe(): string {
     const { stride = 1, padding = 0 } = this.options;

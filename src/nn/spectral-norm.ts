@@ -10,7 +10,6 @@ import { addScalar, div, mul, sqrt, square } from '../tensor/ops/elementwise.js'
 import { matmul } from '../tensor/ops/matmul.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
-import { conv2d } from '../tensor/ops/conv.js';
 import { Conv2d, type ConvOptions } from './layers.js';
 
 /** x / ‖x‖ for a column [n, 1]. */
@@ -50,8 +49,7 @@ export class SpectralNormConv2d extends Conv2d {
   }
 
   override forward(x: Tensor): Tensor {
-    const normalized = div(this.weight, reshape(this.sigma(), [1, 1, 1, 1]));
-    return conv2d(x, normalized, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+    return this.convolve(x, div(this.weight, reshape(this.sigma(), [1, 1, 1, 1])));
   }
 
   override describe(): string {
