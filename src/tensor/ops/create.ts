@@ -19,12 +19,24 @@ export function fill(engine: Engine, shape: Shape, value: number): Tensor {
 export const zeros = (engine: Engine, shape: Shape) => fill(engine, shape, 0);
 export const ones = (engine: Engine, shape: Shape) => fill(engine, shape, 1);
 
+/**
+ * One draw of the counter-based generator (random.wgsl): the same key always gives the same numbers, and keys
+ * that differ in seed or counter give independent ones (as jax's PRNG keys).
+ */
+export interface RandomKey {
+  readonly seed: number;
+  readonly counter: number;
+}
+
 export interface RandomOptions {
-  /** An explicit stream: the same seed always gives the same numbers. Without it the engine's RNG advances. */
+  /** An explicit key. */
+  key?: RandomKey;
+  /** Shorthand for the key (seed, 0). Without a key or seed the engine's RNG advances. */
   seed?: number;
 }
 
 function stream(engine: Engine, options: RandomOptions): [number, number] {
+  if (options.key) return [options.key.seed, options.key.counter];
   if (options.seed !== undefined) return [options.seed, 0];
   return [engine.rng.seed, engine.rng.counter++];
 }
