@@ -7,9 +7,9 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm ci can refuse a correct lock file when the registry serves no metadata for other platforms' optional
-  # packages (rollup's native builds, seen here); npm install then resolves the same versions.
-  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+  # Only npm ci: it installs exactly the committed lock file and never rewrites it. The lock file lists every
+  # platform's optional packages (rollup's native builds), which npm 10 and 11 both require.
+  npm ci --no-audit --no-fund
 fi
 
 have_adapter() { node scripts/probe-adapter.mjs >/dev/null 2>&1; }
