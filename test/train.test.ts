@@ -11,7 +11,7 @@ import { getEngine, rng } from './helpers.js';
 import { train } from '../src/cli/train.js';
 import { generateImages, loadGenerator } from '../src/cli/generate.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
-import { Progress } from '../src/cli/progress.js';
+import { Progress } from '../src/node/progress.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG, generate } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { saveCheckpoint } from '../src/cli/checkpoint-files.js';

@@ -11,7 +11,7 @@ import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
 import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
-import { UsageError } from './args.js';
+import { UsageError } from '../node/args.js';
 import type { TrainOptions } from './train-options.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';

@@ -24,10 +24,10 @@ import { readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from './generate.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { sampleImages, trainSampleSeed } from './evaluate.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
-import { Progress, bar, duration } from './progress.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { Progress, bar, duration } from '../node/progress.js';
 import { TrainingError } from './train.js';
 
 export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options]

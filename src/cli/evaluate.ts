@@ -14,8 +14,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { imageGrid, sideBySide, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from './generate.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file

@@ -3,7 +3,7 @@
 // has one, unless --trained.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { CheckpointError } from '../gan/checkpoint.js';
-import { parse, str, runCli, UsageError, HelpRequest } from './args.js';
+import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { EMA_PREFIX } from './checkpoint-files.js';
 
 export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';

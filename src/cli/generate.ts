@@ -10,8 +10,8 @@ import { loadModuleState, CheckpointError } from '../gan/checkpoint.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, UsageError, HelpRequest } from './args.js';
-import { writeImagesGrid } from './images.js';
+import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { writeImagesGrid } from '../node/images.js';
 import { EMA_PREFIX } from './checkpoint-files.js';
 import type { Sequential } from '../nn/layers.js';
 

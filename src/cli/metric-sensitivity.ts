@@ -14,9 +14,9 @@ import { gpuNeighbourSearch } from '../gan/nearest.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { sampleImages, trainSampleSeed } from './evaluate.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 
 export const SENSITIVITY_USAGE = `usage: npm run metric-sensitivity -- [options]
   --n N               real images per set, at most 10,000 (default 10000)
