@@ -13,10 +13,9 @@ import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, exp
 import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
 import { UsageError } from '../node/args.js';
 import type { TrainOptions } from './train-options.js';
+import { EMA_PREFIX } from '../gan/generator-file.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
-/** Names of the weight-averaged generator's tensors (runs with --ema). */
-export const EMA_PREFIX = 'generator_ema.';
 
 export interface EpochTotals {
   lossD: number;

@@ -17,8 +17,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parse, num, str, runCli, HelpRequest } from '../node/args.js';
 import { Progress, bar, duration } from '../node/progress.js';
-import { TrainingError } from './train.js';
-
+import { TrainingError } from '../gan/errors.js';
 import { DEFAULT_CLASSIFIER } from '../node/classifier-file.js';
 
 export { DEFAULT_CLASSIFIER };

@@ -18,13 +18,7 @@ import { Progress, bar, duration } from '../node/progress.js';
 import { runCli, UsageError } from '../node/args.js';
 import { readClassifierFile } from '../node/classifier-file.js';
 import { createQualityProbe, type QualityProbe } from '../gan/evaluate.js';
-
-export class TrainingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainingError';
-  }
-}
+import { TrainingError } from '../gan/errors.js';
 
 export interface TrainHooks {
   engine?: Engine;
