@@ -22,7 +22,7 @@ import { trainClassifier } from '../src/cli/train-classifier.js';
 import { evaluate } from '../src/cli/evaluate.js';
 import { metricSensitivity, unsharp, scaleContrast, rmsChange, DEGRADATIONS } from '../src/cli/metric-sensitivity.js';
 import { critic, parseCriticOptions } from '../src/cli/critic.js';
-import { Progress } from '../src/cli/progress.js';
+import { Progress } from '../src/node/progress.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 
 let engine: Engine;

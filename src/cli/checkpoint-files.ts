@@ -11,12 +11,11 @@ import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
 import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
-import { UsageError } from './args.js';
+import { UsageError } from '../node/args.js';
 import type { TrainOptions } from './train-options.js';
+import { EMA_PREFIX } from '../gan/generator-file.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
-/** Names of the weight-averaged generator's tensors (runs with --ema). */
-export const EMA_PREFIX = 'generator_ema.';
 
 export interface EpochTotals {
   lossD: number;

@@ -7,28 +7,29 @@
 //     accepts, for ceilings at quantiles of its logits, beside the same measures without rejection (the first
 //     row, on the same z as `npm run evaluate` at the same seed, so the two agree).
 import type { Engine } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { Sequential } from '../nn/layers.js';
 import { tensor } from '../tensor/ops/create.js';
-import { randomKernel } from '../kernels/elementwise.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { Batcher, Prng } from '../data/batches.js';
-import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from '../gan/classifier.js';
-import { classifyImages, classifyBatch } from '../gan/features.js';
+import { loadClassifier, CLASSIFIER_FEATURES, CLASSIFIER_CLASSES, type FeatureClassifier } from '../gan/classifier.js';
+import { classifyImages } from '../gan/features.js';
 import { gaussianStats, frechetDistance, manifoldMembership, fractionSet, classHistogram, klFromUniform } from '../gan/quality.js';
 import { gpuNeighbourSearch } from '../gan/nearest.js';
-import { CriticTrainer, criticLogits } from '../gan/critic.js';
-import { ceilingAt, acceptCandidates } from '../gan/rejection.js';
-import { generate } from '../gan/trainer.js';
+import { CriticTrainer } from '../gan/critic.js';
+import { CandidatePool } from '../gan/candidates.js';
+import { twoSampleTest } from '../gan/two-sample.js';
+import { ceilingAt } from '../gan/rejection.js';
+import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
+import { streamSeed } from '../gan/streams.js';
+import { dcganBytesPerImage } from '../gan/sampling.js';
+import { DEFAULT_WIDTH } from '../gan/models.js';
+import { TrainingError } from '../gan/errors.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { loadGenerator } from './generate.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
-import { sampleImages, trainSampleSeed } from './evaluate.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
-import { Progress, bar, duration } from './progress.js';
-import { TrainingError } from './train.js';
+import { loadGenerator } from '../node/load-generator.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { Progress, bar, duration } from '../node/progress.js';
 
 export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -47,7 +48,6 @@ export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options
 
 /** Candidates drawn per rejection row before giving up, as a multiple of n. */
 const MAX_CANDIDATES_PER_N = 20;
-const BATCH = 250;
 
 export interface CriticCommandOptions {
   checkpoint: string;
@@ -125,11 +125,9 @@ export interface CriticReport {
   date: string;
 }
 
-// z streams, kept apart: the critic's training, the two-sample test's generated images, and the candidates
-// (the last on `npm run evaluate`'s stream, so the row without rejection is its measurement).
-const criticSeed = (seed: number) => (seed ^ 0xc417) >>> 0;
-const heldOutSeed = (seed: number) => (seed ^ 0x2ca7) >>> 0;
-
+// Streams, kept apart (streamSeed): the critic's weights, its z and its batches; the two-sample test's generated
+// images; each rejection row's decisions. The candidates are on `npm run evaluate`'s z stream, keys (seed, b), so
+// that the row without rejection is its measurement.
 export async function critic(argv: string[], engine?: Engine, log: (line: string) => void = () => undefined, progress = new Progress()): Promise<{ report: CriticReport; table: string }> {
   const options = parseCriticOptions(argv);
   const { n, seed } = options;
@@ -143,14 +141,21 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
   if (options.batchSize > train.count) throw new UsageError(`--batch-size ${options.batchSize}: more than the ${train.count} training images`);
   const { height, width } = test;
   const gpu = engine ?? (await createNodeEngine());
+  // A training step runs 2·batch images through the critic at once: refuse a batch whose widest buffer cannot fit.
+  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+  const maxBatch = Math.floor(limit / dcganBytesPerImage(DEFAULT_WIDTH) / 2);
+  if (options.batchSize > maxBatch) {
+    throw new UsageError(`--batch-size ${options.batchSize}: a critic step on ${2 * options.batchSize} images needs ${2 * options.batchSize * dcganBytesPerImage(DEFAULT_WIDTH)} bytes in one buffer, ` +
+      `more than this device's ${limit} (maxStorageBufferBindingSize); use --batch-size ${maxBatch} or less`);
+  }
   const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
-  const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed: criticSeed(seed) });
+  const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed });
   let classifier: FeatureClassifier | undefined;
   try {
     const loaded = loadClassifier(gpu, classifierFile.tensors, options.classifier);
     classifier = loaded;
     // 1. The critic.
-    const batcher = new Batcher({ images: train.images, labels: train.labels, count: train.count, itemSize: height * width }, options.batchSize, { seed: criticSeed(seed) });
+    const batcher = new Batcher({ images: train.images, labels: train.labels, count: train.count, itemSize: height * width }, options.batchSize, { seed: streamSeed(seed, 'critic.batches') });
     const lastLosses: number[] = [];
     let step = 0;
     while (step < options.steps) {
@@ -172,12 +177,8 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
 
     // 2. The two-sample test, on images the critic never saw.
     const testSample = sampleImages(test, n, seed);
-    const realLogits = await logitsOfImages(gpu, trainer, testSample.images, n, height, width);
-    const heldOut = await generatedLogits(gpu, trainer, G, latentDim, n, heldOutSeed(seed));
-    let right = 0;
-    for (const l of realLogits) if (l > 0) right++;
-    for (const l of heldOut) if (l < 0) right++;
-    const mean = (a: Float32Array) => a.reduce((s, x) => s + x, 0) / a.length;
+    const twoSample = await twoSampleTest(gpu, trainer.critic, G, latentDim, { ...testSample, height, width }, streamSeed(seed, 'critic.held-out'));
+    const heldOut = twoSample.generatedLogits;
 
     // 3. Rejection sampling, measured as `npm run evaluate` measures.
     log('rejection sampling');
@@ -187,21 +188,16 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     const realFeatures = await features(testSample.images, n);
     const floor = frechetDistance(gaussianStats(await features(sampleImages(train, n, trainSampleSeed(seed)).images, n), n, dim), testStats);
     const search = gpuNeighbourSearch(gpu);
-    const pool = new CandidatePool(gpu, trainer, G, loaded, latentDim, seed, n * MAX_CANDIDATES_PER_N);
+    const pool = new CandidatePool(gpu, trainer.critic, G, loaded, latentDim, seed, n * MAX_CANDIDATES_PER_N);
     const rows: RejectionRow[] = [];
     for (const q of [null, ...options.quantiles]) {
       const ceiling = q === null ? null : ceilingAt(heldOut, q);
-      const picked = q === null ? await pool.first(n) : await pool.accept(n, ceiling!, new Prng((seed ^ Math.round(q * 1e6)) >>> 0));
+      const picked = q === null ? await pool.first(n) : await pool.accept(n, ceiling!, new Prng(streamSeed(seed, `critic.accept.${q}`)));
       if (!picked) {
         log(`quantile ${q}: fewer than ${n} of ${pool.max} candidates accepted; row left out`);
         continue;
       }
-      const f = new Float32Array(n * dim);
-      const logits = new Float32Array(n * CLASSIFIER_CLASSES);
-      picked.indices.forEach((c, j) => {
-        f.set(pool.features.subarray(c * dim, (c + 1) * dim), j * dim);
-        logits.set(pool.classLogits.subarray(c * CLASSIFIER_CLASSES, (c + 1) * CLASSIFIER_CLASSES), j * CLASSIFIER_CLASSES);
-      });
+      const { features: f, classLogits: logits } = pool.gather(picked);
       const fid = frechetDistance(gaussianStats(f, n, dim), testStats);
       const pr = await manifoldMembership(realFeatures, f, dim, { k: 3, search });
       rows.push({
@@ -211,7 +207,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     }
     const report: CriticReport = {
       checkpoint: options.checkpoint, weights, steps: options.steps, batch_size: options.batchSize, final_loss: finalLoss, n, seed,
-      two_sample_accuracy: right / (2 * n), mean_logit_real: mean(realLogits), mean_logit_generated: mean(heldOut), floor, rows,
+      two_sample_accuracy: twoSample.accuracy, mean_logit_real: twoSample.meanLogitReal, mean_logit_generated: twoSample.meanLogitGenerated, floor, rows,
       seconds: (performance.now() - started) / 1000, adapter: gpu.adapterName, date: new Date().toISOString(),
     };
     if (options.json) writeFileAtomic(options.json, JSON.stringify(report, null, 2) + '\n');
@@ -221,114 +217,6 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     classifier?.dispose();
     G.dispose();
   }
-}
-
-async function logitsOfImages(engine: Engine, trainer: CriticTrainer, images: Float32Array, count: number, height: number, width: number): Promise<Float32Array> {
-  const out = new Float32Array(count);
-  const pixels = height * width;
-  for (let start = 0; start < count; start += BATCH) {
-    const m = Math.min(BATCH, count - start);
-    const x = tensor(engine, images.subarray(start * pixels, (start + m) * pixels), [m, 1, height, width]);
-    out.set(await readLogits(engine, trainer, x), start);
-    x.dispose();
-  }
-  return out;
-}
-
-async function generatedLogits(engine: Engine, trainer: CriticTrainer, G: Sequential, latentDim: number, count: number, seed: number): Promise<Float32Array> {
-  const out = new Float32Array(count);
-  for (let start = 0, b = 0; start < count; start += BATCH, b++) {
-    const images = generateBatch(engine, G, latentDim, Math.min(BATCH, count - start), seed, b);
-    out.set(await readLogits(engine, trainer, images), start);
-    images.dispose();
-  }
-  return out;
-}
-
-function generateBatch(engine: Engine, G: Sequential, latentDim: number, count: number, seed: number, batch: number): Tensor {
-  const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, 1, seed, batch);
-  try {
-    return generate(engine, G, z);
-  } finally {
-    z.dispose();
-  }
-}
-
-async function readLogits(engine: Engine, trainer: CriticTrainer, images: Tensor): Promise<Float32Array> {
-  const logits = criticLogits(engine, trainer.critic, images);
-  try {
-    return await logits.toArray();
-  } finally {
-    logits.dispose();
-  }
-}
-
-/**
- * Generated images on `npm run evaluate`'s z stream, drawn in batches as the rows ask for more, keeping each
- * one's critic logit, classifier features and class logits (not its pixels).
- */
-class CandidatePool {
-  count = 0;
-  criticLogits: Float32Array;
-  features: Float32Array;
-  classLogits: Float32Array;
-
-  constructor(
-    private readonly engine: Engine, private readonly trainer: CriticTrainer, private readonly G: Sequential,
-    private readonly classifier: FeatureClassifier, private readonly latentDim: number,
-    private readonly seed: number, readonly max: number,
-  ) {
-    this.criticLogits = new Float32Array(0);
-    this.features = new Float32Array(0);
-    this.classLogits = new Float32Array(0);
-  }
-
-  /** Draws batches until at least `count` candidates exist (or `max`); false when `max` is reached first. */
-  private async ensure(count: number): Promise<boolean> {
-    while (this.count < count && this.count < this.max) {
-      const m = Math.min(BATCH, this.max - this.count);
-      const images = generateBatch(this.engine, this.G, this.latentDim, m, this.seed, this.count / BATCH);
-      try {
-        const [critic, classified] = [await readLogits(this.engine, this.trainer, images), await classifyBatch(this.engine, this.classifier, images)];
-        this.criticLogits = grow(this.criticLogits, critic, this.count);
-        this.features = grow(this.features, classified.features, this.count * CLASSIFIER_FEATURES);
-        this.classLogits = grow(this.classLogits, classified.logits, this.count * CLASSIFIER_CLASSES);
-        this.count += m;
-      } finally {
-        images.dispose();
-      }
-    }
-    return this.count >= count;
-  }
-
-  async first(n: number): Promise<{ indices: number[]; candidates: number } | null> {
-    if (!(await this.ensure(n))) return null;
-    return { indices: Array.from({ length: n }, (_, i) => i), candidates: n };
-  }
-
-  /** The first n candidates accepted with probability min(1, exp(logit − ceiling)), in order. */
-  async accept(n: number, ceiling: number, rng: Prng): Promise<{ indices: number[]; candidates: number } | null> {
-    const indices: number[] = [];
-    for (let seen = 0; indices.length < n; seen += BATCH) {
-      if (!(await this.ensure(seen + 1))) return null;
-      const end = Math.min(seen + BATCH, this.count);
-      for (const i of acceptCandidates(this.criticLogits.subarray(seen, end), ceiling, rng)) {
-        if (indices.length < n) indices.push(seen + i);
-      }
-    }
-    return { indices, candidates: indices[n - 1] + 1 };
-  }
-}
-
-/** `into` with `values` written at `offset`, reallocated (doubling) when too small. */
-function grow(into: Float32Array, values: Float32Array, offset: number): Float32Array {
-  let out = into;
-  if (offset + values.length > into.length) {
-    out = new Float32Array(Math.max(offset + values.length, 2 * into.length));
-    out.set(into.subarray(0, offset));
-  }
-  out.set(values, offset);
-  return out;
 }
 
 export function formatCriticReport(r: CriticReport): string {

@@ -4,18 +4,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
-import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
-import { Prng, permutation } from '../data/batches.js';
+import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { loadClassifier } from '../gan/classifier.js';
-import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation, type ImageSet } from '../gan/evaluate.js';
+import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation } from '../gan/evaluate.js';
+import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
 import { gpuNeighbourSearch } from '../gan/nearest.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { imageGrid, sideBySide, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { loadGenerator } from './generate.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
+import { loadGenerator } from '../node/load-generator.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -62,18 +62,6 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     trained: Boolean(v.trained),
   };
 }
-
-/** `n` images of `data` chosen by a seeded shuffle. */
-export function sampleImages(data: Dataset, n: number, seed: number): ImageSet {
-  const pixels = data.height * data.width;
-  const order = permutation(data.count, new Prng(seed)).subarray(0, n);
-  const images = new Float32Array(n * pixels);
-  order.forEach((src, dst) => images.set(data.images.subarray(src * pixels, (src + 1) * pixels), dst * pixels));
-  return { images, count: n };
-}
-
-/** The training images' shuffle seed, distinct from the test images' one. */
-export const trainSampleSeed = (seed: number) => (seed ^ 0x5eed) >>> 0;
 
 export interface EvaluateResult {
   report: Evaluation & { checkpoint: string; weights: 'average' | 'trained'; classifier: string; adapter: string; date: string };

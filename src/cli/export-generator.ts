@@ -3,8 +3,8 @@
 // has one, unless --trained.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { CheckpointError } from '../gan/checkpoint.js';
-import { parse, str, runCli, UsageError, HelpRequest } from './args.js';
-import { EMA_PREFIX } from './checkpoint-files.js';
+import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { EMA_PREFIX } from '../gan/generator-file.js';
 
 export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';
 

@@ -4,20 +4,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, extname } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
-import { buildGenerator } from '../gan/models.js';
-import { generate } from '../gan/trainer.js';
-import { loadModuleState, CheckpointError } from '../gan/checkpoint.js';
+import { generatePixels, sampleLatents } from '../gan/sampling.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, UsageError, HelpRequest } from './args.js';
-import { writeImagesGrid } from './images.js';
-import { EMA_PREFIX } from './checkpoint-files.js';
-import type { Sequential } from '../nn/layers.js';
+import { loadGenerator } from '../node/load-generator.js';
+import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
-  --n N               images in the grid (default 64)
+  --n N               images to generate, 1 to 10,000 (default 64), all in the grid (run on the GPU in chunks)
   --seed S            seed for z (default 0)
   --temperature T     standard deviation of z (default 1, as trained); below 1: more typical, less varied images
   --out FILE          grid PNG (default grid.png)
@@ -27,36 +23,6 @@ export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [opt
 
 export interface GenerateResult {
   files: string[];
-}
-
-export interface LoadedGenerator {
-  G: Sequential;
-  latentDim: number;
-  /** 'average' when the checkpoint's moving average of the weights (--ema) was loaded. */
-  weights: 'average' | 'trained';
-}
-
-/**
- * Builds a generator from a checkpoint's tensors, checking every name, shape and dtype. Takes the moving
- * average of the weights when the checkpoint has one, unless `trained` asks for the last step's weights.
- */
-export function loadGenerator(engine: Engine, path: string, contents = readSafetensors(path), options: { trained?: boolean } = {}): LoadedGenerator {
-  const { tensors } = contents;
-  const prefix = !options.trained && tensors[`${EMA_PREFIX}0.weight`] ? EMA_PREFIX : 'generator.';
-  const first = tensors[`${prefix}0.weight`];
-  if (!first) throw new CheckpointError(`${path}: tensor "generator.0.weight" is missing — is this an atelier DCGAN checkpoint?`);
-  if (first.shape.length !== 4 || !(first.shape[0] >= 1) || !(first.shape[1] >= 2 && first.shape[1] % 2 === 0)) {
-    throw new CheckpointError(`${path}: tensor "generator.0.weight" has shape [${first.shape.join(', ')}], expected [latentDim, 2·ngf, 7, 7]`);
-  }
-  const latentDim = first.shape[0];
-  const G = buildGenerator(engine, latentDim, first.shape[1] / 2);
-  try {
-    loadModuleState(engine, prefix, G, tensors, path);
-  } catch (e) {
-    G.dispose();
-    throw e;
-  }
-  return { G, latentDim, weights: prefix === EMA_PREFIX ? 'average' : 'trained' };
 }
 
 /** Spherical interpolation: keeps interpolated Gaussian vectors at a typical norm (linear ones shrink mid-way). */
@@ -76,7 +42,17 @@ function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
   return out;
 }
 
-export async function generateImages(argv: string[], engine?: Engine): Promise<GenerateResult> {
+function writeGrid(pixels: Float32Array, count: number, h: number, w: number, path: string, cols: number): void {
+  const grid = imageGrid(pixels, count, h, w, { cols, pad: 2, range: [-1, 1] });
+  writePng(path, grid.width, grid.height, grid.pixels);
+}
+
+export interface GenerateOptions {
+  /** Images per chunk on the GPU (default: inferenceChunk for the generator's width); for tests. */
+  chunk?: number;
+}
+
+export async function generateImages(argv: string[], engine?: Engine, options: GenerateOptions = {}): Promise<GenerateResult> {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, out: { type: 'string' },
     each: { type: 'string' }, interpolate: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -97,26 +73,32 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
   const files: string[] = [];
   try {
     mkdirSync(dirname(out) || '.', { recursive: true });
-    const z = randn(gpu, [n, latentDim, 1, 1], 0, temperature, { seed });
-    const images = generate(gpu, G, z);
-    z.dispose();
-    await writeImagesGrid(images, out, Math.ceil(Math.sqrt(n)));
+    // z is drawn whole from the key (seed, 0), then G runs in chunks: the images do not depend on the chunking.
+    const z = sampleLatents(gpu, n, latentDim, { seed, counter: 0 }, temperature);
+    let images;
+    try {
+      images = await generatePixels(gpu, G, z, options.chunk);
+    } finally {
+      z.dispose();
+    }
+    const { pixels, height: h, width: w } = images;
+    writeGrid(pixels, n, h, w, out, Math.ceil(Math.sqrt(n)));
     files.push(out);
     if (each) {
       mkdirSync(each, { recursive: true });
-      const pixels = await images.toArray();
-      const [, , h, w] = images.shape;
+      const digits = Math.max(4, String(n - 1).length);
       for (let i = 0; i < n; i++) {
         const one = imageGrid(pixels.subarray(i * h * w, (i + 1) * h * w), 1, h, w, { cols: 1, pad: 0, range: [-1, 1] });
-        const path = join(each, `${String(i).padStart(4, '0')}.png`);
+        const path = join(each, `${String(i).padStart(digits, '0')}.png`);
         writePng(path, one.width, one.height, one.pixels);
         files.push(path);
       }
     }
-    images.dispose();
     if (steps) {
       const rows = 8;
-      const ends = await randn(gpu, [2 * rows, latentDim], 0, temperature, { seed: (seed + 1) >>> 0 }).toArray();
+      const endsTensor = randn(gpu, [2 * rows, latentDim], 0, temperature, { key: { seed: (seed + 1) >>> 0, counter: 0 } });
+      const ends = await endsTensor.toArray();
+      endsTensor.dispose();
       const zs = new Float32Array(rows * steps * latentDim);
       for (let r = 0; r < rows; r++) {
         const a = ends.subarray(2 * r * latentDim, (2 * r + 1) * latentDim);
@@ -124,11 +106,14 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
         for (let k = 0; k < steps; k++) zs.set(slerp(a, b, k / (steps - 1)), (r * steps + k) * latentDim);
       }
       const zi = tensor(gpu, zs, [rows * steps, latentDim, 1, 1]);
-      const interp = generate(gpu, G, zi);
-      zi.dispose();
+      let interp;
+      try {
+        interp = await generatePixels(gpu, G, zi, options.chunk);
+      } finally {
+        zi.dispose();
+      }
       const path = `${out.slice(0, out.length - extname(out).length)}_interpolation.png`;
-      await writeImagesGrid(interp, path, steps);
-      interp.dispose();
+      writeGrid(interp.pixels, rows * steps, h, w, path, steps);
       files.push(path);
     }
   } finally {

@@ -14,9 +14,9 @@ import { gpuNeighbourSearch } from '../gan/nearest.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { DEFAULT_CLASSIFIER, readClassifierFile } from './classifier-file.js';
-import { sampleImages, trainSampleSeed } from './evaluate.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from './args.js';
+import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
+import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 
 export const SENSITIVITY_USAGE = `usage: npm run metric-sensitivity -- [options]
   --n N               real images per set, at most 10,000 (default 10000)
@@ -103,6 +103,7 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
   const test = loadFashionMnist({ dir, split: 'test' });
   const train = loadFashionMnist({ dir, split: 'train' });
   if (n > test.count) throw new UsageError(`--n ${n}: more than the ${test.count} test images`);
+  if (n > train.count) throw new UsageError(`--n ${n}: more than the ${train.count} training images`);
   const gpu = engine ?? (await createNodeEngine());
   const classifier = loadClassifier(gpu, classifierFile.tensors, classifierPath);
   try {

@@ -15,11 +15,10 @@ import { classifyImages, accuracy } from '../gan/features.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, HelpRequest } from './args.js';
-import { Progress, bar, duration } from './progress.js';
-import { TrainingError } from './train.js';
-
-import { DEFAULT_CLASSIFIER } from './classifier-file.js';
+import { parse, num, str, runCli, HelpRequest } from '../node/args.js';
+import { Progress, bar, duration } from '../node/progress.js';
+import { TrainingError } from '../gan/errors.js';
+import { DEFAULT_CLASSIFIER } from '../node/classifier-file.js';
 
 export { DEFAULT_CLASSIFIER };
 

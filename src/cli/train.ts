@@ -12,19 +12,13 @@ import { linearDecayFactor } from '../nn/schedule.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from './train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type EpochTotals } from './checkpoint-files.js';
-import { writeSampleGrid } from './images.js';
+import { writeSampleGrid } from '../node/images.js';
 import { lossCurvePng } from '../io/plot.js';
-import { Progress, bar, duration } from './progress.js';
-import { runCli, UsageError } from './args.js';
-import { readClassifierFile } from './classifier-file.js';
+import { Progress, bar, duration } from '../node/progress.js';
+import { runCli, UsageError } from '../node/args.js';
+import { readClassifierFile } from '../node/classifier-file.js';
 import { createQualityProbe, type QualityProbe } from '../gan/evaluate.js';
-
-export class TrainingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainingError';
-  }
-}
+import { TrainingError } from '../gan/errors.js';
 
 export interface TrainHooks {
   engine?: Engine;

@@ -9,31 +9,39 @@ import { tidy, backward, keep } from '../tensor/autograd.js';
 import { tensor } from '../tensor/ops/create.js';
 import { concat } from '../tensor/ops/misc.js';
 import { bceWithLogits } from '../tensor/ops/loss.js';
-import { randomKernel } from '../kernels/elementwise.js';
 import { Adam } from '../nn/adam.js';
 import { inference, type Sequential } from '../nn/layers.js';
 import { buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { generate } from './trainer.js';
+import { streamSeed } from './streams.js';
+import { chunkRanges, forEachGenerated, generatorWidth, inferenceChunk, sampleLatents } from './sampling.js';
 
 export interface CriticOptions {
   lr?: number;
   /** Channels of the layer next to the image (the discriminator's ndf). */
   width?: number;
-  /** Seeds the critic's initial weights and the generator's z stream. */
+  /**
+   * Seeds the critic's initial weights (stream streamSeed(seed, 'critic.init'), one counter per tensor) and z at
+   * step k (key (streamSeed(seed, 'critic.z'), k)): two streams that never share a key.
+   */
   seed?: number;
 }
+
+/** The streams CriticTrainer draws from for a seed. */
+export const criticStreams = (seed: number) => ({ init: streamSeed(seed, 'critic.init'), z: streamSeed(seed, 'critic.z') });
 
 export class CriticTrainer {
   readonly critic: Sequential;
   readonly optimizer: Adam;
-  private readonly seed: number;
+  private readonly zSeed: number;
   private steps = 0;
   private targets: Tensor | null = null;
 
   constructor(readonly engine: Engine, readonly G: Sequential, readonly latentDim: number, { lr = 2e-4, width = DEFAULT_WIDTH, seed = 0 }: CriticOptions = {}) {
-    this.seed = seed >>> 0;
+    const streams = criticStreams(seed >>> 0);
+    this.zSeed = streams.z;
     const rng = engine.rng;
-    engine.rng = { seed: this.seed, counter: 0 };
+    engine.rng = { seed: streams.init, counter: 0 };
     this.critic = buildDiscriminator(engine, width);
     dcganInit(engine, this.critic);
     engine.rng = rng;
@@ -53,7 +61,7 @@ export class CriticTrainer {
       this.targets = tensor(engine, Array.from({ length: 2 * batch }, (_, i) => (i < batch ? 1 : 0)), [2 * batch, 1]);
     }
     const targets = this.targets;
-    const z = randomKernel(engine, [batch, this.latentDim, 1, 1], true, 0, 1, this.seed, this.steps++);
+    const z = sampleLatents(engine, batch, this.latentDim, { seed: this.zSeed, counter: this.steps++ });
     const fake = generate(engine, this.G, z);
     try {
       return tidy(engine, () => {
@@ -79,4 +87,55 @@ export class CriticTrainer {
 /** The critic's logits [N] for images [N, 1, H, W] (eval mode, no graph). */
 export function criticLogits(engine: Engine, critic: Sequential, images: Tensor): Tensor {
   return inference(engine, critic, images);
+}
+
+/** Images per z draw when the critic scores generated images: it defines the z stream (key (seed, b) for batch b). */
+export const CRITIC_Z_BATCH = 250;
+
+/** The critic's logits for `count` images laid out count×H×W on the host, in chunks (default inferenceChunk). */
+export async function criticLogitsOfImages(engine: Engine, critic: Sequential, images: Float32Array, count: number, height: number, width: number, chunk = inferenceChunk(engine, DEFAULT_WIDTH)): Promise<Float32Array> {
+  const out = new Float32Array(count);
+  const pixels = height * width;
+  for (const { start, count: m } of chunkRanges(count, chunk)) {
+    const x = tensor(engine, images.subarray(start * pixels, (start + m) * pixels), [m, 1, height, width]);
+    try {
+      out.set(await readLogits(engine, critic, x), start);
+    } finally {
+      x.dispose();
+    }
+  }
+  return out;
+}
+
+/**
+ * The critic's logits for `count` fresh images of G, z for batch b (of CRITIC_Z_BATCH images) from the key
+ * (seed, b), as npm run evaluate draws them; G and the critic run in chunks of at most `chunk` images.
+ * `use`, when given, also sees each chunk's images on the GPU and where they start.
+ */
+export async function generatedCriticLogits(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, first: number, count: number, seed: number,
+  use?: (images: Tensor, start: number) => Promise<void>, chunk = Math.min(inferenceChunk(engine, generatorWidth(G)), inferenceChunk(engine, DEFAULT_WIDTH))): Promise<Float32Array> {
+  if (first % CRITIC_Z_BATCH !== 0) throw new Error(`generatedCriticLogits: first (${first}) must start a z batch of ${CRITIC_Z_BATCH}`);
+  const out = new Float32Array(count);
+  for (let start = 0; start < count; start += CRITIC_Z_BATCH) {
+    const m = Math.min(CRITIC_Z_BATCH, count - start);
+    const z = sampleLatents(engine, m, latentDim, { seed, counter: (first + start) / CRITIC_Z_BATCH });
+    try {
+      await forEachGenerated(engine, G, z, chunk, async (images, offset) => {
+        out.set(await readLogits(engine, critic, images), start + offset);
+        await use?.(images, start + offset);
+      });
+    } finally {
+      z.dispose();
+    }
+  }
+  return out;
+}
+
+async function readLogits(engine: Engine, critic: Sequential, images: Tensor): Promise<Float32Array> {
+  const logits = criticLogits(engine, critic, images);
+  try {
+    return await logits.toArray();
+  } finally {
+    logits.dispose();
+  }
 }

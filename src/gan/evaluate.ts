@@ -17,10 +17,9 @@
 //
 // And the full report behind `npm run evaluate` (evaluateGenerator). Browser-safe: arrays in, numbers out.
 import type { Engine } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../nn/layers.js';
-import { randomKernel } from '../kernels/elementwise.js';
-import { generate } from './trainer.js';
+import { forEachGenerated, generatorWidth, inferenceChunk, sampleLatents } from './sampling.js';
+import type { ImageSet } from './real-samples.js';
 import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
 import type { LoadedTensors } from './checkpoint.js';
 import { classifyBatch, classifyImages, emptyOutputs, appendOutputs, type ClassifierOutputs } from './features.js';
@@ -32,10 +31,15 @@ import {
 /** Pixel distance (images in [0, 1]) below which a generated image counts as a near-copy of a training image. */
 export const NEAR_COPY_DISTANCE = 1.0;
 
+export type { ImageSet } from './real-samples.js';
+
 export interface SampleOptions {
-  /** z for batch b is the stream (seed, b): the same seed and batch size give the same images. */
+  /** z for batch b is drawn from the key (seed, b): the same seed and batch size give the same images. */
   seed?: number;
+  /** Images per z draw (default 250); it defines the z stream, so it changes the images. */
   batchSize?: number;
+  /** Images per run of G and the classifier at most (default inferenceChunk for G); it changes no numbers. */
+  chunk?: number;
   /** Standard deviation of z (default 1, what G was trained on); below 1 trades diversity for fidelity. */
   temperature?: number;
   /** Also return the images' pixels. */
@@ -48,25 +52,29 @@ export interface Samples {
   pixels?: Float32Array;
 }
 
-/** n images from G in eval mode, in batches, each classified on the GPU as it is made. */
-export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, temperature = 1, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
+/**
+ * n images from G in eval mode, z drawn per batch of `batchSize` from the key (seed, b), each run through G and
+ * classified on the GPU in chunks of at most `chunk` images as it is made.
+ */
+export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, chunk, temperature = 1, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
   const outputs = emptyOutputs(n);
+  const maxChunk = chunk ?? inferenceChunk(engine, generatorWidth(G));
   let pixels: Float32Array | undefined;
   for (let start = 0, b = 0; start < n; start += batchSize, b++) {
     const count = Math.min(batchSize, n - start);
-    const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, temperature, seed, b);
-    let images: Tensor | undefined;
+    const z = sampleLatents(engine, count, latentDim, { seed, counter: b }, temperature);
     try {
-      images = generate(engine, G, z);
-      appendOutputs(outputs, await classifyBatch(engine, classifier, images), start);
-      if (keepPixels) {
-        const values = await images.toArray();
-        pixels ??= new Float32Array(n * (values.length / count));
-        pixels.set(values, start * (values.length / count));
-      }
+      await forEachGenerated(engine, G, z, maxChunk, async (images, offset) => {
+        appendOutputs(outputs, await classifyBatch(engine, classifier, images), start + offset);
+        if (keepPixels) {
+          const values = await images.toArray();
+          const size = values.length / images.shape[0];
+          pixels ??= new Float32Array(n * size);
+          pixels.set(values, (start + offset) * size);
+        }
+      });
     } finally {
       z.dispose();
-      images?.dispose();
     }
   }
   return { outputs, pixels };
@@ -123,12 +131,6 @@ export async function createQualityProbe(engine: Engine, classifierState: Loaded
   }
 }
 
-/** Images laid out count×H×W in [−1, 1]. */
-export interface ImageSet {
-  images: Float32Array;
-  count: number;
-}
-
 export interface EvaluationData {
   /** All test images: the reference distribution for FID. */
   test: ImageSet;
@@ -146,7 +148,10 @@ export interface EvaluationOptions {
   n: number;
   seed?: number;
   k?: number;
+  /** Images per z draw (default 250): see SampleOptions. */
   batchSize?: number;
+  /** Images per run of G and the classifier at most: see SampleOptions. */
+  chunk?: number;
   /** Standard deviation of z (default 1). */
   temperature?: number;
   /** Closest generated/training pairs to return for a figure. */
@@ -211,7 +216,7 @@ export async function nearestTraining(queries01: Float32Array, train01: Float32A
 }
 
 export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, data: EvaluationData, options: EvaluationOptions): Promise<EvaluationResult> {
-  const { n, seed = 0, k = 3, batchSize = 250, temperature = 1, pairs = 16, search = exactNeighbours, log = () => undefined } = options;
+  const { n, seed = 0, k = 3, batchSize = 250, chunk, temperature = 1, pairs = 16, search = exactNeighbours, log = () => undefined } = options;
   const { test, testSample, trainSample, train, height, width } = data;
   const pixels = height * width;
   if (testSample.count !== n || trainSample.count !== n) throw new Error(`evaluateGenerator: the real samples hold ${testSample.count} and ${trainSample.count} images, expected n = ${n}`);
@@ -223,7 +228,7 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
   const testSampleOut = await classifyImages(engine, classifier, testSample.images, n, { height, width });
   const trainSampleOut = await classifyImages(engine, classifier, trainSample.images, n, { height, width });
   log(`generating and classifying ${n} images`);
-  const fake = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize, temperature, keepPixels: true });
+  const fake = await sampleAndClassify(engine, G, latentDim, classifier, n, { seed, batchSize, chunk, temperature, keepPixels: true });
 
   const testStats = gaussianStats(testOut.features, test.count, dim);
   const fidValue = frechetDistance(gaussianStats(fake.outputs.features, n, dim), testStats);

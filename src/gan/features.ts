@@ -32,13 +32,25 @@ export async function classifyBatch(engine: Engine, model: FeatureClassifier, im
   }
 }
 
-/** Features and logits of `count` h×w images laid out count×h×w in [−1, 1]. */
+/**
+ * Bytes per 28×28 image of the classifier's widest buffer: its second convolution's unfolded columns,
+ * 32·3·3 × 7·7 floats.
+ */
+const CLASSIFIER_BYTES_PER_IMAGE = 4 * 32 * 9 * 49;
+
+/**
+ * Features and logits of `count` h×w images laid out count×h×w in [−1, 1], run `batchSize` images at a time
+ * (default 500, 28 MB in the widest buffer; fewer when the device's maxStorageBufferBindingSize needs it).
+ */
 export async function classifyImages(engine: Engine, model: FeatureClassifier, images: Float32Array, count: number, { height = 28, width = 28, batchSize = 500 } = {}): Promise<ClassifierOutputs> {
   const pixels = height * width;
   if (images.length < count * pixels) throw new Error(`classifyImages: ${count} images of ${height}×${width} need ${count * pixels} values, got ${images.length}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`classifyImages: batchSize must be a whole number ≥ 1, got ${batchSize}`);
+  const limit = engine.device?.limits?.maxStorageBufferBindingSize ?? 134_217_728;
+  const chunk = Math.max(1, Math.min(batchSize, Math.floor(limit / (CLASSIFIER_BYTES_PER_IMAGE * (pixels / 784)))));
   const out = emptyOutputs(count);
-  for (let start = 0; start < count; start += batchSize) {
-    const n = Math.min(batchSize, count - start);
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
     const batch = tensor(engine, images.subarray(start * pixels, (start + n) * pixels), [n, 1, height, width]);
     try {
       appendOutputs(out, await classifyBatch(engine, model, batch), start);
