@@ -1,8 +1,9 @@
 // Crash-safe file replacement: write a temp file beside the target, fsync it, rename it over the target.
 // A reader sees either the old file or the complete new one, never a torn write. A failed write removes its
 // temp file; one left by a kill is named so removeStaleTempFiles can find it.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeFolder } from './writable.js';
 
 /** `.NAME.PID.RANDOM.tmp`: the temp files writeFileAtomic makes beside its target. */
 const TEMP_NAME = /^\..+\.\d+\.[a-z0-9]+\.tmp$/;
@@ -13,7 +14,7 @@ export function isAtomicTempName(name: string): boolean {
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const temp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   const fd = openSync(temp, 'wx');

@@ -51,10 +51,10 @@ export function fileInTheWay(path: string): string | undefined {
 }
 
 /**
- * `e` (any thrown value) as a FileError: "cannot <action> <path>: <cause>; <fix>", plus `note` (e.g. that the last
- * good checkpoint is intact). ENOTDIR, and EEXIST from mkdir, name the file that stands where a folder must be.
+ * `e` (any thrown value) as a FileError: "cannot <action> <label> <path>: <cause>; <fix>", plus `note` (e.g. that
+ * the last good checkpoint is intact); `label` names the flag the path came from (e.g. "--out"). ENOTDIR, and EEXIST from mkdir, name the file that stands where a folder must be.
  */
-export function fileError(e: unknown, path: string, action: string, note?: string): FileError {
+export function fileError(e: unknown, path: string, action: string, note?: string, label?: string): FileError {
   if (e instanceof FileError) return note ? new FileError(`${e.message}; ${note}`, e.code, e.path) : e;
   const code = isFsError(e) ? e.code : undefined;
   let cause: string;
@@ -66,7 +66,7 @@ export function fileError(e: unknown, path: string, action: string, note?: strin
   } else {
     cause = code ? `${code} (${(e as Error).message})` : String((e as Error)?.message ?? e);
   }
-  return new FileError(`cannot ${action} ${path}: ${cause}${note ? `; ${note}` : ''}`, code, path);
+  return new FileError(`cannot ${action} ${label ? `${label} ` : ''}${path}: ${cause}${note ? `; ${note}` : ''}`, code, path);
 }
 
 /**

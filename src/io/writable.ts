@@ -1,7 +1,7 @@
 // Checks, before any GPU work, that outputs can be written: the folders are made and a probe file is written,
 // synced and removed in each, so a read-only disk, a file in the way, missing permissions or a full disk are
 // reported at once instead of after an epoch of training. Errors are FileErrors (see fs-errors.ts).
-import { closeSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileError, FileError } from './fs-errors.js';
 
@@ -10,14 +10,31 @@ import { fileError, FileError } from './fs-errors.js';
  * flag in messages (e.g. "--out"). Throws FileError.
  */
 export function ensureWritableDir(dir: string, subfolders: string[] = [], label?: string): void {
-  const what = (p: string) => (label ? `${label} ${p}` : p);
   for (const folder of [dir, ...subfolders.map((s) => join(dir, s))]) {
-    try {
-      mkdirSync(folder, { recursive: true });
-    } catch (e) {
-      throw fileError(e, what(folder), 'create the folder');
+    makeFolder(folder, label);
+    probe(folder, label);
+  }
+}
+
+/**
+ * mkdir -p that reports the real cause: Node's recursive mkdir says ENOENT when a parent cannot be made (on a
+ * read-only disk, for instance), so on failure the first missing folder is made alone to get its own error.
+ */
+export function makeFolder(dir: string, label?: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    let cause = e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      let missing = dir;
+      while (dirname(missing) !== missing && !existsSync(dirname(missing))) missing = dirname(missing);
+      try {
+        mkdirSync(missing);
+      } catch (inner) {
+        cause = inner;
+      }
     }
-    probe(folder, what(folder));
+    throw fileError(cause, dir, 'create the folder', undefined, label);
   }
 }
 
@@ -26,15 +43,9 @@ export function ensureWritableDir(dir: string, subfolders: string[] = [], label?
  * itself, if it exists, is not a folder. Throws FileError.
  */
 export function ensureWritableFile(path: string, label?: string): void {
-  const what = label ? `${label} ${path}` : path;
-  const dir = dirname(path);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw fileError(e, what, 'create the folder of');
-  }
+  makeFolder(dirname(path), label);
   ensureNotDirectory(path, label);
-  probe(dir, what);
+  probe(dirname(path), label);
 }
 
 /** Throws FileError when `path` exists and is a folder (where a file must be written). */
@@ -49,7 +60,7 @@ export function ensureNotDirectory(path: string, label?: string): void {
 }
 
 /** Creates, writes, syncs and removes a small file in `dir`. */
-function probe(dir: string, what: string): void {
+function probe(dir: string, label?: string): void {
   const path = join(dir, `.write-probe.${process.pid}.${Math.random().toString(36).slice(2, 10)}`);
   let fd: number | undefined;
   try {
@@ -57,7 +68,7 @@ function probe(dir: string, what: string): void {
     writeSync(fd, Buffer.alloc(4096));
     fsyncSync(fd);
   } catch (e) {
-    throw fileError(e, what, 'write to');
+    throw fileError(e, dir, 'write to', undefined, label);
   } finally {
     if (fd !== undefined) {
       try {
