@@ -12,6 +12,7 @@ import { DEFAULT_WIDTH } from '../gan/models.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
 import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { withFileErrors } from '../io/fs-errors.js';
 import { UsageError } from './args.js';
 import type { TrainOptions } from './train-options.js';
 import type { EpochTotals } from '../gan/training-loop.js';
@@ -68,8 +69,9 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
   const bytes = encodeSafetensors(tensors, metadata);
   const latest = join(outDir, 'checkpoints', 'latest.safetensors');
   const named = c.perEpoch ? epochCheckpointPath(outDir, c.epochsDone) : undefined;
-  if (named) writeFileAtomic(named, bytes);
-  writeFileAtomic(latest, bytes);
+  // Each write names its own file when it fails (the caller adds which checkpoint is left intact).
+  if (named) withFileErrors(named, 'write', () => writeFileAtomic(named, bytes));
+  withFileErrors(latest, 'write', () => writeFileAtomic(latest, bytes));
   return named ?? latest;
 }
 

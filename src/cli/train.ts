@@ -14,7 +14,7 @@ import { runTraining, emptyTotals, TrainingError, NonFiniteLossError, type Train
 import { stepTooLarge, bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from './train-options.js';
-import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, epochCheckpointPath, type LoadedTrainingCheckpoint } from './checkpoint-files.js';
+import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from './checkpoint-files.js';
 import { refuseExistingRun, prepareRunFolder, removeStaleFiles, clearPreviousRun, truncateMetrics, samePath, latestPath, metricsPath, lossCurvePath, type MetricsLine } from './run-folder.js';
 import { writeSampleGrid } from './images.js';
 import { lossCurvePng } from '../io/plot.js';
@@ -171,7 +171,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
       write(lossCurvePath(outDir), () => writeLossCurve(lossCurvePath(outDir), history));
     },
     onCheckpoint: async (m) => {
-      const path = await write(m.epochEnd ? epochCheckpointPath(outDir, m.epochsDone) : latestPath(outDir), () =>
+      const path = await write(latestPath(outDir), () =>
         saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, totals: m.totals, step: m.step, epochsDone: m.epochsDone, perEpoch: m.epochEnd }));
       lastGood = { path: latestPath(outDir), step: m.step };
       if (m.epochEnd && epochLine) {
