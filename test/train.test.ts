@@ -1,7 +1,8 @@
 // End-to-end: a few DCGAN steps on a tiny generated IDX set write every artifact; an interrupted and resumed
 // run ends bitwise equal to an uninterrupted one; bad input gets its message and nothing written is lost.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, appendFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +20,8 @@ import { saveCheckpoint } from '../src/cli/checkpoint-files.js';
 import { Batcher } from '../src/data/batches.js';
 import { parseTrainOptions } from '../src/cli/train-options.js';
 import { exportGenerator } from '../src/cli/export-generator.js';
+import { lockRunFolder } from '../src/io/run-lock.js';
+import { stepTooLarge, bufferLimit } from '../src/gan/step-memory.js';
 import { FeatureClassifier, classifierState, CLASSIFIER_FORMAT } from '../src/gan/classifier.js';
 
 let engine: Engine;
@@ -34,9 +37,9 @@ function idx(dims: number[], data: Uint8Array): Buffer {
 }
 
 /** 40 train and 10 test images: blurry class-dependent blobs, so there is something to learn. */
-function writeTinyDataset(dir: string): void {
+function writeTinyDataset(dir: string, trainCount = 40): void {
   const r = rng(7);
-  for (const [prefix, n] of [['train', 40], ['t10k', 10]] as const) {
+  for (const [prefix, n] of [['train', trainCount], ['t10k', 10]] as const) {
     const images = new Uint8Array(n * 784);
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
@@ -333,5 +336,195 @@ describe('npm run generate', () => {
     expect(a.equals(b)).toBe(false);
     await expect(generateImages(['--checkpoint', checkpoint, '--out', join(dir, 'd.png'), '--temperature', '0'], engine)).rejects.toThrow(/--temperature 0: must be greater than 0/);
     expect(existsSync(join(dir, 'd.png'))).toBe(false);
+  });
+});
+
+describe('train: epoch outputs, run folders and file-system faults', () => {
+  const tensorsOf = (out: string, file = 'latest') => readSafetensors(join(out, 'checkpoints', `${file}.safetensors`)).tensors;
+  const expectSameTensors = (a: ReturnType<typeof tensorsOf>, b: ReturnType<typeof tensorsOf>) => {
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const name of Object.keys(a)) expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer)), name).toBe(true);
+  };
+  const epochLines = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'epoch');
+  const small = ['--ngf', '6', '--ndf', '10'];
+  /** A stop request that reads true the n-th time the loop asks (it asks once after every step). */
+  const stopAfterStep = (n: number) => {
+    let asked = 0;
+    return { get requested() { return ++asked >= n; } };
+  };
+
+  let whole: string;
+  beforeAll(async () => {
+    whole = tmp();
+    await train([...base(whole), ...small, '--epochs', '3'], { engine, ...quiet });
+  });
+
+  // 5 steps per epoch: steps 5 and 10 are epoch ends.
+  it.each([
+    ['--max-steps on the last step of epoch 1', ['--max-steps', '5'], undefined, 5],
+    ['a stop request (SIGINT) on the last step of epoch 2', [], 10, 10],
+    ['--max-steps mid-epoch', ['--max-steps', '7'], undefined, 7],
+  ] as const)('%s: the epoch outputs are written, resume repeats no line and ends bitwise equal', async (_what, flags, stopAt, steps) => {
+    const parts = tmp();
+    const first = await train([...base(parts), ...small, '--epochs', '3', ...flags], { engine, ...quiet, stop: stopAt ? stopAfterStep(stopAt) : undefined });
+    expect(first).toMatchObject({ steps, stopped: true, epochsDone: Math.floor(steps / 5) });
+    for (let e = 1; e <= Math.floor(steps / 5); e++) {
+      for (const f of [`checkpoints/epoch_00${e}.safetensors`, `samples/epoch_00${e}.png`]) expect(existsSync(join(parts, f)), f).toBe(true);
+    }
+    expect(existsSync(join(parts, `checkpoints/epoch_00${Math.floor(steps / 5) + 1}.safetensors`))).toBe(false);
+    expect(epochLines(parts).map((l) => l.epoch)).toEqual(Array.from({ length: Math.floor(steps / 5) }, (_, i) => i + 1));
+    await train(['--resume', parts], { engine, ...quiet });
+    const a = epochLines(whole);
+    const b = epochLines(parts);
+    expect(b.map((l) => [l.epoch, l.step])).toEqual([[1, 5], [2, 10], [3, 15]]);
+    for (let i = 0; i < 3; i++) for (const k of ['loss_d', 'loss_g', 'd_real', 'd_fake']) expect(b[i][k], `epoch ${i + 1} ${k}`).toBe(a[i][k]);
+    expectSameTensors(tensorsOf(whole), tensorsOf(parts));
+    for (const e of [1, 2, 3]) expectSameTensors(tensorsOf(whole, `epoch_00${e}`), tensorsOf(parts, `epoch_00${e}`));
+  });
+
+  it('resume drops records past the checkpoint (a crash between append and checkpoint) and stale temp files', async () => {
+    const out = tmp();
+    await train([...base(out), ...small, '--epochs', '2', '--max-steps', '5', '--log-every', '1'], { engine, ...quiet });
+    // What a kill during epoch 2's end could leave: its line appended, a torn line, a half-written temp checkpoint.
+    appendFileSync(join(out, 'metrics.jsonl'), JSON.stringify({ kind: 'step', epoch: 2, step: 6, loss_d: 1, loss_g: 1 }) + '\n' +
+      JSON.stringify({ kind: 'epoch', epoch: 2, step: 10, loss_d: 9, loss_g: 9 }) + '\n{"kind":"epo');
+    const temp = join(out, 'checkpoints', `.epoch_002.safetensors.${process.pid}.deadbeef.tmp`);
+    writeFileSync(temp, 'half');
+    await train(['--resume', out], { engine, ...quiet });
+    expect(existsSync(temp)).toBe(false);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.kind === 'epoch').map((l) => l.epoch)).toEqual([1, 2]);
+    expect(lines.filter((l) => l.kind === 'step').map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(lines.find((l) => l.kind === 'epoch' && l.epoch === 2).loss_d).not.toBe(9);
+  });
+
+  it("saveCheckpoint writes the epoch's file before latest, so latest never names an epoch whose file is missing", async () => {
+    const out = tmp();
+    await train([...base(out), ...small, '--epochs', '1', '--max-steps', '2'], { engine, ...quiet });
+    const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 6, ndf: 10, seed: 3 });
+    const z = randn(engine, [64, 100, 1, 1]);
+    const batcher = new Batcher({ images: new Float32Array(784 * 8), labels: new Uint8Array(8), count: 8, itemSize: 784 }, 8);
+    // latest cannot be replaced (a folder stands in its place): the write fails after the epoch file is complete.
+    rmSync(join(out, 'checkpoints', 'latest.safetensors'));
+    mkdirSync(join(out, 'checkpoints', 'latest.safetensors', 'x'), { recursive: true });
+    const save = saveCheckpoint(out, { engine, trainer, batcher, options: { ...parseTrainOptions([]), ngf: 6, ndf: 10 }, fixedZ: z, totals: { lossD: 0, lossG: 0, dReal: 0, dFake: 0, steps: 0, seconds: 0 }, step: 5, epochsDone: 1, perEpoch: true });
+    await expect(save).rejects.toThrow();
+    expect(readSafetensors(join(out, 'checkpoints', 'epoch_001.safetensors')).metadata.step).toBe('5');
+    expect(readdirSync(join(out, 'checkpoints')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    z.dispose();
+    trainer.dispose();
+  });
+
+  it('a second training on the same --out fails cleanly naming the folder and the PID; the first goes on', async () => {
+    const out = tmp();
+    const first = train([...base(out), ...small, '--epochs', '1'], { engine, ...quiet });
+    await expect(train([...base(out), ...small, '--epochs', '1'], { engine, ...quiet })).rejects.toThrow(new RegExp(`--out ${out} is in use by another training, process ${process.pid}`));
+    expect(await first).toMatchObject({ steps: 5, stopped: false });
+    expect(epochLines(out)).toHaveLength(1);
+    // a resume is refused too while another process holds the folder; a stale lock (dead PID) is taken over
+    const lock = lockRunFolder(out);
+    await expect(train(['--resume', out, '--epochs', '2'], { engine, ...quiet })).rejects.toThrow(/is in use by another training/);
+    lock.release();
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+    writeFileSync(join(out, 'train.lock'), JSON.stringify({ pid: dead, host: (await import('node:os')).hostname(), since: 'then' }));
+    expect(await train(['--resume', out, '--epochs', '2'], { engine, ...quiet })).toMatchObject({ steps: 10 });
+    expect(existsSync(join(out, 'train.lock'))).toBe(false);
+  });
+
+  it('never overwrites an existing run without --resume or --overwrite', async () => {
+    const out = tmp();
+    await train([...base(out), ...small, '--epochs', '1'], { engine, ...quiet });
+    const before = readFileSync(join(out, 'checkpoints/latest.safetensors'));
+    for (const flags of [[], ['--epochs', '2'], ['--seed', '4']]) {
+      await expect(train([...base(out), ...small, ...flags], { engine, ...quiet })).rejects.toThrow(/already holds a run.*--resume.*--overwrite/);
+    }
+    // resuming another run into this folder is a new run over it too
+    await expect(train(['--resume', whole, '--out', out, '--epochs', '4'], { engine, ...quiet })).rejects.toThrow(/already holds a run/);
+    expect(readFileSync(join(out, 'checkpoints/latest.safetensors')).equals(before)).toBe(true);
+    await train([...base(out), ...small, '--epochs', '1', '--seed', '4', '--overwrite'], { engine, ...quiet });
+    expect(readFileSync(join(out, 'checkpoints/latest.safetensors')).equals(before)).toBe(false);
+    expect(epochLines(out)).toHaveLength(1);
+  });
+
+  const fsFaults: [string, (dir: string) => string, RegExp][] = [
+    ['--out is a file', (d) => { writeFileSync(join(d, 'f'), 'x'); return join(d, 'f'); }, /cannot create the folder --out .*\/f: .*\/f is a file, not a folder/],
+    ['--out inside a file', (d) => { writeFileSync(join(d, 'f'), 'x'); return join(d, 'f', 'run'); }, /\/f is a file, not a folder/],
+    ['--out whose checkpoints folder is a file', (d) => { writeFileSync(join(d, 'checkpoints'), 'x'); return d; }, /checkpoints is a file, not a folder/],
+    ['--out whose metrics.jsonl is a folder', (d) => { mkdirSync(join(d, 'metrics.jsonl')); return d; }, /cannot write --out .*metrics.jsonl: is a directory/],
+    ['--out whose loss.png is a folder', (d) => { mkdirSync(join(d, 'loss.png')); return d; }, /loss.png: is a directory/],
+  ];
+  for (const [what, make, message] of fsFaults) {
+    it(`refuses ${what} before any GPU work, with the cause`, async () => {
+      const out = make(tmp());
+      const error = await train([...base(out), ...small, '--epochs', '1'], { engine, ...quiet }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).name).toBe('FileError');
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toMatch(/\n/);
+    });
+  }
+
+  const canMount = (() => {
+    const dir = tmp();
+    const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status === 0;
+    if (ok) spawnSync('umount', [dir]);
+    return ok;
+  })();
+  it.skipIf(!canMount)('a read-only --out is reported as a read-only file system (skipped where mount is not permitted)', async () => {
+    const dir = tmp();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', dir]);
+    try {
+      for (const out of [dir, join(dir, 'run')]) {
+        await expect(train([...base(out), ...small, '--epochs', '1'], { engine, ...quiet })).rejects.toThrow(/read-only file system/);
+      }
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  });
+
+  it.skipIf(!canMount)('a full disk mid-run: a clean error naming the intact last checkpoint; resume after freeing space ends bitwise equal', async () => {
+    const dir = tmp();
+    const checkpointBytes = readFileSync(join(whole, 'checkpoints/latest.safetensors')).length;
+    // room for latest and epoch_001 (and the grids), not for epoch_002 as well
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.floor(checkpointBytes * 2.5)}`, 'tmpfs', dir]);
+    try {
+      const error = await train([...base(dir), ...small, '--epochs', '3'], { engine, ...quiet }).catch((e: Error) => e);
+      expect((error as Error).name).toBe('FileError');
+      expect((error as Error).message).toMatch(/no space left on device.*the last good checkpoint, .*latest.safetensors \(step 5\), is intact; .*--resume/);
+      expect(readSafetensors(join(dir, 'checkpoints/latest.safetensors')).metadata.step).toBe('5');
+      expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual(['epoch_001.safetensors', 'latest.safetensors']);
+      rmSync(join(dir, 'checkpoints', 'epoch_001.safetensors'));
+      rmSync(join(dir, 'samples'), { recursive: true });
+      const out = tmp();
+      execFileSync('cp', ['-r', `${dir}/.`, out]);
+      await train(['--resume', out], { engine, ...quiet });
+      expectSameTensors(tensorsOf(whole), tensorsOf(out));
+      expect(epochLines(out).map((l) => l.epoch)).toEqual([1, 2, 3]);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  });
+});
+
+describe('train: impossible batch sizes and widths', () => {
+  let bigData: string;
+  beforeAll(() => {
+    bigData = mkdtempSync(join(tmpdir(), 'atelier-data-'));
+    writeTinyDataset(bigData, 720);
+  });
+  it.each([
+    [['--batch-size', '700'], /use --batch-size 668 or less/],
+    [['--batch-size', '669'], /use --batch-size 668 or less/],
+    [['--batch-size', '200', '--ndf', '256'], /use --batch-size 167 or less/],
+    [['--batch-size', '8', '--ngf', '1024'], /smaller --ngf, --ndf or --latent-dim/],
+    [['--batch-size', '8', '--ngf', '1024', '--latent-dim', '4096'], /G layer 0's weight/],
+  ])('%j is refused before anything is created, with the size, the limit and a batch that fits', async (flags, fix) => {
+    const out = join(tmp(), 'run');
+    const options = parseTrainOptions(flags);
+    const expected = stepTooLarge(options, bufferLimit(engine.device.limits));
+    if (!expected) return; // a device with larger limits runs it
+    await expect(train(['--data', bigData, '--out', out, ...flags], { engine, ...quiet })).rejects.toThrow(/needs a [\d.]+ [MG]i?B buffer .*more than the .* this device allows per buffer \(maxStorageBufferBindingSize/);
+    await expect(train(['--data', bigData, '--out', out, ...flags], { engine, ...quiet })).rejects.toThrow(fix);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Training checkpoints on disk: safetensors holding both nets (weights and batchnorm running statistics), both
 // Adam states and the fixed z, with the step, epoch, RNG and shuffle state and the config as metadata.
-import { existsSync, statSync, copyFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -10,21 +10,17 @@ import type { Batcher, BatcherState } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
-import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { withFileErrors } from '../io/fs-errors.js';
 import { UsageError } from '../node/args.js';
-import type { TrainOptions } from './train-options.js';
 import { EMA_PREFIX } from '../gan/generator-file.js';
+import type { TrainOptions } from './train-options.js';
+import type { EpochTotals } from '../gan/training-loop.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
 
-export interface EpochTotals {
-  lossD: number;
-  lossG: number;
-  dReal: number;
-  dFake: number;
-  steps: number;
-  seconds: number;
-}
+export type { EpochTotals } from '../gan/training-loop.js';
 
 interface SaveContext {
   engine: Engine;
@@ -39,7 +35,12 @@ interface SaveContext {
   perEpoch: boolean;
 }
 
-/** Writes checkpoints/latest.safetensors atomically (and checkpoints/epoch_NNN.safetensors); returns its path. */
+/**
+ * Writes checkpoints/latest.safetensors (and, with perEpoch, checkpoints/epoch_NNN.safetensors) and returns the
+ * path named in messages: the epoch's file when there is one. Each file is written atomically (temp, fsync,
+ * rename); the epoch's file goes first, so once latest says an epoch is done its file exists, and a kill between
+ * the two only makes the resumed run write the same epoch file again.
+ */
 export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<string> {
   const { trainer } = c;
   const tensors = {
@@ -50,7 +51,7 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
     fixed_z: await readTensor(c.fixedZ),
   };
-  const { given: _given, resume: _resume, out: _out, ...config } = c.options;
+  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, ...config } = c.options;
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(config),
@@ -64,15 +65,16 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     adapter: c.engine.adapterName,
     saved_at: new Date().toISOString(),
   };
+  const bytes = encodeSafetensors(tensors, metadata);
   const latest = join(outDir, 'checkpoints', 'latest.safetensors');
-  writeSafetensors(latest, tensors, metadata);
-  if (c.perEpoch) {
-    const named = join(outDir, 'checkpoints', `epoch_${String(c.epochsDone).padStart(3, '0')}.safetensors`);
-    copyFileSync(latest, named);
-    return named;
-  }
-  return latest;
+  const named = c.perEpoch ? epochCheckpointPath(outDir, c.epochsDone) : undefined;
+  // Each write names its own file when it fails (the caller adds which checkpoint is left intact).
+  if (named) withFileErrors(named, 'write', () => writeFileAtomic(named, bytes));
+  withFileErrors(latest, 'write', () => writeFileAtomic(latest, bytes));
+  return named ?? latest;
 }
+
+export const epochCheckpointPath = (outDir: string, epoch: number) => join(outDir, 'checkpoints', `epoch_${String(epoch).padStart(3, '0')}.safetensors`);
 
 /** A run folder, its checkpoints folder, or a checkpoint file → the checkpoint file. */
 export function resolveCheckpointPath(path: string): string {
@@ -85,7 +87,7 @@ export function resolveCheckpointPath(path: string): string {
 }
 
 export interface LoadedTrainingCheckpoint {
-  options: Omit<TrainOptions, 'given' | 'resume' | 'out'>;
+  options: Omit<TrainOptions, 'given' | 'resume' | 'out' | 'overwrite'>;
   runDir: string;
   restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; totals: EpochTotals; step: number };
 }
@@ -149,7 +151,7 @@ export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrain
       throw new UsageError(`--${flag} ${JSON.stringify(cli[key])} contradicts the checkpoint's ${JSON.stringify(stored[key as keyof typeof stored])}; drop --${flag} to resume, or start a new run`);
     }
   }
-  const merged: TrainOptions = { ...cli, ...stored, given: cli.given, resume: cli.resume, out: cli.out };
+  const merged: TrainOptions = { ...cli, ...stored, given: cli.given, resume: cli.resume, out: cli.out, overwrite: cli.overwrite };
   const overridable = { epochs: 'epochs', decayEpochs: 'decay-epochs', lrG: 'lr-g', lrD: 'lr-d', beta1: 'beta1', beta2: 'beta2', realLabel: 'real-label', data: 'data', sampleEvery: 'sample-every', logEvery: 'log-every', maxSteps: 'max-steps', evalEvery: 'eval-every', evalN: 'eval-n', classifier: 'classifier' } as const;
   for (const [key, flag] of Object.entries(overridable)) {
     if (cli.given.includes(flag)) (merged as unknown as Record<string, unknown>)[key] = cli[key as keyof TrainOptions];

@@ -15,6 +15,8 @@ export interface TrainOptions extends GanConfig {
   data: string;
   out?: string;
   resume?: string;
+  /** Start over in an --out that already holds a run, replacing its checkpoints, samples and metrics. */
+  overwrite: boolean;
   /** Also write a sample grid every this many steps (0: only at each epoch's end). */
   sampleEvery: number;
   /** Also append a metrics line every this many steps (0: only per epoch). */
@@ -48,6 +50,7 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --data DIR          folder with the four IDX files (default ${DEFAULT_DATA_DIR})
   --out DIR           output folder (default runs/<timestamp>)
   --resume DIR|FILE   continue from a run folder or a checkpoint file
+  --overwrite         start over in an --out that already holds a run (replaces its checkpoints, samples, metrics)
   --sample-every N    also write a sample grid every N steps
   --log-every N       also write a metrics line every N steps
   --max-steps N       stop after N steps in total (writes a checkpoint)
@@ -62,7 +65,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, 'spectral-norm': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, 'spectral-norm': { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const d = DEFAULT_GAN_CONFIG;
@@ -94,6 +97,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     out: str(v, 'out'),
     resume: str(v, 'resume'),
+    overwrite: Boolean(v.overwrite),
     sampleEvery: num(v, 'sample-every', 0, { int: true, min: 0 }),
     logEvery: num(v, 'log-every', 0, { int: true, min: 0 }),
     maxSteps,

@@ -1,29 +1,35 @@
 // `npm run train`: the DCGAN on Fashion-MNIST, with sample grids, metrics, loss curve and resumable checkpoints.
-import { mkdirSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
+// The loop itself is the library's (gan/training-loop.ts); this file parses flags, checks the outputs, reads the
+// data, creates the Node engine and writes what the loop reports: checkpoints, PNG grids, metrics.jsonl, loss.png.
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
-import { tensor, randn } from '../tensor/ops/create.js';
+import { randn } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
-import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { loadFashionMnist, FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
 import { Batcher } from '../data/batches.js';
-import { GanTrainer, toStats, type StepStats } from '../gan/trainer.js';
+import { GanTrainer, type StepStats } from '../gan/trainer.js';
 import { summary } from '../gan/models.js';
-import { linearDecayFactor } from '../nn/schedule.js';
+import { runTraining, emptyTotals, TrainingError, NonFiniteLossError, type TrainingCallbacks, type StopSignal } from '../gan/training-loop.js';
+import { stepTooLarge, bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from './train-options.js';
-import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type EpochTotals } from './checkpoint-files.js';
+import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from './checkpoint-files.js';
+import { refuseExistingRun, prepareRunFolder, removeStaleFiles, clearPreviousRun, truncateMetrics, samePath, latestPath, metricsPath, lossCurvePath, type MetricsLine } from './run-folder.js';
 import { writeSampleGrid } from '../node/images.js';
 import { lossCurvePng } from '../io/plot.js';
+import { withFileErrors } from '../io/fs-errors.js';
+import { lockRunFolder } from '../io/run-lock.js';
 import { Progress, bar, duration } from '../node/progress.js';
 import { runCli, UsageError } from '../node/args.js';
 import { readClassifierFile } from '../node/classifier-file.js';
 import { createQualityProbe, type QualityProbe } from '../gan/evaluate.js';
-import { TrainingError } from '../gan/errors.js';
+
 
 export interface TrainHooks {
   engine?: Engine;
-  /** Set `requested` to stop after the current step (SIGINT/SIGTERM do this in the CLI). */
-  stop?: { requested: boolean };
+  /** Set `requested` (or abort the signal) to stop after the current step (SIGINT/SIGTERM do this in the CLI). */
+  stop?: StopSignal;
   log?: (line: string) => void;
   progress?: Progress;
 }
@@ -34,8 +40,6 @@ export interface TrainResult {
   epochsDone: number;
   stopped: boolean;
 }
-
-const emptyTotals = (): EpochTotals => ({ lossD: 0, lossG: 0, dReal: 0, dFake: 0, steps: 0, seconds: 0 });
 
 export async function train(argv: string[], hooks: TrainHooks = {}): Promise<TrainResult> {
   let options: TrainOptions = parseTrainOptions(argv);
@@ -58,9 +62,42 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const batcher = new Batcher({ images: data.images, labels: data.labels, count: data.count, itemSize: data.height * data.width }, options.batchSize, { seed: options.seed });
 
   const outDir = options.out ?? resumed?.runDir ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
-  for (const sub of ['samples', 'checkpoints']) mkdirSync(join(outDir, sub), { recursive: true });
+  const resumingHere = resumed !== undefined && samePath(resumed.runDir, outDir);
+  refuseExistingRun(outDir, { resumingHere, overwrite: options.overwrite });
 
   const engine = hooks.engine ?? (await createNodeEngine());
+  refuseImpossibleStep(options, engine);
+  // Every output is checked before any GPU work, and the folder is ours alone until training ends.
+  prepareRunFolder(outDir);
+  const lock = lockRunFolder(outDir, `--out ${outDir}`);
+  try {
+    return await trainLocked({ options, resumed, resumePath, engine, data, batcher, outDir, resumingHere, classifierFile, testImages, log, progress, stop });
+  } finally {
+    lock.release();
+  }
+}
+
+interface Prepared {
+  options: TrainOptions;
+  resumed?: LoadedTrainingCheckpoint;
+  resumePath?: string;
+  engine: Engine;
+  data: Dataset;
+  batcher: Batcher;
+  outDir: string;
+  resumingHere: boolean;
+  classifierFile?: ReturnType<typeof readClassifierFile>;
+  testImages?: Float32Array;
+  log: (line: string) => void;
+  progress: Progress;
+  stop: StopSignal;
+}
+
+async function trainLocked(p: Prepared): Promise<TrainResult> {
+  const { options, resumed, engine, data, batcher, outDir, log, progress } = p;
+  removeStaleFiles(outDir);
+  if (options.overwrite && !p.resumingHere) clearPreviousRun(outDir);
+
   const trainer = new GanTrainer(engine, options);
   let fixedZ = keep(randn(engine, [64, options.latentDim, 1, 1], 0, 1, { seed: (options.seed ^ 0x5eed) >>> 0 }));
   let totals = emptyTotals();
@@ -72,6 +109,8 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
     totals = restored.totals;
     step = restored.step;
   }
+  // Records past the checkpoint were never committed: the run makes them again.
+  const history = truncateMetrics(metricsPath(outDir), step).filter((l) => l.kind === 'epoch');
 
   log(`atelier DCGAN — adapter: ${engine.adapterName}`);
   log(summary('Generator', trainer.G));
@@ -82,75 +121,83 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   log(`loss: ${options.loss}, Adam lr D ${options.lrD} G ${options.lrG}` +
     (options.decayEpochs ? `, falling linearly to 0 over the last ${options.decayEpochs} of ${options.epochs} epochs` : '') +
     (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
-  log(`output: ${outDir}${resumed ? ` (resumed from ${resumePath} at step ${step})` : ''}`);
+  log(`output: ${outDir}${resumed ? ` (resumed from ${p.resumePath} at step ${step})` : ''}`);
 
-  const metricsPath = join(outDir, 'metrics.jsonl');
-  const history = readHistory(metricsPath);
-  const save = (epochsDone: number, perEpoch: boolean) =>
-    saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, totals, step, epochsDone, perEpoch });
+  // Where a write error leaves the run: the last checkpoint written (or resumed from) is intact.
+  let lastGood: { path: string; step: number } | undefined = p.resumePath ? { path: p.resumePath, step } : undefined;
+  const intact = () => lastGood
+    ? `the last good checkpoint, ${lastGood.path} (step ${lastGood.step}), is intact; fix this and continue with --resume ${outDir}`
+    : 'no checkpoint had been written yet';
+  const write = <T>(path: string, fn: () => T): T => withFileErrors(path, 'write', fn, intact);
 
   let probe: QualityProbe | undefined;
   const measureQuality = async () => {
-    probe ??= await createQualityProbe(engine, classifierFile!.tensors, testImages!, { n: Math.min(options.evalN, testImages!.length / 784) });
+    probe ??= await createQualityProbe(engine, p.classifierFile!.tensors, p.testImages!, { n: Math.min(options.evalN, p.testImages!.length / 784) });
     const q = await probe.measure(trainer.sampler, options.latentDim);
     return { eval_n: q.n, fid: q.fid, class_kl: q.classKl, inception_score: q.inceptionScore };
   };
+  const metrics = metricsPath(outDir);
+  const appendMetrics = (line: object) => write(metrics, () => appendFileSync(metrics, JSON.stringify(line) + '\n'));
+  const grid = (name: string) => {
+    const path = join(outDir, 'samples', name);
+    return write(path, () => writeSampleGrid(trainer, fixedZ, path));
+  };
+  let epochLine: (MetricsLine & { fid?: number; eval_n?: number; class_kl?: number }) | undefined;
 
-  const epochsDone = () => (batcher.batchInEpoch >= batcher.batchesPerEpoch ? batcher.epoch + 1 : batcher.epoch);
-  try {
-    while (epochsDone() < options.epochs) {
-      const epoch = epochsDone();
-      for (const batch of batcher.epochBatches()) {
-        const started = performance.now();
-        trainer.setLearningRateScale(linearDecayFactor(step, options.epochs * batcher.batchesPerEpoch, options.decayEpochs * batcher.batchesPerEpoch));
-        const real = tensor(engine, batch.images, [options.batchSize, 1, data.height, data.width]);
-        const statsTensor = trainer.step(real);
-        const stats = toStats(await statsTensor.toArray());
-        real.dispose();
-        statsTensor.dispose();
-        step++;
-        if (![stats.lossD, stats.lossG].every(Number.isFinite)) {
-          throw new TrainingError(`the loss became ${Number.isFinite(stats.lossD) ? stats.lossG : stats.lossD} at epoch ${epoch + 1}, step ${step} ` +
-            `(D loss ${stats.lossD}, G loss ${stats.lossG}); training stopped. The last good checkpoint is ` +
-            `${join(outDir, 'checkpoints', 'latest.safetensors')}; resume from it with lower learning rates (--lr-d, --lr-g).`);
-        }
-        const seconds = (performance.now() - started) / 1000;
-        accumulate(totals, stats, seconds);
-        const imagesPerSecond = (totals.steps * options.batchSize) / totals.seconds;
-        const left = (batcher.batchesPerEpoch - batch.index - 1 + (options.epochs - epoch - 1) * batcher.batchesPerEpoch) * (totals.seconds / totals.steps);
-        progress.update(`epoch ${epoch + 1}/${options.epochs} ${bar((batch.index + 1) / batcher.batchesPerEpoch)} ` +
-          `${batch.index + 1}/${batcher.batchesPerEpoch} | D ${stats.lossD.toFixed(3)} G ${stats.lossG.toFixed(3)} ` +
-          `D(x) ${stats.dReal.toFixed(2)} D(G(z)) ${stats.dFake.toFixed(2)} | ${imagesPerSecond.toFixed(1)} img/s | ETA ${duration(left)}`);
-        if (options.logEvery && step % options.logEvery === 0) {
-          appendFileSync(metricsPath, JSON.stringify({ kind: 'step', epoch: epoch + 1, step, ...stepFields(stats), images_per_s: round1(options.batchSize / seconds) }) + '\n');
-        }
-        if (options.sampleEvery && step % options.sampleEvery === 0) {
-          await writeSampleGrid(trainer, fixedZ, join(outDir, 'samples', `step_${String(step).padStart(6, '0')}.png`));
-        }
-        if (stop.requested || (options.maxSteps !== undefined && step >= options.maxSteps)) {
-          const path = await save(epoch, false);
-          progress.line(`${stop.requested ? 'interrupted' : `reached --max-steps ${options.maxSteps}`}: checkpoint written to ${path}; continue with --resume ${outDir}`);
-          return { outDir, steps: step, epochsDone: epochsDone(), stopped: true };
-        }
+  const callbacks: TrainingCallbacks = {
+    onStep: async ({ epoch, batchIndex, batchesPerEpoch, step, stats, seconds, totals }) => {
+      const imagesPerSecond = (totals.steps * options.batchSize) / totals.seconds;
+      const left = (batchesPerEpoch - batchIndex - 1 + (options.epochs - epoch) * batchesPerEpoch) * (totals.seconds / totals.steps);
+      progress.update(`epoch ${epoch}/${options.epochs} ${bar((batchIndex + 1) / batchesPerEpoch)} ` +
+        `${batchIndex + 1}/${batchesPerEpoch} | D ${stats.lossD.toFixed(3)} G ${stats.lossG.toFixed(3)} ` +
+        `D(x) ${stats.dReal.toFixed(2)} D(G(z)) ${stats.dFake.toFixed(2)} | ${imagesPerSecond.toFixed(1)} img/s | ETA ${duration(left)}`);
+      if (options.logEvery && step % options.logEvery === 0) {
+        appendMetrics({ kind: 'step', epoch, step, ...stepFields(stats), images_per_s: round1(options.batchSize / seconds) });
       }
-      const line = {
-        kind: 'epoch', epoch: epoch + 1, step,
-        loss_d: totals.lossD / totals.steps, loss_g: totals.lossG / totals.steps,
-        d_real: totals.dReal / totals.steps, d_fake: totals.dFake / totals.steps,
-        images_per_s: (totals.steps * options.batchSize) / totals.seconds, seconds: totals.seconds,
-        ...(options.evalEvery && (epoch + 1) % options.evalEvery === 0 ? await measureQuality() : {}),
+      if (options.sampleEvery && step % options.sampleEvery === 0) await grid(`step_${String(step).padStart(6, '0')}.png`);
+    },
+    // The epoch's records go first; the checkpoint that follows commits them (resume drops lines past it).
+    onEpochEnd: async (e) => {
+      epochLine = {
+        kind: 'epoch', epoch: e.epoch, step: e.step,
+        loss_d: e.lossD, loss_g: e.lossG, d_real: e.dReal, d_fake: e.dFake,
+        images_per_s: e.imagesPerSecond, seconds: e.seconds,
+        ...(options.evalEvery && e.epoch % options.evalEvery === 0 ? await measureQuality() : {}),
       };
-      appendFileSync(metricsPath, JSON.stringify(line) + '\n');
-      history.push(line);
-      await writeSampleGrid(trainer, fixedZ, join(outDir, 'samples', `epoch_${String(epoch + 1).padStart(3, '0')}.png`));
-      writeLossCurve(join(outDir, 'loss.png'), history);
-      totals = emptyTotals();
-      const path = await save(epoch + 1, true);
-      const quality = line.fid !== undefined ? ` | FID ${line.fid.toFixed(2)} (n ${line.eval_n}) class KL ${line.class_kl?.toFixed(4)}` : '';
-      progress.line(`epoch ${epoch + 1}/${options.epochs}: D ${line.loss_d.toFixed(4)} G ${line.loss_g.toFixed(4)} D(x) ${line.d_real.toFixed(3)} ` +
-        `D(G(z)) ${line.d_fake.toFixed(3)} | ${line.images_per_s.toFixed(1)} img/s, ${line.seconds.toFixed(1)} s${quality} | ${path}`);
+      appendMetrics(epochLine);
+      history.push(epochLine);
+      await grid(`epoch_${String(e.epoch).padStart(3, '0')}.png`);
+      write(lossCurvePath(outDir), () => writeLossCurve(lossCurvePath(outDir), history));
+    },
+    onCheckpoint: async (m) => {
+      const path = await write(latestPath(outDir), () =>
+        saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, totals: m.totals, step: m.step, epochsDone: m.epochsDone, perEpoch: m.epochEnd }));
+      lastGood = { path: latestPath(outDir), step: m.step };
+      if (m.epochEnd && epochLine) {
+        const l = epochLine;
+        const quality = l.fid !== undefined ? ` | FID ${l.fid.toFixed(2)} (n ${l.eval_n}) class KL ${l.class_kl?.toFixed(4)}` : '';
+        progress.line(`epoch ${l.epoch}/${options.epochs}: D ${l.loss_d.toFixed(4)} G ${l.loss_g.toFixed(4)} D(x) ${(l.d_real as number).toFixed(3)} ` +
+          `D(G(z)) ${(l.d_fake as number).toFixed(3)} | ${(l.images_per_s as number).toFixed(1)} img/s, ${(l.seconds as number).toFixed(1)} s${quality} | ${path}`);
+      }
+    },
+  };
+
+  try {
+    const outcome = await runTraining({
+      trainer, batcher, imageShape: [1, data.height, data.width],
+      schedule: { epochs: options.epochs, decayEpochs: options.decayEpochs, maxSteps: options.maxSteps },
+      resume: { step, totals }, callbacks, stop: p.stop,
+    });
+    if (outcome.stopped) {
+      const why = outcome.stopped === 'requested' ? 'interrupted' : `reached --max-steps ${options.maxSteps}`;
+      progress.line(`${why}: checkpoint written to ${latestPath(outDir)}; continue with --resume ${outDir}`);
     }
-    return { outDir, steps: step, epochsDone: epochsDone(), stopped: false };
+    return { outDir, steps: outcome.steps, epochsDone: outcome.epochsDone, stopped: outcome.stopped !== null };
+  } catch (e) {
+    if (e instanceof NonFiniteLossError) {
+      throw new TrainingError(`${e.message}. The last good checkpoint is ${latestPath(outDir)}; resume from it with lower learning rates (--lr-d, --lr-g).`);
+    }
+    throw e;
   } finally {
     probe?.dispose();
     fixedZ.dispose();
@@ -158,29 +205,24 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   }
 }
 
-function accumulate(totals: EpochTotals, s: StepStats, seconds: number): void {
-  totals.lossD += s.lossD;
-  totals.lossG += s.lossG;
-  totals.dReal += s.dReal;
-  totals.dFake += s.dFake;
-  totals.steps++;
-  totals.seconds += seconds;
+/** Refuses, before anything is created, a batch size or width whose step needs a buffer the device cannot hold. */
+function refuseImpossibleStep(options: TrainOptions, engine: Engine): void {
+  const limit = bufferLimit(engine.device.limits);
+  const tooLarge = stepTooLarge(options, limit);
+  if (!tooLarge) return;
+  const { buffer, largestBatch } = tooLarge;
+  const fix = largestBatch > 0
+    ? `use --batch-size ${largestBatch} or less${largestBatch >= 64 ? '' : ', or smaller --ngf/--ndf'}`
+    : 'use a smaller --ngf, --ndf or --latent-dim';
+  throw new UsageError(`--batch-size ${options.batchSize} with --ngf ${options.ngf} --ndf ${options.ndf} --latent-dim ${options.latentDim} needs a ` +
+    `${formatBytes(buffer.bytes)} buffer (${buffer.what}), more than the ${formatBytes(limit)} this device allows per buffer ` +
+    `(maxStorageBufferBindingSize ${engine.device.limits.maxStorageBufferBindingSize}, maxBufferSize ${engine.device.limits.maxBufferSize}); ${fix}`);
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const stepFields = (s: StepStats) => ({ loss_d: s.lossD, loss_g: s.lossG, d_real: s.dReal, d_fake: s.dFake });
 
-interface EpochLine {
-  loss_d: number;
-  loss_g: number;
-}
-
-function readHistory(path: string): EpochLine[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.kind === 'epoch');
-}
-
-function writeLossCurve(path: string, history: EpochLine[]): void {
+function writeLossCurve(path: string, history: { loss_d: number; loss_g: number }[]): void {
   lossCurvePng(path, [
     { name: 'D loss', values: history.map((h) => h.loss_d), color: [220, 60, 60] },
     { name: 'G loss', values: history.map((h) => h.loss_g), color: [50, 100, 220] },

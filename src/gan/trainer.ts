@@ -3,7 +3,7 @@
 // Browser-safe: no file I/O here; the CLI reads data and writes artifacts.
 import type { Engine } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { tidy, backward, detach, noGrad, keep } from '../tensor/autograd.js';
+import { tidy, backward, noGrad, keep } from '../tensor/autograd.js';
 import { randn } from '../tensor/ops/create.js';
 import { sigmoid } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
@@ -89,19 +89,25 @@ export class GanTrainer {
     const batch = real.shape[0];
     return tidy(engine, () => {
       const z = randn(engine, [batch, config.latentDim, 1, 1]);
-      const fake = G.forward(z);
+      // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
+      // batchnorm still updates its running statistics).
+      const fake = noGrad(engine, () => G.forward(z));
       const realLogits = D.forward(real);
-      const fakeLogits = D.forward(detach(fake));
+      const fakeLogits = D.forward(fake);
       const lossD = this.loss.discriminator(realLogits, fakeLogits);
       backward(lossD);
       this.optD.update();
 
-      // G's step needs gradients through D but not D's weight gradients.
+      // G's step needs gradients through D but not D's weight gradients; D trains again even if this throws.
       D.setRequiresGrad(false);
-      const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-      const lossG = this.loss.generator(D.forward(G.forward(z2)));
-      backward(lossG);
-      D.setRequiresGrad(true);
+      let lossG: Tensor;
+      try {
+        const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
+        lossG = this.loss.generator(D.forward(G.forward(z2)));
+        backward(lossG);
+      } finally {
+        D.setRequiresGrad(true);
+      }
       this.optG.update();
       this.average?.update(this.optG.step);
 

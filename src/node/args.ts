@@ -1,5 +1,6 @@
 // Command-line parsing on node:util's parseArgs, with typed numeric checks whose errors name the flag.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isFsError, fileError } from '../io/fs-errors.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -60,8 +61,10 @@ export function runCli(main: () => Promise<number>): void {
         console.log(error.message);
         process.exit(0);
       }
-      const expected = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError'];
-      console.error(expected.includes(error.name) ? `error: ${error.message}` : error);
+      const expected = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError', 'NonFiniteLossError', 'FileError', 'RunLockError'];
+      // A file-system error no command caught still gets one clean line with its cause.
+      const shown = isFsError(error) ? fileError(error, error.path ?? 'a file', error.syscall ? `${error.syscall}` : 'use') : error;
+      console.error(expected.includes(shown.name) ? `error: ${shown.message}` : shown);
       process.exit(error.name === 'UsageError' ? 2 : 1);
     },
   );
