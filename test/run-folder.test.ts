@@ -7,7 +7,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { lockRunFolder, RunLockError, LOCK_FILE, processAlive } from '../src/io/run-lock.js';
-import { truncateMetrics, removeStaleFiles, refuseExistingRun, prepareRunFolder, clearPreviousRun } from '../src/cli/run-folder.js';
+import { truncateMetrics, removeStaleFiles, refuseExistingRun, prepareRunFolder, clearPreviousRun } from '../src/node/run-folder.js';
 import { writeFileAtomic, isAtomicTempName } from '../src/io/atomic.js';
 import { fileError, FileError, withFileErrors, isFsError } from '../src/io/fs-errors.js';
 import { ensureWritableDir, ensureWritableFile } from '../src/io/writable.js';

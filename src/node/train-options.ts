@@ -2,8 +2,8 @@
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
-import { parse, num, str, list, HelpRequest, UsageError } from '../node/args.js';
-import { DEFAULT_CLASSIFIER } from '../node/classifier-file.js';
+import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
+import { DEFAULT_CLASSIFIER } from './classifier-file.js';
 
 export interface TrainOptions extends GanConfig {
   epochs: number;

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic, removeStaleTempFiles } from '../io/atomic.js';
 import { ensureWritableDir, ensureNotDirectory } from '../io/writable.js';
 import { withFileErrors } from '../io/fs-errors.js';
-import { UsageError } from '../node/args.js';
+import { UsageError } from './args.js';
 
 export const RUN_SUBFOLDERS = ['samples', 'checkpoints'];
 export const latestPath = (outDir: string) => join(outDir, 'checkpoints', 'latest.safetensors');

@@ -13,7 +13,7 @@ import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, exp
 import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { withFileErrors } from '../io/fs-errors.js';
-import { UsageError } from '../node/args.js';
+import { UsageError } from './args.js';
 import { EMA_PREFIX } from '../gan/generator-file.js';
 import type { TrainOptions } from './train-options.js';
 import type { EpochTotals } from '../gan/training-loop.js';
