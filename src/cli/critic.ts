@@ -6,11 +6,10 @@
 //   - discriminator rejection sampling (Azadi et al. 2019): FID / floor, precision and recall of the images it
 //     accepts, for ceilings at quantiles of its logits, beside the same measures without rejection (the first
 //     row, on the same z as `npm run evaluate` at the same seed, so the two agree).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../nn/layers.js';
-import { tensor } from '../tensor/ops/create.js';
-import { randomKernel } from '../kernels/elementwise.js';
+import { tensor, randn } from '../tensor/ops/create.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { Batcher, Prng } from '../data/batches.js';
 import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from '../gan/classifier.js';
@@ -246,7 +245,7 @@ async function generatedLogits(engine: Engine, trainer: CriticTrainer, G: Sequen
 }
 
 function generateBatch(engine: Engine, G: Sequential, latentDim: number, count: number, seed: number, batch: number): Tensor {
-  const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, 1, seed, batch);
+  const z = randn(engine, [count, latentDim, 1, 1], 0, 1, { key: { seed, counter: batch } });
   try {
     return generate(engine, G, z);
   } finally {

@@ -3,7 +3,7 @@
 // classifier Inception Score, class balance, and how close samples come to copying training images.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
 import { Prng, permutation } from '../data/batches.js';
 import { loadClassifier } from '../gan/classifier.js';

@@ -1,7 +1,7 @@
 // `npm run train`: the DCGAN on Fashion-MNIST, with sample grids, metrics, loss curve and resumable checkpoints.
 import { mkdirSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';

@@ -16,10 +16,10 @@
 //   QualityProbe.dispose(): void
 //
 // And the full report behind `npm run evaluate` (evaluateGenerator). Browser-safe: arrays in, numbers out.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../nn/layers.js';
-import { randomKernel } from '../kernels/elementwise.js';
+import { randn } from '../tensor/ops/create.js';
 import { generate } from './trainer.js';
 import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
 import type { LoadedTensors } from './checkpoint.js';
@@ -54,7 +54,7 @@ export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim
   let pixels: Float32Array | undefined;
   for (let start = 0, b = 0; start < n; start += batchSize, b++) {
     const count = Math.min(batchSize, n - start);
-    const z = randomKernel(engine, [count, latentDim, 1, 1], true, 0, temperature, seed, b);
+    const z = randn(engine, [count, latentDim, 1, 1], 0, temperature, { key: { seed, counter: b } });
     let images: Tensor | undefined;
     try {
       images = generate(engine, G, z);
