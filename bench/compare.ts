@@ -1,6 +1,6 @@
 // `--step`: atelier's DCGAN training step against the identical model on TensorFlow.js backends, with what
 // explains the time: the FLOP rate against this adapter's best matmul, and how the cost grows with the batch.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { benchMatmul, type MatmulBenchRow } from './matmul.js';
 import { benchStep, type StepFigures } from './step.js';
 import { dcganStepFlops, type StepFlops } from './flops.js';

@@ -1,10 +1,10 @@
 // Naive vs fast conv kernels on the DCGAN's six conv layers at batch 128: forward, grad-input and grad-weight.
 // Each timing records the pass's dispatches and waits for them (engine.sync()); the median of a few runs is
 // reported. Pipelines don't depend on sizes, so a batch-1 warm-up compiles everything.
-import type { Engine } from '../src/tensor/engine.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import type { Engine } from '../src/runtime/engine.js';
+import type { DeviceArray } from '../src/runtime/storage.js';
 import { rand } from '../src/tensor/ops/create.js';
-import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, type ConvAlgorithm } from '../src/kernels/conv.js';
+import { conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, convTranspose2dKernel, type ConvAlgorithm } from '../src/kernels/conv.js';
 
 export type ConvPass = 'forward' | 'grad-input' | 'grad-weight';
 
@@ -50,9 +50,9 @@ function setup(engine: Engine, layer: Layer, batch: number) {
   const geometry = { stride, padding };
   // A transposed layer is a conv2d read backwards: its forward is conv2d's grad-input, its grad-input is conv2d's
   // forward, and its weight gradient is conv2d's with input and output gradient swapped.
-  const passes: Record<ConvPass, (algorithm: ConvAlgorithm) => Tensor> = transposed
+  const passes: Record<ConvPass, (algorithm: ConvAlgorithm) => DeviceArray> = transposed
     ? {
-        forward: (algorithm) => conv2dGradInputKernel(x, w, yShape, { ...geometry, algorithm }),
+        forward: (algorithm) => convTranspose2dKernel(x, w, yShape, { ...geometry, algorithm }),
         'grad-input': (algorithm) => conv2dKernel(dy, w, null, { ...geometry, algorithm }),
         'grad-weight': (algorithm) => conv2dGradWeightKernel(dy, x, wShape, { ...geometry, algorithm }),
       }
@@ -64,7 +64,7 @@ function setup(engine: Engine, layer: Layer, batch: number) {
   return { passes, dispose: () => [x, w, dy].forEach((t) => t.dispose()) };
 }
 
-async function timeOnce(engine: Engine, record: () => Tensor): Promise<number> {
+async function timeOnce(engine: Engine, record: () => DeviceArray): Promise<number> {
   await engine.sync();
   const start = performance.now();
   const out = record();

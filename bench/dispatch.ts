@@ -1,7 +1,7 @@
 // Per-dispatch overhead: many tiny dispatches recorded into one compute pass, then one submit.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { Params } from '../src/tensor/engine.js';
+import { Params } from '../src/runtime/params.js';
 import { median } from './stats.js';
 
 export async function benchDispatch(engine: Engine, { quick = false } = {}): Promise<{ dispatches: number; usPerDispatch: number }> {
@@ -10,7 +10,7 @@ export async function benchDispatch(engine: Engine, { quick = false } = {}): Pro
   const run = async () => {
     const start = performance.now();
     for (let i = 0; i < count; i++) {
-      engine.run({ shader: 'fill', uniforms: new Params().u32(4).f32(i).buffer, buffers: [t.buffer], workgroups: [1] });
+      engine.run({ shader: 'fill', uniforms: new Params().u32(4).f32(i).buffer, buffers: [t], workgroups: [1] });
     }
     await engine.sync();
     return ((performance.now() - start) * 1000) / count;

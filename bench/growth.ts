@@ -1,6 +1,6 @@
 // "No growth over many steps": N training steps at a small batch, each read back as training does, with the
 // buffer and texture pools' figures before and after. A leak shows as more buffers created or more bytes held at the end.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { median } from './stats.js';

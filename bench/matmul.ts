@@ -1,8 +1,9 @@
 // Naive vs fast matmul at the DCGAN's GEMM shapes and a square one. Each timing records R products and waits
 // for them (engine.sync()); the median of a few runs after a warm-up (which also compiles the pipeline) is
 // reported per product.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import type { DeviceArray } from '../src/runtime/storage.js';
 import { rand } from '../src/tensor/ops/create.js';
 import { matmulKernel, type MatmulAlgorithm } from '../src/kernels/matmul.js';
 import { medianOf } from './stats.js';
@@ -39,7 +40,7 @@ function label({ M, K, N, transposeA, transposeB }: Case): string {
 async function timeProducts(engine: Engine, a: Tensor, b: Tensor, c: Case, algorithm: MatmulAlgorithm, repeats: number): Promise<number> {
   await engine.sync();
   const start = performance.now();
-  const outs: Tensor[] = [];
+  const outs: DeviceArray[] = [];
   for (let r = 0; r < repeats; r++) outs.push(matmulKernel(a, b, { transposeA: c.transposeA, transposeB: c.transposeB, algorithm }));
   await engine.sync();
   const ms = (performance.now() - start) / repeats;

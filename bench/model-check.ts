@@ -1,6 +1,6 @@
 // Evidence that the systems compared train the same DCGAN: per layer, its output shape (per image, as C×H×W
 // whatever the system's layout) and its parameter count, for G and D.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import type { Sequential } from '../src/nn/layers.js';
 import { buildGenerator, buildDiscriminator } from '../src/gan/models.js';
 import { randn } from '../src/tensor/ops/create.js';

@@ -2,7 +2,7 @@
 // alone and the time between successive completions is charged to it. Dispatches of one kernel (label) are
 // summed over the step; the median over a few steps is reported. Submitting each dispatch alone costs a
 // little, so the total runs above the normal step time.
-import type { Engine, DispatchRecord } from '../src/tensor/engine.js';
+import type { Engine, DispatchRecord } from '../src/runtime/engine.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { median } from './stats.js';

@@ -1,5 +1,5 @@
 // One DCGAN training step (D step + G step, losses read back) at a given batch size.
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { medianOf } from './stats.js';

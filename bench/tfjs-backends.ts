@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
 import type * as Tfjs from '@tensorflow/tfjs-core';
-import { adapterName } from '../src/tensor/device.js';
+import { adapterName } from '../src/runtime/device.js';
 import { initThreadedWasm } from './tfjs-wasm-threads.js';
 import { registerWasmConvFilterGrad } from './tfjs-wasm-conv-filter-grad.js';
 import { registerWasmConvInputGrad } from './tfjs-wasm-conv-input-grad.js';

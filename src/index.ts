@@ -1,9 +1,12 @@
-// atelier's browser-safe public API: the engine, tensors, autograd, ops, modules and the DCGAN.
+// atelier's browser-safe public API: the runtime (engine, arrays), tensors, autograd, ops, modules and the DCGAN.
 // Node-only entries (Dawn device creation, files, CLI) live in src/node, src/io, src/data and src/cli.
-export { Engine, Params, grid1d, type KernelCall, type EngineStats } from './tensor/engine.js';
-export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName } from './tensor/device.js';
+export { Engine, type KernelCall, type EngineStats, type Binding } from './runtime/engine.js';
+export { Params, grid1d } from './runtime/params.js';
+export { DeviceArray, Storage } from './runtime/storage.js';
+export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName } from './runtime/device.js';
 export { Tensor, type Shape } from './tensor/tensor.js';
 export { backward, noGrad, detach, keep, tidy, record } from './tensor/autograd.js';
+export { rngState, setRngState, isGradEnabled } from './tensor/state.js';
 export * from './tensor/ops/create.js';
 export * from './tensor/ops/elementwise.js';
 export * from './tensor/ops/reduce.js';

@@ -1,7 +1,7 @@
 // A finite-difference check through a small composed net, the DCGAN's building blocks in a row:
 // conv → batchnorm → leaky ReLU → conv-transpose → tanh → BCE-with-logits.
 import { it, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, gradCheck } from './helpers.js';
 import { conv2d, convTranspose2d } from '../src/tensor/ops/conv.js';
 import { batchNorm2d } from '../src/tensor/ops/batchnorm.js';

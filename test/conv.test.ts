@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import type { Engine } from '../src/runtime/engine.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
 import {
   biasGradKernel, conv2dBackwardKernel, conv2dGradInputKernel, conv2dGradWeightKernel, conv2dKernel, convConfig,
@@ -220,7 +220,7 @@ describe('conv2d kernels match float64 loops', () => {
             conv2dKernel(xt, wt, bt, opts), conv2dKernel(xt, wt, null, opts),
             conv2dGradInputKernel(dyt, wt, xs, opts), conv2dGradWeightKernel(xt, dyt, ws, opts), biasGradKernel(dyt),
             both.dx!, both.dw!,
-          ];
+          ].map((a) => Tensor.adopt(a));
         });
         expect(outs[0].shape).toEqual(ys);
         expect(outs[2].shape).toEqual(xs);

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose } from './helpers.js';
 import { emaKernel } from '../src/kernels/ema.js';
 import { WeightAverage } from '../src/gan/ema.js';

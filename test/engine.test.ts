@@ -1,14 +1,17 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
-import { Params } from '../src/tensor/engine.js';
+import { Engine } from '../src/runtime/engine.js';
+import { DeviceArray } from '../src/runtime/storage.js';
+import { Params, grid1d } from '../src/runtime/params.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { getEngine, randomArray, toGpu, expectClose } from './helpers.js';
 import { tidy, keep, backward, noGrad, detach } from '../src/tensor/autograd.js';
-import { tensor, fill } from '../src/tensor/ops/create.js';
+import { tensor, fill, randn } from '../src/tensor/ops/create.js';
+import { rngState, setRngState } from '../src/tensor/state.js';
 import { add, mul, addScalar, tanh } from '../src/tensor/ops/elementwise.js';
 import { reshape, flatten } from '../src/tensor/ops/shape.js';
 import { sum } from '../src/tensor/ops/reduce.js';
-import { preprocess } from '../src/kernels/preprocess.js';
+import { preprocess } from '../src/runtime/preprocess.js';
+import { requiredLimits } from '../src/runtime/device.js';
 import { createNodeEngine } from '../src/node/gpu.js';
 
 let engine: Engine;
@@ -38,7 +41,7 @@ describe('engine', () => {
     const x = toGpu(engine, randomArray(1000, 5), [1000]);
     await engine.sync();
     const submits = engine.stats.submits;
-    const records: import('../src/tensor/engine.js').DispatchRecord[] = [];
+    const records: import('../src/runtime/engine.js').DispatchRecord[] = [];
     engine.profile = records;
     const y = tanh(addScalar(x, 1));
     engine.profile = null;
@@ -142,7 +145,112 @@ describe('engine', () => {
   });
 });
 
+/**
+ * The shared device seen through a proxy: `limits` overridden, and every bind group's storage-buffer binding
+ * sizes recorded. An Engine over it allocates and dispatches on the real device.
+ */
+function instrumentedDevice(device: GPUDevice, limits: Partial<Record<'maxStorageBufferBindingSize' | 'maxBufferSize', number>>) {
+  const bindingSizes: number[][] = [];
+  const fakeLimits = new Proxy(device.limits, {
+    get: (target, key) => (key in limits ? limits[key as keyof typeof limits] : (target as unknown as Record<string | symbol, unknown>)[key]),
+  });
+  const proxy = new Proxy(device, {
+    get(target, key) {
+      if (key === 'limits') return fakeLimits;
+      if (key === 'createBindGroup') {
+        return (descriptor: GPUBindGroupDescriptor) => {
+          bindingSizes.push([...descriptor.entries].filter((e) => e.binding > 0).map((e) => (e.resource as GPUBufferBinding).size ?? -1));
+          return target.createBindGroup(descriptor);
+        };
+      }
+      const value = (target as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { device: proxy, bindingSizes };
+}
+
+describe('buffer sizes and device limits', () => {
+  const fillCall = (a: DeviceArray) => ({ shader: 'fill', label: 'fill-test', uniforms: new Params().u32(a.size).f32(2).buffer, buffers: [a], workgroups: grid1d(a.size, 256) });
+
+  it('binds an array over its own bytes (rounded up to 16), not its power-of-two pooled buffer', async () => {
+    const { device, bindingSizes } = instrumentedDevice(engine.device, {});
+    const local = new Engine(device, 'instrumented');
+    // elements → pooled buffer bytes → bound bytes
+    for (const [size, pooled, bound] of [[1, 256, 16], [5, 256, 32], [70, 512, 288], [1000, 4096, 4000], [1025, 8192, 4112]]) {
+      const a = DeviceArray.empty(local, [size]);
+      expect(a.buffer.size).toBe(pooled);
+      local.run(fillCall(a));
+      expect(bindingSizes.at(-1)).toEqual([bound]);
+      const t = new Tensor(local, [size], a.moveStorage());
+      expect(Array.from(await t.toArray()).every((v) => v === 2)).toBe(true);
+      t.dispose();
+    }
+    local.destroy();
+  });
+
+  it('refuses a binding over maxStorageBufferBindingSize before dispatch, naming the kernel, the size and the fix', async () => {
+    const limit = 4096;
+    const { device } = instrumentedDevice(engine.device, { maxStorageBufferBindingSize: limit });
+    const local = new Engine(device, 'small limits');
+    for (const size of [1024, 100, 1]) {
+      const a = DeviceArray.empty(local, [size]);
+      expect(() => local.run(fillCall(a))).not.toThrow();
+      a.dispose();
+    }
+    for (const [size, bytes] of [[1025, 4112], [2000, 8000], [1 << 20, 4194304]]) {
+      const a = DeviceArray.empty(local, [size]);
+      const dispatches = local.stats.dispatches;
+      expect(() => local.run(fillCall(a))).toThrow(
+        new RegExp(`^fill-test: binds an array of ${bytes} bytes \\(${(bytes / 2 ** 20).toFixed(1)} MB\\), over this device's maxStorageBufferBindingSize of ${limit} bytes .*; use a smaller batch$`),
+      );
+      expect(local.stats.dispatches).toBe(dispatches);
+      a.dispose();
+    }
+    await local.sync();
+    local.destroy();
+  });
+
+  it('caps pooled buffers at maxBufferSize and refuses arrays larger than it, naming the array', () => {
+    const max = 6000;
+    const { device } = instrumentedDevice(engine.device, { maxBufferSize: max });
+    const local = new Engine(device, 'small limits');
+    // 4800 bytes would take an 8192-byte bucket: the pool cuts it to the limit
+    for (const [size, pooled] of [[1200, max], [1500, max], [1000, 4096]]) {
+      const a = DeviceArray.empty(local, [size]);
+      expect(a.buffer.size).toBe(pooled);
+      a.dispose();
+    }
+    for (const [size, bytes] of [[1501], [4096], [3, 2, 2000]].map((s) => [s, s.reduce((x, y) => x * y, 1) * 4] as const)) {
+      expect(() => DeviceArray.empty(local, size)).toThrow(
+        new RegExp(`^array \\[${size.join(', ')}\\]: needs a buffer of ${bytes} bytes .* over this device's maxBufferSize of ${max} bytes .*; use a smaller batch$`),
+      );
+    }
+    local.destroy();
+  });
+
+  it('asks the adapter for its maxima of both limits', () => {
+    const adapter = { limits: { maxStorageBufferBindingSize: 3 * 2 ** 30, maxBufferSize: 5 * 2 ** 30, maxTextureDimension2D: 8192 } } as unknown as GPUAdapter;
+    expect(requiredLimits(adapter)).toMatchObject({ maxStorageBufferBindingSize: 3 * 2 ** 30, maxBufferSize: 5 * 2 ** 30 });
+    expect(engine.device.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(engine.device.limits.maxBufferSize).toBeGreaterThanOrEqual(256 * 2 ** 20);
+  });
+});
+
 describe('autograd', () => {
+  it('keeps the RNG stream per engine: each draw takes (seed, counter) and advances it; setRngState moves it', async () => {
+    setRngState(engine, { seed: 12, counter: 3 });
+    const drawn = tidy(engine, () => keep(randn(engine, [5])));
+    expect(rngState(engine)).toEqual({ seed: 12, counter: 4 });
+    const keyed = randn(engine, [5], 0, 1, { key: { seed: 12, counter: 3 } });
+    expect(rngState(engine)).toEqual({ seed: 12, counter: 4 });
+    expect(Array.from(await drawn.toArray())).toEqual(Array.from(await keyed.toArray()));
+    const state = rngState(engine);
+    (state as { counter: number }).counter = 99;
+    expect(rngState(engine).counter).toBe(4);
+    for (const t of [drawn, keyed]) t.dispose();
+  });
+
   it('accumulates gradients through shared subexpressions and stops at detach/noGrad', async () => {
     const x = toGpu(engine, [0.5, -1, 2], [3], true);
     tidy(engine, () => {

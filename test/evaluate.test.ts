@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, rng } from './helpers.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { noGrad, tidy } from '../src/tensor/autograd.js';
@@ -15,7 +15,6 @@ import { buildGenerator, dcganInit } from '../src/gan/models.js';
 import { moduleState } from '../src/gan/checkpoint.js';
 import { createQualityProbe, nearestTraining, sampleAndClassify } from '../src/gan/evaluate.js';
 import { generate } from '../src/gan/trainer.js';
-import { randomKernel } from '../src/kernels/elementwise.js';
 import { tensor } from '../src/tensor/ops/create.js';
 import { gpuNeighbourSearch } from '../src/gan/nearest.js';
 import { trainClassifier } from '../src/cli/train-classifier.js';
@@ -24,6 +23,7 @@ import { metricSensitivity, unsharp, scaleContrast, rmsChange, DEGRADATIONS } fr
 import { critic, parseCriticOptions } from '../src/cli/critic.js';
 import { Progress } from '../src/node/progress.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { rngState, setRngState } from '../src/tensor/state.js';
 
 let engine: Engine;
 let dataDir: string;
@@ -65,7 +65,7 @@ beforeAll(async () => {
   const dir = tmp();
   classifierPath = join(dir, 'classifier.safetensors');
   await trainClassifier(['--data', dataDir, '--epochs', '1', '--batch-size', '8', '--out', classifierPath], { engine, ...quiet });
-  engine.rng = { seed: 1, counter: 0 };
+  setRngState(engine, { seed: 1, counter: 0 });
   const G = buildGenerator(engine);
   dcganInit(engine, G);
   generatorPath = join(dir, 'generator.safetensors');
@@ -88,9 +88,9 @@ describe('feature classifier', () => {
     const model = new FeatureClassifier(engine).eval();
     const state = await classifierState(model);
     expect(Object.keys(state)).toContain('classifier.body.1.running_mean');
-    const rngBefore = { ...engine.rng };
+    const rngBefore = rngState(engine);
     const copy = loadClassifier(engine, state, 'test');
-    expect(engine.rng).toEqual(rngBefore);
+    expect(rngState(engine)).toEqual(rngBefore);
     const x = randn(engine, [10, 1, 28, 28], 0, 1, { seed: 3 });
     const [a, b] = noGrad(engine, () => [model.forward(x), copy.forward(x)]);
     expect(Array.from(await b.toArray())).toEqual(Array.from(await a.toArray()));
@@ -149,9 +149,9 @@ describe('quality probe', () => {
     const test = new Float32Array(10 * 784).map((_, i) => Math.sin(i) * 0.8);
     const probe = await createQualityProbe(engine, readSafetensors(classifierPath).tensors, test, { n: 20, batchSize: 10 });
     const G = buildGenerator(engine);
-    const rngBefore = { ...engine.rng };
+    const rngBefore = rngState(engine);
     const first = await probe.measure(G, 100);
-    expect(engine.rng).toEqual(rngBefore);
+    expect(rngState(engine)).toEqual(rngBefore);
     expect(G.training).toBe(true);
     expect(first.n).toBe(20);
     for (const v of [first.fid, first.classKl, first.inceptionScore]) expect(Number.isFinite(v)).toBe(true);
@@ -167,7 +167,7 @@ describe('sampling temperature', () => {
     dcganInit(engine, G);
     const classifier = loadClassifier(engine, readSafetensors(classifierPath).tensors, 'test');
     const { pixels } = await sampleAndClassify(engine, G, 100, classifier, 10, { seed: 4, batchSize: 10, temperature: 0.3, keepPixels: true });
-    const unit = randomKernel(engine, [10, 100, 1, 1], true, 0, 1, 4, 0);
+    const unit = randn(engine, [10, 100, 1, 1], 0, 1, { key: { seed: 4, counter: 0 } });
     const scaled = tensor(engine, (await unit.toArray()).map((v) => 0.3 * v), unit.shape);
     const expected = generate(engine, G, scaled);
     const plain = generate(engine, G, unit);

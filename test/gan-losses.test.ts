@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, gradCheck } from './helpers.js';
 import { ganLoss } from '../src/gan/losses.js';
 import { tidy } from '../src/tensor/autograd.js';

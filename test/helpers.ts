@@ -1,7 +1,7 @@
 // Shared test utilities: one engine per test file, seeded host data, float64 comparisons, gradient checks.
 import { expect } from 'vitest';
 import { createNodeEngine } from '../src/node/gpu.js';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { tensor } from '../src/tensor/ops/create.js';
 import { backward, tidy } from '../src/tensor/autograd.js';

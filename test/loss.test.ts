@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
 import { bceWithLogits } from '../src/tensor/ops/loss.js';
 import { backward, tidy } from '../src/tensor/autograd.js';

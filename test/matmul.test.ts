@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
 import { matmulKernel, matmulConfig, type MatmulAlgorithm } from '../src/kernels/matmul.js';
 import { matmul } from '../src/tensor/ops/matmul.js';
 import { tidy } from '../src/tensor/autograd.js';
+import { Tensor } from '../src/tensor/tensor.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -34,7 +35,7 @@ async function product(M: number, K: number, N: number, ta: boolean, tb: boolean
   const a = randomArray(M * K, seed);
   const b = randomArray(K * N, seed + 1);
   const c = await tidy(engine, () =>
-    matmulKernel(toGpu(engine, a, ta ? [K, M] : [M, K]), toGpu(engine, b, tb ? [N, K] : [K, N]), { transposeA: ta, transposeB: tb, algorithm }),
+    Tensor.adopt(matmulKernel(toGpu(engine, a, ta ? [K, M] : [M, K]), toGpu(engine, b, tb ? [N, K] : [K, N]), { transposeA: ta, transposeB: tb, algorithm })),
   );
   expect(c.shape).toEqual([M, N]);
   const got = await c.toArray();
@@ -112,7 +113,7 @@ describe('matmul kernels match float64', () => {
       const N = S * B;
       const a = randomArray(M * K, M);
       const b = randomArray(K * N, N);
-      const c = await tidy(engine, () => matmulKernel(toGpu(engine, a, [M, K]), toGpu(engine, b, [K, N]), { split: { s: S, shape: [B, M, S] } }));
+      const c = await tidy(engine, () => Tensor.adopt(matmulKernel(toGpu(engine, a, [M, K]), toGpu(engine, b, [K, N]), { split: { s: S, shape: [B, M, S] } })));
       const got = await c.toArray();
       c.dispose();
       const ref = reference(a, b, M, K, N, false, false);
@@ -128,7 +129,7 @@ describe('matmul kernels match float64', () => {
       const N = S * B;
       const a = randomArray(M * K, M);
       const b = randomArray(K * N, N);
-      const c = await tidy(engine, () => matmulKernel(toGpu(engine, a, [M, K]), toGpu(engine, b, [K, N]), { split: { s: S, shape: [B, M, S] } }));
+      const c = await tidy(engine, () => Tensor.adopt(matmulKernel(toGpu(engine, a, [M, K]), toGpu(engine, b, [K, N]), { split: { s: S, shape: [B, M, S] } })));
       expect(c.shape).toEqual([B, M, S]);
       const got = await c.toArray();
       c.dispose();
@@ -147,8 +148,8 @@ describe('matmul kernels match float64', () => {
     const [M, K, N] = [160, 200, 96];
     const a = toGpu(engine, randomArray(M * K, 3), [M, K]);
     const b = toGpu(engine, randomArray(N * K, 4), [N, K]);
-    const fast = matmulKernel(a, b, { transposeB: true, algorithm: 'fast' });
-    const naive = matmulKernel(a, b, { transposeB: true, algorithm: 'naive' });
+    const fast = Tensor.adopt(matmulKernel(a, b, { transposeB: true, algorithm: 'fast' }));
+    const naive = Tensor.adopt(matmulKernel(a, b, { transposeB: true, algorithm: 'naive' }));
     expectClose(await fast.toArray(), await naive.toArray(), 5e-6, 1, 'fast vs naive');
     for (const t of [a, b, fast, naive]) t.dispose();
   });
@@ -158,7 +159,7 @@ describe('matmul kernels match float64', () => {
     const b = toGpu(engine, randomArray(5 * 3, 9), [5, 3]);
     const want = reference(randomArray(6 * 5, 8), randomArray(5 * 3, 9), 6, 5, 3, false, false);
     matmulConfig.algorithm = 'naive';
-    const c = matmulKernel(a, b);
+    const c = Tensor.adopt(matmulKernel(a, b));
     expectClose(await c.toArray(), want, 1e-5, 1, 'naive by config');
     for (const t of [a, b, c]) t.dispose();
   });
@@ -166,7 +167,7 @@ describe('matmul kernels match float64', () => {
   it('an empty inner dimension gives zeros', async () => {
     const a = toGpu(engine, [], [2, 0]);
     const b = toGpu(engine, [], [0, 3]);
-    const c = matmulKernel(a, b);
+    const c = Tensor.adopt(matmulKernel(a, b));
     expect(c.shape).toEqual([2, 3]);
     expect(Array.from(await c.toArray())).toEqual([0, 0, 0, 0, 0, 0]);
     for (const t of [a, b, c]) t.dispose();

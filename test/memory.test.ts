@@ -2,7 +2,7 @@
 // included) allocate nothing after warm-up, neither buffers nor the textures big products stage their operands
 // in (forced on here).
 import { it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine } from './helpers.js';
 import { tidy, backward } from '../src/tensor/autograd.js';
 import { randn } from '../src/tensor/ops/create.js';

@@ -1,6 +1,6 @@
 // The float64 quality measures against closed forms, and the GPU neighbour search against the exact one.
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { getEngine, randomArray, rng, toGpu, expectClose } from './helpers.js';
 import {

@@ -6,9 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine } from './helpers.js';
 import { randn, tensor } from '../src/tensor/ops/create.js';
+import { setRngState } from '../src/tensor/state.js';
 import { Prng } from '../src/data/batches.js';
 import { buildGenerator, dcganInit } from '../src/gan/models.js';
 import { moduleState } from '../src/gan/checkpoint.js';
@@ -33,7 +34,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-sampling-'));
 
 /** A small generator (latent 8, width 4) with DCGAN initial weights. */
 function smallGenerator(seed: number) {
-  engine.rng = { seed, counter: 0 };
+  setRngState(engine, { seed, counter: 0 });
   const G = buildGenerator(engine, 8, 4);
   dcganInit(engine, G);
   return G;

@@ -1,7 +1,7 @@
 // Spectral normalisation: the power iteration's σ against a float64 one run to convergence, σ = uᵀWv against
 // float64, the normalised conv's gradients against finite differences, and u, v frozen in eval mode.
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, gradCheck } from './helpers.js';
 import { tidy, noGrad } from '../src/tensor/autograd.js';
 import { div } from '../src/tensor/ops/elementwise.js';
@@ -9,6 +9,7 @@ import { reshape } from '../src/tensor/ops/shape.js';
 import { conv2d } from '../src/tensor/ops/conv.js';
 import { copyInto } from '../src/tensor/ops/create.js';
 import { SpectralNormConv2d, sigmaOf } from '../src/nn/spectral-norm.js';
+import { setRngState } from '../src/tensor/state.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -33,7 +34,7 @@ function largestSingularValue(w: ArrayLike<number>, m: number, n: number): numbe
 
 describe('spectral normalisation', () => {
   it('converges to the largest singular value of the weight seen as out × in·k·k, and freezes in eval mode', async () => {
-    engine.rng = { seed: 7, counter: 0 };
+    setRngState(engine, { seed: 7, counter: 0 });
     const layer = new SpectralNormConv2d(engine, 3, 5, 3, { bias: false });
     const expected = largestSingularValue(await layer.weight.toArray(), 5, 27);
     let sigma = 0;
@@ -74,7 +75,7 @@ describe('spectral normalisation', () => {
   });
 
   it('its forward pass is the plain conv with the weight divided by σ', async () => {
-    engine.rng = { seed: 8, counter: 0 };
+    setRngState(engine, { seed: 8, counter: 0 });
     const layer = new SpectralNormConv2d(engine, 2, 3, 4, { stride: 2, padding: 1, bias: false }).eval();
     copyInto(layer.u, toGpu(engine, [0.6, 0.8, 0], [3, 1]));
     const x = toGpu(engine, randomArray(1 * 2 * 7 * 7, 4), [1, 2, 7, 7]);

@@ -1,7 +1,7 @@
 // The library training loop (gan/training-loop.ts): its callbacks in order, stops of every kind (mid-epoch and on
 // an epoch's last step), resume state, the NaN stop; GanTrainer's step hygiene; the up-front step size check.
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Engine } from '../src/tensor/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, rng } from './helpers.js';
 import { Batcher } from '../src/data/batches.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';

@@ -6,7 +6,7 @@
 //   - discriminator rejection sampling (Azadi et al. 2019): FID / floor, precision and recall of the images it
 //     accepts, for ceilings at quantiles of its logits, beside the same measures without rejection (the first
 //     row, on the same z as `npm run evaluate` at the same seed, so the two agree).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { tensor } from '../tensor/ops/create.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { Batcher, Prng } from '../data/batches.js';

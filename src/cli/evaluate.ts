@@ -3,7 +3,7 @@
 // classifier Inception Score, class balance, and how close samples come to copying training images.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { loadClassifier } from '../gan/classifier.js';
 import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation } from '../gan/evaluate.js';

@@ -2,7 +2,7 @@
 // latent-interpolation grid.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, extname } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
 import { generatePixels, sampleLatents } from '../gan/sampling.js';
 import { readSafetensors } from '../io/safetensors.js';

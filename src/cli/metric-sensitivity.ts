@@ -5,7 +5,7 @@
 // statistics a generator must come to meet a target.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { loadClassifier, CLASSIFIER_FEATURES } from '../gan/classifier.js';
 import { classifyImages } from '../gan/features.js';

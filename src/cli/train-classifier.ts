@@ -2,9 +2,10 @@
 // training images and measured on the test images. Writes the weights and, beside them, a JSON record of how
 // they were made.
 import { extname } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { tensor } from '../tensor/ops/create.js';
 import { tidy, backward } from '../tensor/autograd.js';
+import { setRngState } from '../tensor/state.js';
 import { softmaxCrossEntropy } from '../tensor/ops/loss.js';
 import { Adam } from '../nn/adam.js';
 import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
@@ -96,7 +97,7 @@ export async function trainClassifier(argv: string[], hooks: ClassifierHooks = {
   const batcher = new Batcher({ images: train.images, labels: train.labels, count: train.count, itemSize: train.height * train.width }, options.batchSize, { seed: options.seed });
 
   const engine = hooks.engine ?? (await createNodeEngine());
-  engine.rng = { seed: options.seed, counter: 0 };
+  setRngState(engine, { seed: options.seed, counter: 0 });
   const model = new FeatureClassifier(engine);
   const adam = { lr: options.lr };
   const optimizer = new Adam(engine, model.parameters(), adam);

@@ -3,7 +3,7 @@
 // data, creates the Node engine and writes what the loop reports: checkpoints, PNG grids, metrics.jsonl, loss.png.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { randn } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';

@@ -1,7 +1,7 @@
 // Discriminator rejection sampling's candidate pool: generated images on `npm run evaluate`'s z stream, drawn in
 // batches as the rejection rows ask for more, keeping each one's critic logit, classifier features and class
 // logits (not its pixels). Browser-safe.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
 import type { Prng } from '../data/batches.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';

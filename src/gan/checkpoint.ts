@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor, copyInto } from '../tensor/ops/create.js';
 import type { Module } from '../nn/module.js';
 import type { Adam } from '../nn/adam.js';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 
 export interface HostTensor {
   dtype: 'F32';

@@ -1,8 +1,9 @@
 // The feature classifier behind FID and the other quality measures: a small CNN trained on Fashion-MNIST
 // (`npm run train-classifier`), whose penultimate layer (128 ReLU units) is the feature space. Kept to about
 // 3 MFLOP per image so that it trains and embeds tens of thousands of images quickly even on lavapipe.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { rngState, setRngState } from '../tensor/state.js';
 import { Module } from '../nn/module.js';
 import { Sequential, Conv2d, BatchNorm2d, Linear, ReLU, Flatten, Dropout } from '../nn/layers.js';
 import { loadModuleState, moduleState, CheckpointError, type LoadedTensors, type TensorRecord } from './checkpoint.js';
@@ -55,9 +56,9 @@ export function loadClassifier(engine: Engine, state: LoadedTensors, source: str
   if (!state[first]) {
     throw new CheckpointError(`${source}: tensor "${first}" is missing — is this a classifier written by npm run train-classifier?`);
   }
-  const rng = { ...engine.rng };
+  const rng = rngState(engine);
   const model = new FeatureClassifier(engine);
-  engine.rng = rng;
+  setRngState(engine, rng);
   try {
     loadModuleState(engine, CLASSIFIER_PREFIX, model, state, source);
   } catch (e) {

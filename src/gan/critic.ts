@@ -3,10 +3,11 @@
 // 1 and 0 and no smoothing, so that its logit estimates log p_data(x) / p_G(x), as the optimal discriminator's
 // does. The GAN's own discriminator is not used: it chases a moving generator and is trained with smoothed labels.
 // Browser-safe: no file I/O here.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, backward, keep } from '../tensor/autograd.js';
-import { tensor } from '../tensor/ops/create.js';
+import { rngState, setRngState } from '../tensor/state.js';
+import { tensor, randn } from '../tensor/ops/create.js';
 import { concat } from '../tensor/ops/misc.js';
 import { bceWithLogits } from '../tensor/ops/loss.js';
 import { Adam } from '../nn/adam.js';
@@ -40,11 +41,11 @@ export class CriticTrainer {
   constructor(readonly engine: Engine, readonly G: Sequential, readonly latentDim: number, { lr = 2e-4, width = DEFAULT_WIDTH, seed = 0 }: CriticOptions = {}) {
     const streams = criticStreams(seed >>> 0);
     this.zSeed = streams.z;
-    const rng = engine.rng;
-    engine.rng = { seed: streams.init, counter: 0 };
+    const rng = rngState(engine);
+    setRngState(engine, { seed: streams.init, counter: 0 });
     this.critic = buildDiscriminator(engine, width);
     dcganInit(engine, this.critic);
-    engine.rng = rng;
+    setRngState(engine, rng);
     this.optimizer = new Adam(engine, this.critic.parameters(), { lr, beta1: 0.5, beta2: 0.999 });
   }
 

@@ -1,6 +1,6 @@
 // A generator whose weights (and batchnorm running statistics) are an exponential moving average of the
 // trained one's, used for sampling: averaged weights give smoother, often better samples than the last step's.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { copyInto } from '../tensor/ops/create.js';
 import { emaKernel } from '../kernels/ema.js';
 import type { Sequential } from '../nn/layers.js';

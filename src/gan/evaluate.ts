@@ -16,7 +16,7 @@
 //   QualityProbe.dispose(): void
 //
 // And the full report behind `npm run evaluate` (evaluateGenerator). Browser-safe: arrays in, numbers out.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
 import { forEachGenerated, generatorWidth, inferenceChunk, sampleLatents } from './sampling.js';
 import type { ImageSet } from './real-samples.js';

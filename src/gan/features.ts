@@ -1,6 +1,6 @@
 // The classifier run over many images, in batches on the GPU (eval mode, no graph): penultimate features for
 // FID and precision/recall, logits for the class measures and accuracy.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { noGrad, tidy } from '../tensor/autograd.js';

@@ -1,6 +1,6 @@
 // A generator built from a file's tensors (a training checkpoint or an exported generator), browser-safe: the
 // caller reads the bytes (src/node/load-generator.ts does it from a path in Node).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
 import { buildGenerator } from './models.js';
 import { loadModuleState, CheckpointError, type LoadedTensors } from './checkpoint.js';

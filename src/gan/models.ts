@@ -1,7 +1,7 @@
 // The reference DCGAN for 28×28 grayscale images, layer for layer as the issue specifies. Layers followed by
 // batchnorm have no bias (it would be cancelled by the normalisation), as in PyTorch's DCGAN example.
 // `width` is that example's ngf / ndf: the channel count of the layer next to the image (64 in the reference).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { Module } from '../nn/module.js';
 import { Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, ReLU, LeakyReLU, Tanh, Flatten } from '../nn/layers.js';
 import { SpectralNormConv2d } from '../nn/spectral-norm.js';

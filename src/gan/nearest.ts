@@ -2,7 +2,7 @@
 // products from the engine's matmul over blocks of queries and base rows and a running k-smallest per query
 // (row_topk.wgsl). float32 loses the low bits of ‖q − b‖² when it is small against ‖q‖² + ‖b‖², so the GPU only
 // shortlists a few extra candidates per query; they are ranked again exactly in float64 (rankNeighbours).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { matmulKernel } from '../kernels/matmul.js';

@@ -3,7 +3,7 @@
 // maxStorageBufferBindingSize (WebGPU guarantees 128 MiB; a DCGAN of width 64 needs 200,704 bytes per image in
 // its widest buffer, so 669 images at once failed). Chunks change no numbers: z is drawn before it is split,
 // and G and D run in eval mode, where each image's output depends on that image alone.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../nn/layers.js';
 import { tensor, randn, type RandomKey } from '../tensor/ops/create.js';

@@ -1,9 +1,10 @@
 // One DCGAN training step, recorded into the engine's open command encoder: D on a real batch and on G(z)
 // detached (losses summed, one D update), then G on a fresh z against the real target (one G update).
 // Browser-safe: no file I/O here; the CLI reads data and writes artifacts.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, backward, noGrad, keep } from '../tensor/autograd.js';
+import { setRngState } from '../tensor/state.js';
 import { randn } from '../tensor/ops/create.js';
 import { sigmoid } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
@@ -57,7 +58,7 @@ export class GanTrainer {
   private readonly loss: GanLoss;
 
   constructor(readonly engine: Engine, readonly config: GanConfig) {
-    engine.rng = { seed: config.seed >>> 0, counter: 0 };
+    setRngState(engine, { seed: config.seed >>> 0, counter: 0 });
     this.G = buildGenerator(engine, config.latentDim, config.ngf);
     this.D = buildDiscriminator(engine, config.ndf, { spectralNorm: config.spectralNorm ?? false });
     dcganInit(engine, this.G);

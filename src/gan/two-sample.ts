@@ -1,6 +1,6 @@
 // The classifier two-sample test (Lopez-Paz & Oquab 2017) with a trained critic as the classifier: its accuracy
 // at telling n held-out real images from n fresh generated ones, 0.5 when it cannot tell them apart. Browser-safe.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
 import { criticLogitsOfImages, generatedCriticLogits } from './critic.js';
 import type { ImageSet } from './real-samples.js';

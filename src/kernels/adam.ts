@@ -1,6 +1,7 @@
 // Fused Adam: one dispatch updates a parameter and its two moment buffers in place.
-import { Params, grid1d } from '../tensor/engine.js';
-import { shapeString, type Tensor } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import type { DeviceArray } from '../runtime/storage.js';
+import { shapeString } from '../runtime/shape.js';
 
 export interface AdamStep {
   lr: number;
@@ -14,7 +15,7 @@ export interface AdamStep {
 }
 
 /** param, m and v are updated in place; grad is read. All four must have the same number of elements. */
-export function adamKernel(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: AdamStep): void {
+export function adamKernel(param: DeviceArray, grad: DeviceArray, m: DeviceArray, v: DeviceArray, options: AdamStep): void {
   const { lr, beta1, beta2, eps, step, weightDecay = 0 } = options;
   for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
     if (t.size !== param.size) {
@@ -29,6 +30,6 @@ export function adamKernel(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, op
   param.engine.run({
     shader: 'adam', defines: { VEC4: vec4 },
     uniforms: new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, eps, stepSize, invSqrtBc2, weightDecay).buffer,
-    buffers: [param.buffer, grad.buffer, m.buffer, v.buffer], workgroups: grid1d(n, 256),
+    buffers: [param, grad, m, v], workgroups: grid1d(n, 256),
   });
 }

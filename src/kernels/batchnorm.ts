@@ -1,7 +1,7 @@
 // BatchNorm2d kernels over NCHW. Both modes produce a `saved` record [mean | invstd | gamma·invstd] (shape
 // [3, C]) that the apply kernel and the backward kernels read; training also updates the running stats in place.
-import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import { DeviceArray } from '../runtime/storage.js';
 
 interface Layout {
   n: number;
@@ -17,7 +17,7 @@ interface Layout {
 
 const REDUCE_WG = 64;
 
-function layout(x: Tensor): Layout {
+function layout(x: DeviceArray): Layout {
   const [n, c, h, w] = x.shape;
   const hw = h * w;
   const vec4 = hw % 4 === 0;
@@ -28,25 +28,25 @@ function layout(x: Tensor): Layout {
 }
 
 /** Batch statistics of x (training): returns `saved` and updates runningMean/runningVar in place. */
-export function batchNormStatsKernel(x: Tensor, gamma: Tensor, runningMean: Tensor, runningVar: Tensor, momentum: number, eps: number): Tensor {
+export function batchNormStatsKernel(x: DeviceArray, gamma: DeviceArray, runningMean: DeviceArray, runningVar: DeviceArray, momentum: number, eps: number): DeviceArray {
   const l = layout(x);
   const count = l.n * l.hw;
-  const saved = Tensor.empty(x.engine, [3, l.c]);
+  const saved = DeviceArray.empty(x.engine, [3, l.c]);
   x.engine.run({
     shader: 'batchnorm_stats', defines: { VEC4: l.vec4 },
     uniforms: new Params().u32(l.n, l.c, l.hwT, l.lanes).f32(count, eps, momentum, count / (count - 1)).buffer,
-    buffers: [x.buffer, gamma.buffer, saved.buffer, runningMean.buffer, runningVar.buffer], workgroups: [l.c],
+    buffers: [x, gamma, saved, runningMean, runningVar], workgroups: [l.c],
   });
   return saved;
 }
 
 /** `saved` from the running statistics (eval mode). */
-export function batchNormRunningKernel(gamma: Tensor, runningMean: Tensor, runningVar: Tensor, eps: number): Tensor {
+export function batchNormRunningKernel(gamma: DeviceArray, runningMean: DeviceArray, runningVar: DeviceArray, eps: number): DeviceArray {
   const c = gamma.size;
-  const saved = Tensor.empty(gamma.engine, [3, c]);
+  const saved = DeviceArray.empty(gamma.engine, [3, c]);
   gamma.engine.run({
     shader: 'batchnorm_running', uniforms: new Params().u32(c).f32(eps).buffer,
-    buffers: [gamma.buffer, runningMean.buffer, runningVar.buffer, saved.buffer], workgroups: grid1d(c, 64),
+    buffers: [gamma, runningMean, runningVar, saved], workgroups: grid1d(c, 64),
   });
   return saved;
 }
@@ -63,37 +63,37 @@ function elementwiseCall(l: Layout) {
   };
 }
 
-export function batchNormApplyKernel(x: Tensor, saved: Tensor, beta: Tensor): Tensor {
-  const y = Tensor.empty(x.engine, x.shape);
-  x.engine.run({ shader: 'batchnorm_apply', ...elementwiseCall(layout(x)), buffers: [x.buffer, saved.buffer, beta.buffer, y.buffer] });
+export function batchNormApplyKernel(x: DeviceArray, saved: DeviceArray, beta: DeviceArray): DeviceArray {
+  const y = DeviceArray.empty(x.engine, x.shape);
+  x.engine.run({ shader: 'batchnorm_apply', ...elementwiseCall(layout(x)), buffers: [x, saved, beta, y] });
   return y;
 }
 
 export interface BatchNormGrads {
-  dx: Tensor | null;
-  dgamma: Tensor;
-  dbeta: Tensor;
+  dx: DeviceArray | null;
+  dgamma: DeviceArray;
+  dbeta: DeviceArray;
 }
 
 /**
  * Gradients of batchnorm given dy. `training` selects the batch-statistics formula (mean and variance depend
  * on x) over the eval one (constants). dx is computed only when `needDx`.
  */
-export function batchNormBackwardKernel(x: Tensor, dy: Tensor, saved: Tensor, training: boolean, needDx: boolean): BatchNormGrads {
+export function batchNormBackwardKernel(x: DeviceArray, dy: DeviceArray, saved: DeviceArray, training: boolean, needDx: boolean): BatchNormGrads {
   const l = layout(x);
   const engine = x.engine;
-  const dgamma = Tensor.empty(engine, [l.c]);
-  const dbeta = Tensor.empty(engine, [l.c]);
-  const coef = Tensor.empty(engine, [3, l.c]);
+  const dgamma = DeviceArray.empty(engine, [l.c]);
+  const dbeta = DeviceArray.empty(engine, [l.c]);
+  const coef = DeviceArray.empty(engine, [3, l.c]);
   engine.run({
     shader: 'batchnorm_grad_stats', defines: { VEC4: l.vec4, TRAIN: training },
     uniforms: new Params().u32(l.n, l.c, l.hwT, l.lanes).f32(l.n * l.hw).buffer,
-    buffers: [x.buffer, dy.buffer, saved.buffer, dgamma.buffer, dbeta.buffer, coef.buffer], workgroups: [l.c],
+    buffers: [x, dy, saved, dgamma, dbeta, coef], workgroups: [l.c],
   });
-  let dx: Tensor | null = null;
+  let dx: DeviceArray | null = null;
   if (needDx) {
-    dx = Tensor.empty(engine, x.shape);
-    engine.run({ shader: 'batchnorm_grad_apply', ...elementwiseCall(l), buffers: [x.buffer, dy.buffer, saved.buffer, coef.buffer, dx.buffer] });
+    dx = DeviceArray.empty(engine, x.shape);
+    engine.run({ shader: 'batchnorm_grad_apply', ...elementwiseCall(l), buffers: [x, dy, saved, coef, dx] });
   }
   coef.dispose();
   return { dx, dgamma, dbeta };

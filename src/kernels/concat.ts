@@ -1,22 +1,23 @@
 // Concatenation along one axis, one dispatch per input, and the inverse slice for the backward pass.
 // Each input is an [outer, inner] block placed at column `offset` of the [outer, outInner] output.
-import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor, type Shape } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import { DeviceArray } from '../runtime/storage.js';
+import type { Shape } from '../runtime/shape.js';
 
-function copyBlock(src: Tensor, dst: Tensor, outer: number, inner: number, outInner: number, offset: number, slice: boolean): void {
+function copyBlock(src: DeviceArray, dst: DeviceArray, outer: number, inner: number, outInner: number, offset: number, slice: boolean): void {
   const vec4 = inner % 4 === 0 && outInner % 4 === 0 && offset % 4 === 0;
   const k = vec4 ? 4 : 1;
   const n = (outer * inner) / k;
   src.engine.run({
     shader: 'concat', label: slice ? 'concat:slice' : 'concat', defines: { VEC4: vec4, SLICE: slice },
     uniforms: new Params().u32(n, inner / k, outInner / k, offset / k).buffer,
-    buffers: [src.buffer, dst.buffer], workgroups: grid1d(n, 256),
+    buffers: [src, dst], workgroups: grid1d(n, 256),
   });
 }
 
 /** Shapes are checked by the caller: all equal except along `axis`. */
-export function concatKernel(tensors: Tensor[], axis: number, outShape: Shape): Tensor {
-  const out = Tensor.empty(tensors[0].engine, outShape);
+export function concatKernel(tensors: DeviceArray[], axis: number, outShape: Shape): DeviceArray {
+  const out = DeviceArray.empty(tensors[0].engine, outShape);
   const outer = outShape.slice(0, axis).reduce((a, b) => a * b, 1);
   const outInner = out.size / Math.max(1, outer);
   let offset = 0;
@@ -29,8 +30,8 @@ export function concatKernel(tensors: Tensor[], axis: number, outShape: Shape): 
 }
 
 /** The part of `whole` (shape [..., axis: total, ...]) at positions [start, start + shape[axis]) along `axis`. */
-export function sliceAxisKernel(whole: Tensor, axis: number, start: number, shape: Shape): Tensor {
-  const part = Tensor.empty(whole.engine, shape);
+export function sliceAxisKernel(whole: DeviceArray, axis: number, start: number, shape: Shape): DeviceArray {
+  const part = DeviceArray.empty(whole.engine, shape);
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const rest = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   copyBlock(whole, part, outer, part.size / Math.max(1, outer), whole.size / Math.max(1, outer), start * rest, true);

@@ -1,7 +1,7 @@
 // A conv whose kernel covers its whole unpadded input has a 1×1 output: it is a dense layer, and NCHW storage
 // is already the matrix each product needs — x as [N, K = Cin·kH·kW], y as [N, Cout] — so forward and both
 // gradients are single matmuls with no unfolding or layout swaps (the DCGAN's D3 and, transposed, its G1).
-import type { Tensor } from '../tensor/tensor.js';
+import type { DeviceArray } from '../runtime/storage.js';
 import { matmulKernel } from './matmul.js';
 import { binaryKernel } from './elementwise.js';
 import { viewAs } from './conv-fast.js';
@@ -12,7 +12,7 @@ export const coversInput = (g: ConvGeometry) => g.pad === 0 && g.kh === g.h && g
 const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;
 
 /** Runs f on views of the given tensors with the given shapes, disposing the views after. */
-function withViews<T>(views: [Tensor, number[]][], f: (...v: Tensor[]) => T): T {
+function withViews<T>(views: [DeviceArray, number[]][], f: (...v: DeviceArray[]) => T): T {
   const vs = views.map(([t, shape]) => viewAs(t, shape));
   try {
     return f(...vs);
@@ -22,7 +22,7 @@ function withViews<T>(views: [Tensor, number[]][], f: (...v: Tensor[]) => T): T 
 }
 
 /** Adds bias[c] to t viewed as [rows, C, per]; returns a new tensor of t's shape, or t itself without bias. */
-function addChannelBias(t: Tensor, bias: Tensor | null, rows: number, channels: number, per: number, shape: number[]): Tensor {
+function addChannelBias(t: DeviceArray, bias: DeviceArray | null, rows: number, channels: number, per: number, shape: number[]): DeviceArray {
   if (!bias) return viewAs(t, shape);
   return withViews([[t, [rows, channels, per]], [bias, [channels, 1]]], (tv, bv) => {
     const sum = binaryKernel('add', tv, bv);
@@ -33,7 +33,7 @@ function addChannelBias(t: Tensor, bias: Tensor | null, rows: number, channels: 
 }
 
 /** y [N, Cout, 1, 1] = x [N, K] · w [Cout, K]ᵀ (+ bias). */
-export function denseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function denseForward(x: DeviceArray, w: DeviceArray, bias: DeviceArray | null, g: ConvGeometry): DeviceArray {
   const y = withViews([[x, [g.n, kSize(g)]], [w, [g.cout, kSize(g)]]], (xv, wv) => matmulKernel(xv, wv, { transposeB: true }));
   const out = addChannelBias(y, bias, g.n, g.cout, 1, [g.n, g.cout, 1, 1]);
   y.dispose();
@@ -41,7 +41,7 @@ export function denseForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvG
 }
 
 /** dx [N, Cin, H, W] = dy [N, Cout] · w [Cout, K] (+ bias[ci], for conv-transpose). */
-export function denseGradInput(dy: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function denseGradInput(dy: DeviceArray, w: DeviceArray, bias: DeviceArray | null, g: ConvGeometry): DeviceArray {
   const dx = withViews([[dy, [g.n, g.cout]], [w, [g.cout, kSize(g)]]], (dyv, wv) => matmulKernel(dyv, wv));
   const out = addChannelBias(dx, bias, g.n, g.cin, g.kh * g.kw, [g.n, g.cin, g.h, g.w]);
   dx.dispose();
@@ -49,7 +49,7 @@ export function denseGradInput(dy: Tensor, w: Tensor, bias: Tensor | null, g: Co
 }
 
 /** dw [Cout, Cin, kH, kW] = dy [N, Cout]ᵀ · x [N, K]. */
-export function denseGradWeight(x: Tensor, dy: Tensor, g: ConvGeometry): Tensor {
+export function denseGradWeight(x: DeviceArray, dy: DeviceArray, g: ConvGeometry): DeviceArray {
   const dw = withViews([[dy, [g.n, g.cout]], [x, [g.n, kSize(g)]]], (dyv, xv) => matmulKernel(dyv, xv, { transposeA: true }));
   const out = viewAs(dw, [g.cout, g.cin, g.kh, g.kw]);
   dw.dispose();

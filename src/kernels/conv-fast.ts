@@ -6,64 +6,65 @@
 // backward passes can share an im2col or a channel-major dy between the two gradients. When the products are
 // big enough to read their operands from textures (see matmul.ts), unfold() and channelMajorOperand() write
 // col and dy straight into textures, so one pass makes each operand for both products.
-import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor, sizeOf, type Shape } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import { DeviceArray } from '../runtime/storage.js';
+import { sizeOf, type Shape } from '../runtime/shape.js';
 import { matmulKernel, matmulConfig, texturesPay, type MatmulOperand } from './matmul.js';
 import { channelMajorTexture, matrixTexture, type MatrixTexture } from './texture.js';
 import { convConstants, type ConvGeometry } from './conv-geometry.js';
 
-/** A new tensor header over t's storage (no copy, no autograd). */
-export function viewAs(t: Tensor, shape: Shape): Tensor {
-  return new Tensor(t.engine, shape, t.storage.retain());
+/** A new array header over t's storage (no copy). */
+export function viewAs(t: DeviceArray, shape: Shape): DeviceArray {
+  return DeviceArray.view(t, shape);
 }
 
 const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;
 const mSize = (g: ConvGeometry) => g.n * g.oh * g.ow;
 
 /** col [K, M] as a tensor. */
-export function im2col(x: Tensor, g: ConvGeometry): Tensor {
+export function im2col(x: DeviceArray, g: ConvGeometry): DeviceArray {
   const [k, m] = [kSize(g), mSize(g)];
-  const col = Tensor.empty(x.engine, [k, m]);
+  const col = DeviceArray.empty(x.engine, [k, m]);
   x.engine.run({
     shader: 'im2col', defines: { VEC4: m % 4 === 0 }, constants: convConstants(g),
-    buffers: [x.buffer, col.buffer], workgroups: grid1d(k * Math.ceil(m / 4), 64),
+    buffers: [x, col], workgroups: grid1d(k * Math.ceil(m / 4), 64),
   });
   return col;
 }
 
 /** Whether this conv's GEMMs (all three have Cout·K·M multiply-adds) read their operands from textures. */
-function gemmTextures(x: Tensor, g: ConvGeometry): boolean {
+function gemmTextures(x: DeviceArray, g: ConvGeometry): boolean {
   return texturesPay(x.engine, g.cout * kSize(g) * mSize(g), [kSize(g), mSize(g)], [g.cout, mSize(g)], [g.cout, kSize(g)]);
 }
 
-function im2colTexture(x: Tensor, g: ConvGeometry): MatrixTexture {
+function im2colTexture(x: DeviceArray, g: ConvGeometry): MatrixTexture {
   const [k, m] = [kSize(g), mSize(g)];
   const col = matrixTexture(x.engine, k, m);
   x.engine.run({
     shader: 'im2col', defines: { TEX: true }, constants: convConstants(g),
-    buffers: [x.buffer, col.view], workgroups: grid1d(k * Math.ceil(m / 4), 64),
+    buffers: [x, col.view], workgroups: grid1d(k * Math.ceil(m / 4), 64),
   });
   return col;
 }
 
 /** col [K, M] for this conv's GEMMs: in a texture when they read textures, else a tensor. */
-export function unfold(x: Tensor, g: ConvGeometry): MatmulOperand {
+export function unfold(x: DeviceArray, g: ConvGeometry): MatmulOperand {
   return gemmTextures(x, g) ? im2colTexture(x, g) : im2col(x, g);
 }
 
 /** dy [N, Cout, OH, OW] as the channel-major operand [Cout, M] of this conv's GEMMs. */
-export function channelMajorOperand(dy: Tensor, g: ConvGeometry): MatmulOperand {
+export function channelMajorOperand(dy: DeviceArray, g: ConvGeometry): MatmulOperand {
   return gemmTextures(dy, g) ? channelMajorTexture(dy) : channelMajor(dy, g);
 }
 
 /** dx [N, Cin, H, W] from dcol [K, M], plus bias[ci] when given. */
-export function col2im(col: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function col2im(col: DeviceArray, bias: DeviceArray | null, g: ConvGeometry): DeviceArray {
   const shape = [g.n, g.cin, g.h, g.w];
   const total = sizeOf(shape);
-  const dx = Tensor.empty(col.engine, shape);
+  const dx = DeviceArray.empty(col.engine, shape);
   col.engine.run({
     shader: 'col2im', defines: { VEC4: total % 4 === 0, BIAS: !!bias }, constants: convConstants(g),
-    buffers: bias ? [col.buffer, bias.buffer, dx.buffer] : [col.buffer, dx.buffer],
+    buffers: bias ? [col, bias, dx] : [col, dx],
     workgroups: grid1d(Math.ceil(total / 4), 64),
   });
   return dx;
@@ -73,24 +74,24 @@ export function col2im(col: Tensor, bias: Tensor | null, g: ConvGeometry): Tenso
  * t viewed as [A, B, S] → [B, A, S] with shape `outShape`, adding bias[a] when given. When A or B is 1 and
  * there is no bias the memory order doesn't change, so this is a free view.
  */
-export function swap01(t: Tensor, a: number, b: number, s: number, bias: Tensor | null, outShape: Shape): Tensor {
+export function swap01(t: DeviceArray, a: number, b: number, s: number, bias: DeviceArray | null, outShape: Shape): DeviceArray {
   if ((a === 1 || b === 1) && !bias) return viewAs(t, outShape);
-  const out = Tensor.empty(t.engine, outShape);
+  const out = DeviceArray.empty(t.engine, outShape);
   t.engine.run({
     shader: 'swap01', defines: { VEC4: s % 4 === 0, BIAS: !!bias }, uniforms: new Params().u32(a, b, s).buffer,
-    buffers: bias ? [t.buffer, bias.buffer, out.buffer] : [t.buffer, out.buffer],
+    buffers: bias ? [t, bias, out] : [t, out],
     workgroups: grid1d(a * b * Math.ceil(s / 4), 64),
   });
   return out;
 }
 
 /** The NCHW gradient dy [N, Cout, OH, OW] as [Cout, M]. */
-export function channelMajor(dy: Tensor, g: ConvGeometry): Tensor {
+export function channelMajor(dy: DeviceArray, g: ConvGeometry): DeviceArray {
   return swap01(dy, g.n, g.cout, g.oh * g.ow, null, [g.cout, mSize(g)]);
 }
 
 /** y [N, Cout, OH, OW] = W · col (+ bias). */
-export function convFromCol(col: MatmulOperand, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function convFromCol(col: MatmulOperand, w: DeviceArray, bias: DeviceArray | null, g: ConvGeometry): DeviceArray {
   const w2 = viewAs(w, [g.cout, kSize(g)]);
   const shape = [g.n, g.cout, g.oh, g.ow];
   if (!bias && matmulConfig.algorithm === 'fast' && (g.oh * g.ow) % 4 === 0) {
@@ -108,7 +109,7 @@ export function convFromCol(col: MatmulOperand, w: Tensor, bias: Tensor | null, 
 }
 
 /** dx [N, Cin, H, W] = col2im(Wᵀ · dyCM) (+ bias[ci], for conv-transpose). */
-export function gradInputFromChannelMajor(dyCM: MatmulOperand, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
+export function gradInputFromChannelMajor(dyCM: MatmulOperand, w: DeviceArray, bias: DeviceArray | null, g: ConvGeometry): DeviceArray {
   const w2 = viewAs(w, [g.cout, kSize(g)]);
   const dcol = matmulKernel(w2, dyCM, { transposeA: true });
   w2.dispose();
@@ -118,7 +119,7 @@ export function gradInputFromChannelMajor(dyCM: MatmulOperand, w: Tensor, bias: 
 }
 
 /** dW [Cout, Cin, kH, kW] = dyCM · colᵀ. */
-export function gradWeightFromCol(dyCM: MatmulOperand, col: MatmulOperand, g: ConvGeometry): Tensor {
+export function gradWeightFromCol(dyCM: MatmulOperand, col: MatmulOperand, g: ConvGeometry): DeviceArray {
   const dw2 = matmulKernel(dyCM, col, { transposeB: true });
   const dw = viewAs(dw2, [g.cout, g.cin, g.kh, g.kw]);
   dw2.dispose();

@@ -1,7 +1,7 @@
 // The sizes of one 2-D convolution (NCHW input, [Cout, Cin, kH, kW] weight), shared by every conv kernel and
 // packed into the same uniform block so all conv shaders can declare one `Params` struct.
-import { Params } from '../tensor/engine.js';
-import { shapeString, type Shape } from '../tensor/tensor.js';
+import { Params } from '../runtime/params.js';
+import { shapeString, type Shape } from '../runtime/shape.js';
 
 export type ConvAlgorithm = 'naive' | 'fast';
 

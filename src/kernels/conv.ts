@@ -1,8 +1,9 @@
 // Raw conv2d kernels (no autograd): forward, the two gradients and the bias gradient, each with a direct-loop
 // naive path and a GEMM (im2col + matmul, see conv-fast.ts) fast path chosen per call or by convConfig. The fast
 // path itself falls back to the direct kernels where a GEMM would be mostly padding (fewer than 4 channels).
-import { Params } from '../tensor/engine.js';
-import { Tensor, shapeString, type Shape } from '../tensor/tensor.js';
+import { Params } from '../runtime/params.js';
+import { DeviceArray } from '../runtime/storage.js';
+import { shapeString, type Shape } from '../runtime/shape.js';
 import { conv2dGradInputNaive, conv2dGradWeightNaive, conv2dNaive } from './conv-naive.js';
 import { channelMajorOperand, convFromCol, gradInputFromChannelMajor, gradWeightFromCol, im2col, unfold } from './conv-fast.js';
 import { coversInput, denseForward, denseGradInput, denseGradWeight } from './conv-dense.js';
@@ -23,14 +24,14 @@ const dense = (opts: ConvOptions, g: ConvGeometry) => algorithmOf(opts) === 'fas
  */
 const gemmOverChannels = (opts: ConvOptions, g: ConvGeometry) => algorithmOf(opts) === 'fast' && g.cout >= 4;
 
-function checkBias(op: string, bias: Tensor | null | undefined, channels: number): void {
+function checkBias(op: string, bias: DeviceArray | null | undefined, channels: number): void {
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) {
     throw new Error(`${op}: bias ${shapeString(bias.shape)} should be [${channels}]`);
   }
 }
 
 /** y [N, Cout, OH, OW] = conv2d(x [N, Cin, H, W], w [Cout, Cin, kH, kW]) + bias [Cout]. */
-export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions): Tensor {
+export function conv2dKernel(x: DeviceArray, w: DeviceArray, bias: DeviceArray | null, opts: ConvOptions): DeviceArray {
   return conv2dForwardKernel(x, w, bias, opts).y;
 }
 
@@ -38,27 +39,37 @@ export function conv2dKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: Co
  * conv2d's forward; with `saveCol` the GEMM path also returns its unfolded input, for the weight gradient to
  * reuse (conv2dBackwardKernel's `col`) instead of unfolding x again.
  */
-export function conv2dForwardKernel(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions & { saveCol?: boolean }): { y: Tensor; col: Tensor | null } {
+export function conv2dForwardKernel(x: DeviceArray, w: DeviceArray, bias: DeviceArray | null, opts: ConvOptions & { saveCol?: boolean }): { y: DeviceArray; col: DeviceArray | null } {
   const g = convGeometry('conv2d', x.shape, w.shape, opts.stride, opts.padding);
   checkBias('conv2d', bias, g.cout);
   if (dense(opts, g)) return { y: denseForward(x, w, bias, g), col: null };
   if (!gemmOverChannels(opts, g)) return { y: conv2dNaive(x, w, bias, g), col: null };
   const col = opts.saveCol ? im2col(x, g) : unfold(x, g);
   const y = convFromCol(col, w, bias, g);
-  if (opts.saveCol) return { y, col: col as Tensor };
+  if (opts.saveCol) return { y, col: col as DeviceArray };
   col.dispose();
   return { y, col: null };
 }
 
+/** dx [inputShape] of a conv2d from its output gradient dy (its backward's input half). */
+export function conv2dGradInputKernel(dy: DeviceArray, w: DeviceArray, inputShape: Shape, opts: ConvOptions): DeviceArray {
+  return gradInput('conv2dGradInput', dy, w, inputShape, null, opts);
+}
+
 /**
- * dx [inputShape] of a conv2d from its output gradient dy. This is also conv-transpose's forward (w read as a
- * conv weight), which is why it can add a per-input-channel bias.
+ * y [outShape = N, Cout, OH, OW] = convTranspose2d(x [N, Cin, H, W], w [Cin, Cout, kH, kW]) + bias [Cout]. It is
+ * the input gradient of the conv2d that maps outShape to x's shape, with w read as that conv's weight ([Cout_conv
+ * = Cin, Cin_conv = Cout, kH, kW]); the bias is per channel of that conv's input.
  */
-export function conv2dGradInputKernel(dy: Tensor, w: Tensor, inputShape: Shape, opts: ConvOptions & { bias?: Tensor | null }): Tensor {
-  const g = convGeometry('conv2dGradInput', inputShape, w.shape, opts.stride, opts.padding);
-  expectOutputShape('conv2dGradInput', 'dy', dy.shape, g);
-  const bias = opts.bias ?? null;
-  checkBias('conv2dGradInput', bias, g.cin);
+export function convTranspose2dKernel(x: DeviceArray, w: DeviceArray, outShape: Shape, opts: ConvOptions & { bias?: DeviceArray | null }): DeviceArray {
+  return gradInput('convTranspose2d', x, w, outShape, opts.bias ?? null, opts);
+}
+
+/** dx [inputShape] from dy, plus bias[ci] when given: naive, dense, or GEMM + col2im. */
+function gradInput(op: string, dy: DeviceArray, w: DeviceArray, inputShape: Shape, bias: DeviceArray | null, opts: ConvOptions): DeviceArray {
+  const g = convGeometry(op, inputShape, w.shape, opts.stride, opts.padding);
+  expectOutputShape(op, 'dy', dy.shape, g);
+  checkBias(op, bias, g.cin);
   if (algorithmOf(opts) === 'naive') return conv2dGradInputNaive(dy, w, bias, g);
   if (dense(opts, g)) return denseGradInput(dy, w, bias, g);
   const dyCM = channelMajorOperand(dy, g);
@@ -68,7 +79,7 @@ export function conv2dGradInputKernel(dy: Tensor, w: Tensor, inputShape: Shape, 
 }
 
 /** dw [weightShape] of a conv2d from its input x and output gradient dy. */
-export function conv2dGradWeightKernel(x: Tensor, dy: Tensor, weightShape: Shape, opts: ConvOptions): Tensor {
+export function conv2dGradWeightKernel(x: DeviceArray, dy: DeviceArray, weightShape: Shape, opts: ConvOptions): DeviceArray {
   const g = convGeometry('conv2dGradWeight', x.shape, weightShape, opts.stride, opts.padding);
   expectOutputShape('conv2dGradWeight', 'dy', dy.shape, g);
   if (dense(opts, g)) return denseGradWeight(x, dy, g);
@@ -82,14 +93,14 @@ export function conv2dGradWeightKernel(x: Tensor, dy: Tensor, weightShape: Shape
 }
 
 /** db [C] = Σ over N and the spatial axes of dy [N, C, ...]. */
-export function biasGradKernel(dy: Tensor): Tensor {
+export function biasGradKernel(dy: DeviceArray): DeviceArray {
   if (dy.rank < 2) throw new Error(`biasGrad: needs [N, C, ...], got ${shapeString(dy.shape)}`);
   const [n, c] = dy.shape;
   const s = dy.size / Math.max(1, n * c);
-  const db = Tensor.empty(dy.engine, [c]);
+  const db = DeviceArray.empty(dy.engine, [c]);
   dy.engine.run({
     shader: 'bias_grad', uniforms: new Params().u32(n, c, s).buffer,
-    buffers: [dy.buffer, db.buffer], workgroups: [c],
+    buffers: [dy, db], workgroups: [c],
   });
   return db;
 }
@@ -100,15 +111,15 @@ export interface BackwardNeeds {
 }
 
 export interface ConvGrads {
-  dx: Tensor | null;
-  dw: Tensor | null;
+  dx: DeviceArray | null;
+  dw: DeviceArray | null;
 }
 
 /**
  * conv2d's input and weight gradients together; the fast path makes the channel-major dy once for both, and
  * takes the unfolded x from the forward pass when given one (`col`, from conv2dForwardKernel).
  */
-export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: ConvOptions & BackwardNeeds & { col?: Tensor | null }): ConvGrads {
+export function conv2dBackwardKernel(x: DeviceArray, w: DeviceArray, dy: DeviceArray, opts: ConvOptions & BackwardNeeds & { col?: DeviceArray | null }): ConvGrads {
   const g = convGeometry('conv2d backward', x.shape, w.shape, opts.stride, opts.padding);
   expectOutputShape('conv2d backward', 'dy', dy.shape, g);
   if (algorithmOf(opts) === 'naive') {
@@ -123,7 +134,7 @@ export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: Con
   const dwGemm = opts.weight && gemmOverChannels(opts, g);
   const dyCM = opts.input || dwGemm ? channelMajorOperand(dy, g) : null;
   const dx = opts.input ? gradInputFromChannelMajor(dyCM!, w, null, g) : null;
-  let dw: Tensor | null = null;
+  let dw: DeviceArray | null = null;
   if (dwGemm) {
     const col = opts.col ?? unfold(x, g);
     dw = gradWeightFromCol(dyCM!, col, g);
@@ -140,7 +151,7 @@ export function conv2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: Con
  * conv2d of dy by w, dx is that conv's forward and dw its weight gradient with x as the output gradient; the fast
  * path unfolds dy once for both.
  */
-export function convTranspose2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, opts: ConvOptions & BackwardNeeds): ConvGrads {
+export function convTranspose2dBackwardKernel(x: DeviceArray, w: DeviceArray, dy: DeviceArray, opts: ConvOptions & BackwardNeeds): ConvGrads {
   const g: ConvGeometry = convGeometry('convTranspose2d backward', dy.shape, w.shape, opts.stride, opts.padding);
   expectOutputShape('convTranspose2d backward', 'x', x.shape, g);
   if (dense(opts, g)) {
@@ -154,7 +165,7 @@ export function convTranspose2dBackwardKernel(x: Tensor, w: Tensor, dy: Tensor, 
   }
   const col = unfold(dy, g);
   const dx = opts.input ? convFromCol(col, w, null, g) : null;
-  let dw: Tensor | null = null;
+  let dw: DeviceArray | null = null;
   if (opts.weight) {
     const xCM = channelMajorOperand(x, g);
     dw = gradWeightFromCol(xCM, col, g);

@@ -1,7 +1,8 @@
 // Elementwise kernels: unary maps and their derivatives, broadcasting binary ops, fill and random.
-import { Params, grid1d } from '../tensor/engine.js';
-import type { Engine } from '../tensor/engine.js';
-import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import type { Engine } from '../runtime/engine.js';
+import { DeviceArray } from '../runtime/storage.js';
+import { shapeString, sizeOf, type Shape } from '../runtime/shape.js';
 
 /** Op codes shared with unary.wgsl and unary_grad.wgsl. */
 export const UnaryOp = {
@@ -14,27 +15,27 @@ export type UnaryOpName = keyof typeof UnaryOp;
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 export type BinaryOpName = keyof typeof BinaryOp;
 
-export function unaryKernel(op: UnaryOpName, x: Tensor, alpha = 0): Tensor {
-  const y = Tensor.empty(x.engine, x.shape);
+export function unaryKernel(op: UnaryOpName, x: DeviceArray, alpha = 0): DeviceArray {
+  const y = DeviceArray.empty(x.engine, x.shape);
   const vec4 = x.size % 4 === 0;
   const n = vec4 ? x.size / 4 : x.size;
   x.engine.run({
     shader: 'unary', label: `unary:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
     uniforms: new Params().u32(n).f32(alpha).buffer,
-    buffers: [x.buffer, y.buffer], workgroups: grid1d(n, 256),
+    buffers: [x, y], workgroups: grid1d(n, 256),
   });
   return y;
 }
 
 /** dx = dy · f'(x), where y = f(x) is passed too (some derivatives are cheaper from y). */
-export function unaryGradKernel(op: UnaryOpName, x: Tensor, y: Tensor, dy: Tensor, alpha = 0): Tensor {
-  const dx = Tensor.empty(x.engine, x.shape);
+export function unaryGradKernel(op: UnaryOpName, x: DeviceArray, y: DeviceArray, dy: DeviceArray, alpha = 0): DeviceArray {
+  const dx = DeviceArray.empty(x.engine, x.shape);
   const vec4 = x.size % 4 === 0;
   const n = vec4 ? x.size / 4 : x.size;
   x.engine.run({
     shader: 'unary_grad', label: `unary_grad:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
     uniforms: new Params().u32(n).f32(alpha).buffer,
-    buffers: [x.buffer, y.buffer, dy.buffer, dx.buffer], workgroups: grid1d(n, 256),
+    buffers: [x, y, dy, dx], workgroups: grid1d(n, 256),
   });
   return dx;
 }
@@ -67,10 +68,10 @@ function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return strides;
 }
 
-export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
+export function binaryKernel(op: BinaryOpName, a: DeviceArray, b: DeviceArray): DeviceArray {
   const shape = broadcastShapes(op, a.shape, b.shape);
   if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
-  const c = Tensor.empty(a.engine, shape);
+  const c = DeviceArray.empty(a.engine, shape);
   const same = a.size === c.size && b.size === c.size;
   const vec4 = same && c.size % 4 === 0;
   const n = vec4 ? c.size / 4 : c.size;
@@ -79,28 +80,28 @@ export function binaryKernel(op: BinaryOpName, a: Tensor, b: Tensor): Tensor {
     .u32(...pad(shape)).u32(...pad(broadcastStrides(a.shape, shape))).u32(...pad(broadcastStrides(b.shape, shape)));
   a.engine.run({
     shader: 'binary', label: `binary:${op}`, defines: { SAME: same, VEC4: vec4 }, constants: { OP: BinaryOp[op] },
-    uniforms: params.buffer, buffers: [a.buffer, b.buffer, c.buffer], workgroups: grid1d(n, 256),
+    uniforms: params.buffer, buffers: [a, b, c], workgroups: grid1d(n, 256),
   });
   return c;
 }
 
-export function fillKernel(engine: Engine, shape: Shape, value: number): Tensor {
-  const y = Tensor.empty(engine, shape);
+export function fillKernel(engine: Engine, shape: Shape, value: number): DeviceArray {
+  const y = DeviceArray.empty(engine, shape);
   const n = sizeOf(shape);
   engine.run({
-    shader: 'fill', uniforms: new Params().u32(n).f32(value).buffer, buffers: [y.buffer], workgroups: grid1d(n, 256),
+    shader: 'fill', uniforms: new Params().u32(n).f32(value).buffer, buffers: [y], workgroups: grid1d(n, 256),
   });
   return y;
 }
 
 /** Uniform [a, b) or, with `normal`, N(a, b²), from the counter-based stream (seed, counter). */
-export function randomKernel(engine: Engine, shape: Shape, normal: boolean, a: number, b: number, seed: number, counter: number): Tensor {
-  const y = Tensor.empty(engine, shape);
+export function randomKernel(engine: Engine, shape: Shape, normal: boolean, a: number, b: number, seed: number, counter: number): DeviceArray {
+  const y = DeviceArray.empty(engine, shape);
   const n = sizeOf(shape);
   engine.run({
     shader: 'random', label: normal ? 'random:normal' : 'random:uniform', defines: { NORMAL: normal },
     uniforms: new Params().u32(n, seed >>> 0, counter >>> 0, 0).f32(a, b).buffer,
-    buffers: [y.buffer], workgroups: grid1d(n, 256),
+    buffers: [y], workgroups: grid1d(n, 256),
   });
   return y;
 }

@@ -1,9 +1,10 @@
 // Exponential moving average of a tensor, updated in place by one dispatch.
-import { Params, grid1d } from '../tensor/engine.js';
-import { shapeString, type Tensor } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import type { DeviceArray } from '../runtime/storage.js';
+import { shapeString } from '../runtime/shape.js';
 
 /** average ← decay·average + (1 − decay)·x. */
-export function emaKernel(average: Tensor, x: Tensor, decay: number): void {
+export function emaKernel(average: DeviceArray, x: DeviceArray, decay: number): void {
   if (average.size !== x.size) {
     throw new Error(`ema: average has shape ${shapeString(average.shape)}, x has ${shapeString(x.shape)}`);
   }
@@ -13,6 +14,6 @@ export function emaKernel(average: Tensor, x: Tensor, decay: number): void {
   x.engine.run({
     shader: 'ema', defines: { VEC4: vec4 },
     uniforms: new Params().u32(n).f32(decay, 1 - decay).buffer,
-    buffers: [average.buffer, x.buffer], workgroups: grid1d(n, 256),
+    buffers: [average, x], workgroups: grid1d(n, 256),
   });
 }

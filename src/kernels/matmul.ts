@@ -2,15 +2,16 @@
 // output per invocation, the reference) and `fast`: a register block of C per invocation (matmul.wgsl), or,
 // for big products on devices with 8-lane subgroups, a block per subgroup whose lanes share op(A)
 // (matmul_subgroup.wgsl).
-import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor, shapeString, sizeOf, type Shape } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import { DeviceArray } from '../runtime/storage.js';
+import { shapeString, sizeOf, type Shape } from '../runtime/shape.js';
 import { fillKernel } from './elementwise.js';
 import { toTexture, fitsTexture, MatrixTexture } from './texture.js';
 import { reduceSumKernel } from './reduce.js';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 
 /** A matmul operand: a tensor, or a matrix a producer already wrote into a texture (the fast path only). */
-export type MatmulOperand = Tensor | MatrixTexture;
+export type MatmulOperand = DeviceArray | MatrixTexture;
 
 export type MatmulAlgorithm = 'naive' | 'fast';
 
@@ -93,7 +94,7 @@ export function texturesPay(engine: Engine, macs: number, ...shapes: (readonly n
 }
 
 /** C[M,N] = op(A)·op(B) for 2-D A and B (no autograd). */
-export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOptions = {}): Tensor {
+export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOptions = {}): DeviceArray {
   const transposeA = opts.transposeA ?? false;
   const transposeB = opts.transposeB ?? false;
   const { M, N, K } = matmulDims('matmul', a.shape, b.shape, transposeA, transposeB);
@@ -103,7 +104,7 @@ export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOpt
   }
   const outShape = split?.shape ?? [M, N];
   if (K === 0) return fillKernel(a.engine, outShape, 0);
-  const c = Tensor.empty(a.engine, outShape);
+  const c = DeviceArray.empty(a.engine, outShape);
   if (M === 0 || N === 0) return c;
   const algorithm = opts.algorithm ?? matmulConfig.algorithm;
   if (algorithm === 'naive') {
@@ -114,19 +115,19 @@ export function matmulKernel(a: MatmulOperand, b: MatmulOperand, opts: MatmulOpt
   return c;
 }
 
-function runNaive(a: Tensor, b: Tensor, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
+function runNaive(a: DeviceArray, b: DeviceArray, c: DeviceArray, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean): void {
   const [aRow, aCol] = transposeA ? [1, M] : [K, 1];
   const [bRow, bCol] = transposeB ? [1, K] : [N, 1];
   a.engine.run({
     shader: 'matmul_naive',
     uniforms: new Params().u32(M, N, K, aRow, aCol, bRow, bCol).buffer,
-    buffers: [a.buffer, b.buffer, c.buffer],
+    buffers: [a, b, c],
     workgroups: grid1d(M * N, NAIVE_WORKGROUP),
   });
 }
 
 /** `split` > 0 stores C's column blocks of that size as planes (MatmulOptions.split). */
-function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean, split: number): void {
+function runFast(a: MatmulOperand, b: MatmulOperand, c: DeviceArray, { M, N, K }: MatmulDims, transposeA: boolean, transposeB: boolean, split: number): void {
   const engine = c.engine;
   const textures = a instanceof MatrixTexture || b instanceof MatrixTexture || texturesPay(engine, M * N * K, a.shape, b.shape);
   const subgroups = textures && matmulConfig.subgroups && engine.subgroupSize === SUBGROUP_LANES && M > FAST_BLOCK_M_TALL;
@@ -151,7 +152,7 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
   // operands not already in textures are staged for this product and released after it
   const ta = textures && !(a instanceof MatrixTexture) ? toTexture(a, aRows, aCols) : null;
   const tb = textures && !(b instanceof MatrixTexture) ? toTexture(b, bRows, bCols) : null;
-  const binding = (x: MatmulOperand, staged: MatrixTexture | null) => (x instanceof MatrixTexture ? x.view : staged?.view ?? x.buffer);
+  const binding = (x: MatmulOperand, staged: MatrixTexture | null) => (x instanceof MatrixTexture ? x.view : staged?.view ?? x);
   const transposes = `${transposeA ? ':TA' : ''}${transposeB ? ':TB' : ''}`;
   const dims = `${M}×${N}×${K}`;
   const uniforms = (kChunk: number) => new Params().u32(M, N, K, colBlocks, blocks, split, kChunk).buffer;
@@ -159,13 +160,13 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
   if (subgroups) {
     const chunks = blocks < SPLIT_K_MIN_BLOCKS ? Math.min(SPLIT_K_MAX, Math.floor(K / SPLIT_K_CHUNK)) : 1;
     const kChunk = chunks > 1 ? Math.ceil(K / chunks / 4) * 4 : K;
-    const partials = chunks > 1 ? Tensor.empty(engine, [chunks, M * N]) : c;
+    const partials = chunks > 1 ? DeviceArray.empty(engine, [chunks, M * N]) : c;
     engine.run({
       shader: 'matmul_subgroup',
       label: `matmul${transposes}:SUBGROUP${chunks > 1 ? `:K/${chunks}` : ''} ${dims}`,
       defines: { TA: transposeA, TB: transposeB, VC: defines.VC, SPLIT: defines.SPLIT, KTAIL: K % 4 !== 0 },
       uniforms: uniforms(kChunk),
-      buffers: [...operands, partials.buffer],
+      buffers: [...operands, partials],
       workgroups: [...grid1d(blocks, 1), Math.ceil(K / kChunk)],
     });
     if (partials !== c) {
@@ -178,7 +179,7 @@ function runFast(a: MatmulOperand, b: MatmulOperand, c: Tensor, { M, N, K }: Mat
       label: `matmul${transposes}${textures ? ':TEX' : ''} ${dims}`,
       defines,
       uniforms: uniforms(0),
-      buffers: [...operands, c.buffer],
+      buffers: [...operands, c],
       workgroups: grid1d(blocks, FAST_WORKGROUP),
     });
   }

@@ -1,6 +1,7 @@
 // Running k-smallest per row over blocks of an expanded squared-distance matrix (see row_topk.wgsl).
-import { Params, grid1d } from '../tensor/engine.js';
-import { Tensor, shapeString } from '../tensor/tensor.js';
+import { Params, grid1d } from '../runtime/params.js';
+import type { DeviceArray } from '../runtime/storage.js';
+import { shapeString } from '../runtime/shape.js';
 
 export const MAX_TOPK = 16;
 /** bestIndex entries not (yet) filled. */
@@ -19,7 +20,7 @@ export interface TopKBlock {
  * Merges the k smallest rowTerm_i + colTerm_j − 2·dots_ij of each row of dots [rows, cols] into best [rows, k]
  * (f32) and bestIndex [rows, k] (u32 bits in a tensor's buffer), in place.
  */
-export function rowTopKKernel(dots: Tensor, rowTerm: Tensor, colTerm: Tensor, best: Tensor, bestIndex: Tensor, block: TopKBlock): void {
+export function rowTopKKernel(dots: DeviceArray, rowTerm: DeviceArray, colTerm: DeviceArray, best: DeviceArray, bestIndex: DeviceArray, block: TopKBlock): void {
   const [rows, cols] = dots.shape;
   const k = best.shape[1];
   if (dots.rank !== 2 || rowTerm.size !== rows || colTerm.size !== cols || best.rank !== 2 || best.shape[0] !== rows || bestIndex.size !== best.size) {
@@ -30,7 +31,7 @@ export function rowTopKKernel(dots: Tensor, rowTerm: Tensor, colTerm: Tensor, be
   dots.engine.run({
     shader: 'row_topk', label: `row_topk:k${k}`, defines: { K: k },
     uniforms: new Params().u32(rows, cols, block.colOffset, block.rowOffset ?? 0, block.first ? 1 : 0, block.excludeSelf ? 1 : 0).buffer,
-    buffers: [dots.buffer, rowTerm.buffer, colTerm.buffer, best.buffer, bestIndex.buffer],
+    buffers: [dots, rowTerm, colTerm, best, bestIndex],
     workgroups: grid1d(rows, 64),
   });
 }

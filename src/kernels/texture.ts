@@ -1,8 +1,9 @@
 // Matrices staged into rgba32float textures, for kernels that read their operands as texels (matmul.wgsl's
 // TEX): texel (q, r) holds row r, columns 4q..4q+3, zero past the last column.
-import { grid1d, type Engine } from '../tensor/engine.js';
-import type { Tensor } from '../tensor/tensor.js';
-import type { PooledTexture } from '../tensor/texture-pool.js';
+import { grid1d } from '../runtime/params.js';
+import type { Engine } from '../runtime/engine.js';
+import type { DeviceArray } from '../runtime/storage.js';
+import type { PooledTexture } from '../runtime/texture-pool.js';
 
 /** A [rows, cols] matrix held in a pooled texture; dispose() returns the texture to the pool. */
 export class MatrixTexture {
@@ -29,12 +30,12 @@ export function matrixTexture(engine: Engine, rows: number, cols: number): Matri
 }
 
 /** t's storage read as a row-major [rows, cols] matrix. */
-export function toTexture(t: Tensor, rows: number, cols: number): MatrixTexture {
+export function toTexture(t: DeviceArray, rows: number, cols: number): MatrixTexture {
   const engine = t.engine;
   const m = matrixTexture(engine, rows, cols);
   // A plain copy needs rows 256-byte aligned; anything else goes through a small shader that also zero-pads.
   if ((cols * 4) % 256 === 0) {
-    engine.copyToTexture(t.buffer, m.texture.texture, cols * 4, m.texture.width, rows);
+    engine.copyToTexture(t, m.texture.texture, cols * 4, m.texture.width, rows);
   } else {
     stage(t, m, { VEC4: cols % 4 === 0, CHANNEL_MAJOR: false }, 1);
   }
@@ -42,7 +43,7 @@ export function toTexture(t: Tensor, rows: number, cols: number): MatrixTexture 
 }
 
 /** An NCHW tensor [N, C, H, W] as the channel-major matrix [C, N·H·W] that conv GEMMs take, in one pass. */
-export function channelMajorTexture(t: Tensor): MatrixTexture {
+export function channelMajorTexture(t: DeviceArray): MatrixTexture {
   const [n, c, ...spatial] = t.shape;
   const s = spatial.reduce((a, b) => a * b, 1);
   const m = matrixTexture(t.engine, c, n * s);
@@ -50,11 +51,11 @@ export function channelMajorTexture(t: Tensor): MatrixTexture {
   return m;
 }
 
-function stage(t: Tensor, m: MatrixTexture, defines: { VEC4: boolean; CHANNEL_MAJOR: boolean }, s: number): void {
+function stage(t: DeviceArray, m: MatrixTexture, defines: { VEC4: boolean; CHANNEL_MAJOR: boolean }, s: number): void {
   const [rows, cols] = m.shape;
   t.engine.run({
     shader: 'to_texture', defines,
     constants: { ROWS: rows, COLS: cols, WIDTH: m.texture.width, S: s },
-    buffers: [t.buffer, m.view], workgroups: grid1d(m.texture.width * rows, 64),
+    buffers: [t, m.view], workgroups: grid1d(m.texture.width * rows, 64),
   });
 }

@@ -1,5 +1,5 @@
 // Adam over a module's parameters: one fused dispatch per parameter updates p, m and v in place.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/autograd.js';
 import { zeros } from '../tensor/ops/create.js';

@@ -1,5 +1,5 @@
 // Weight initialisation on the GPU from the engine's seeded stream (so a seed fixes the whole model).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { randn, rand, fill } from '../tensor/ops/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -1,5 +1,5 @@
 // The layers the DCGAN and the feature classifier are built from.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 import { defaultUniform, constant } from './init.js';

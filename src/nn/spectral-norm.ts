@@ -2,7 +2,7 @@
 // is divided by an estimate of its largest singular value σ. As in PyTorch, the estimate is kept by one step of
 // power iteration per training forward pass on the buffers u and v, and σ = uᵀ W v is differentiated through W
 // only (u and v are constants of the step). In eval mode u and v stay as they are.
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
 import { randn, copyInto } from '../tensor/ops/create.js';

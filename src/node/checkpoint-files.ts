@@ -2,10 +2,11 @@
 // Adam states and the fixed z, with the step, epoch, RNG and shuffle state and the config as metadata.
 import { existsSync, statSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
+import { rngState, setRngState } from '../tensor/state.js';
 import type { Batcher, BatcherState } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
@@ -59,7 +60,7 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     epochs_done: String(c.epochsDone),
     optimizer_g_step: String(trainer.optG.step),
     optimizer_d_step: String(trainer.optD.step),
-    rng: JSON.stringify(c.engine.rng),
+    rng: JSON.stringify(rngState(c.engine)),
     batcher: JSON.stringify(c.batcher.state()),
     epoch_totals: JSON.stringify(c.totals),
     adapter: c.engine.adapterName,
@@ -130,7 +131,7 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
       const z = expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
       trainer.optG.step = stepG;
       trainer.optD.step = stepD;
-      engine.rng = { seed: rng.seed >>> 0, counter: rng.counter >>> 0 };
+      setRngState(engine, { seed: rng.seed >>> 0, counter: rng.counter >>> 0 });
       batcher.restore(batcherState);
       return { fixedZ: keep(tensor(engine, z, [64, options.latentDim, 1, 1])), totals, step };
     },

@@ -1,9 +1,9 @@
 // Node entry to the GPU: Dawn through the `webgpu` package.
 import { mkdirSync } from 'node:fs';
 import { create, globals } from 'webgpu';
-import { engineFromAdapter } from '../tensor/device.js';
+import { engineFromAdapter } from '../runtime/device.js';
 import { paceDawnPolling, isSoftwareAdapter } from './dawn-polling.js';
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 
 export const NO_ADAPTER_MESSAGE = `No WebGPU adapter found.
 Dawn needs a Vulkan driver. On a machine without a GPU, install Mesa's software driver (lavapipe) from

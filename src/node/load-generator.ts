@@ -1,5 +1,5 @@
 // A generator from a safetensors file on disk (the Node side of src/gan/generator-file.ts).
-import type { Engine } from '../tensor/engine.js';
+import type { Engine } from '../runtime/engine.js';
 import { readSafetensors, type SafetensorsContents } from '../io/safetensors.js';
 import { generatorFromTensors, type LoadedGenerator } from '../gan/generator-file.js';
 

@@ -1,6 +1,7 @@
 // BatchNorm2d over NCHW with learnable per-channel gamma/beta and running statistics kept on the GPU.
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
+import type { DeviceArray } from '../../runtime/storage.js';
 import {
   batchNormApplyKernel, batchNormBackwardKernel, batchNormRunningKernel, batchNormStatsKernel,
 } from '../../kernels/batchnorm.js';
@@ -31,14 +32,14 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   if (training && x.shape[0] * x.shape[2] * x.shape[3] < 2) {
     throw new Error(`batchNorm2d: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
-  const saved = training
+  const saved = Tensor.adopt(training
     ? batchNormStatsKernel(x, gamma, runningMean, runningVar, momentum, eps)
-    : batchNormRunningKernel(gamma, runningMean, runningVar, eps);
-  const y = batchNormApplyKernel(x, saved, beta);
+    : batchNormRunningKernel(gamma, runningMean, runningVar, eps));
+  const y = Tensor.adopt(batchNormApplyKernel(x, saved, beta));
   record(y, 'batchNorm2d', [x, gamma, beta], (g) => {
     const { dx, dgamma, dbeta } = batchNormBackwardKernel(x, g, saved, training, x.requiresGrad);
-    const ifNeeded = (t: Tensor, needed: boolean) => (needed ? t : (t.dispose(), null));
-    return [dx, ifNeeded(dgamma, gamma.requiresGrad), ifNeeded(dbeta, beta.requiresGrad)];
+    const ifNeeded = (t: DeviceArray, needed: boolean) => (needed ? Tensor.adopt(t) : (t.dispose(), null));
+    return [Tensor.adopt(dx), ifNeeded(dgamma, gamma.requiresGrad), ifNeeded(dbeta, beta.requiresGrad)];
   });
   if (!y.requiresGrad) saved.dispose();
   return y;

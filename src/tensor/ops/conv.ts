@@ -1,7 +1,8 @@
 // Differentiable 2-D convolution and transposed convolution (NCHW, PyTorch weight layouts).
-import { record, keep } from '../autograd.js';
+import { record, keep } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
-import { biasGradKernel, conv2dBackwardKernel, conv2dGradInputKernel, conv2dForwardKernel, convTranspose2dBackwardKernel } from '../../kernels/conv.js';
+import { isGradEnabled } from '../state.js';
+import { biasGradKernel, conv2dBackwardKernel, conv2dForwardKernel, convTranspose2dBackwardKernel, convTranspose2dKernel } from '../../kernels/conv.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -25,18 +26,21 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   const padding = opts.padding ?? 0;
   if (w.rank === 4) checkBias('conv2d', bias, w, w.shape[0]);
   // The weight gradient reuses the forward's unfolded x: unfolding is most of a conv's non-GEMM work.
-  const { y, col } = conv2dForwardKernel(x, w, bias, { stride, padding, saveCol: x.engine.gradEnabled && w.requiresGrad });
-  if (col) y.saved.push(keep(col));
+  const forward = conv2dForwardKernel(x, w, bias, { stride, padding, saveCol: isGradEnabled(x.engine) && w.requiresGrad });
+  const y = Tensor.adopt(forward.y);
+  const col = forward.col && keep(Tensor.adopt(forward.col));
+  if (col) y.saved.push(col);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(y, 'conv2d', inputs, (g) => {
     const { dx, dw } = conv2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad, col });
-    return bias ? [dx, dw, bias.requiresGrad ? biasGradKernel(g) : null] : [dx, dw];
+    const grads = [Tensor.adopt(dx), Tensor.adopt(dw)];
+    return bias ? [...grads, bias.requiresGrad ? Tensor.adopt(biasGradKernel(g)) : null] : grads;
   });
 }
 
 /**
  * x [N, Cin, H, W] with w [Cin, Cout, kH, kW] (+ bias [Cout]) → [N, Cout, OH, OW], OH = (H − 1)·s − 2p + kH + outputPadding:
- * the gradient of conv2d with respect to its input, used as a forward op.
+ * the gradient of conv2d with respect to its input, used as a forward op (convTranspose2dKernel).
  */
 export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
   const stride = opts.stride ?? 1;
@@ -60,10 +64,11 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts:
   if (oh < 1 || ow < 1 || h < 1 || wd < 1) {
     throw new Error(`${op}: input ${shapeString(x.shape)} with weight ${shapeString(w.shape)}, stride ${stride}, padding ${padding}, outputPadding ${outputPadding} gives an empty ${oh}×${ow} output`);
   }
-  const y = conv2dGradInputKernel(x, w, [n, cout, oh, ow], { stride, padding, bias });
+  const y = Tensor.adopt(convTranspose2dKernel(x, w, [n, cout, oh, ow], { stride, padding, bias }));
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(y, op, inputs, (g) => {
     const { dx, dw } = convTranspose2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad });
-    return bias ? [dx, dw, bias.requiresGrad ? biasGradKernel(g) : null] : [dx, dw];
+    const grads = [Tensor.adopt(dx), Tensor.adopt(dw)];
+    return bias ? [...grads, bias.requiresGrad ? Tensor.adopt(biasGradKernel(g)) : null] : grads;
   });
 }

@@ -1,5 +1,6 @@
 // Tensor constructors: from host data, constant fills, seeded random.
-import type { Engine } from '../engine.js';
+import type { Engine } from '../../runtime/engine.js';
+import { nextRandomKey } from '../state.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor.js';
 import { fillKernel, randomKernel } from '../../kernels/elementwise.js';
 
@@ -13,7 +14,7 @@ export function tensor(engine: Engine, data: ArrayLike<number>, shape: Shape = [
 }
 
 export function fill(engine: Engine, shape: Shape, value: number): Tensor {
-  return fillKernel(engine, shape, value);
+  return Tensor.adopt(fillKernel(engine, shape, value));
 }
 
 export const zeros = (engine: Engine, shape: Shape) => fill(engine, shape, 0);
@@ -38,17 +39,18 @@ export interface RandomOptions {
 function stream(engine: Engine, options: RandomOptions): [number, number] {
   if (options.key) return [options.key.seed, options.key.counter];
   if (options.seed !== undefined) return [options.seed, 0];
-  return [engine.rng.seed, engine.rng.counter++];
+  const key = nextRandomKey(engine);
+  return [key.seed, key.counter];
 }
 
 /** N(mean, std²). */
 export function randn(engine: Engine, shape: Shape, mean = 0, std = 1, options: RandomOptions = {}): Tensor {
-  return randomKernel(engine, shape, true, mean, std, ...stream(engine, options));
+  return Tensor.adopt(randomKernel(engine, shape, true, mean, std, ...stream(engine, options)));
 }
 
 /** Uniform on [low, high). */
 export function rand(engine: Engine, shape: Shape, low = 0, high = 1, options: RandomOptions = {}): Tensor {
-  return randomKernel(engine, shape, false, low, high, ...stream(engine, options));
+  return Tensor.adopt(randomKernel(engine, shape, false, low, high, ...stream(engine, options)));
 }
 
 /** Overwrites dst's values with src's (same size); neither is part of any graph afterwards. */

@@ -1,12 +1,12 @@
 // Differentiable elementwise ops. Binary ops broadcast; their gradients are summed back to each input's shape.
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor } from '../tensor.js';
 import { binaryKernel, unaryKernel, unaryGradKernel, type UnaryOpName } from '../../kernels/elementwise.js';
 import { sumToShape } from './reduce.js';
 
 function unary(op: UnaryOpName, x: Tensor, alpha = 0): Tensor {
-  const y = unaryKernel(op, x, alpha);
-  return record(y, op, [x], (g) => [unaryGradKernel(op, x, y, g, alpha)]);
+  const y = Tensor.adopt(unaryKernel(op, x, alpha));
+  return record(y, op, [x], (g) => [Tensor.adopt(unaryGradKernel(op, x, y, g, alpha))]);
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -22,28 +22,28 @@ export const addScalar = (x: Tensor, s: number) => unary('addScalar', x, s);
 export const mulScalar = (x: Tensor, s: number) => unary('mulScalar', x, s);
 
 export function add(a: Tensor, b: Tensor): Tensor {
-  return record(binaryKernel('add', a, b), 'add', [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
+  return record(Tensor.adopt(binaryKernel('add', a, b)), 'add', [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
 }
 
 export function sub(a: Tensor, b: Tensor): Tensor {
-  return record(binaryKernel('sub', a, b), 'sub', [a, b], (g) => [
+  return record(Tensor.adopt(binaryKernel('sub', a, b)), 'sub', [a, b], (g) => [
     sumToShape(g, a.shape),
     b.requiresGrad ? sumToShape(neg(g), b.shape) : null,
   ]);
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return record(binaryKernel('mul', a, b), 'mul', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(binaryKernel('mul', g, b), a.shape) : null,
-    b.requiresGrad ? sumToShape(binaryKernel('mul', g, a), b.shape) : null,
+  return record(Tensor.adopt(binaryKernel('mul', a, b)), 'mul', [a, b], (g) => [
+    a.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('mul', g, b)), a.shape) : null,
+    b.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('mul', g, a)), b.shape) : null,
   ]);
 }
 
 export function div(a: Tensor, b: Tensor): Tensor {
-  const c = binaryKernel('div', a, b);
+  const c = Tensor.adopt(binaryKernel('div', a, b));
   return record(c, 'div', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(binaryKernel('div', g, b), a.shape) : null,
+    a.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('div', g, b)), a.shape) : null,
     // d(a/b)/db = -c/b
-    b.requiresGrad ? sumToShape(neg(binaryKernel('div', binaryKernel('mul', g, c), b)), b.shape) : null,
+    b.requiresGrad ? sumToShape(neg(Tensor.adopt(binaryKernel('div', Tensor.adopt(binaryKernel('mul', g, c)), b))), b.shape) : null,
   ]);
 }

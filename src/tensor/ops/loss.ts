@@ -1,5 +1,5 @@
 // Loss functions.
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
 import { bceWithLogitsKernel } from '../../kernels/bce.js';
 import { binaryKernel, unaryKernel } from '../../kernels/elementwise.js';
@@ -15,14 +15,16 @@ export function bceWithLogits(logits: Tensor, target: Tensor | number): Tensor {
     throw new Error(`bceWithLogits: target shape ${shapeString(target.shape)} does not match logits ${shapeString(logits.shape)}`);
   }
   if (logits.size === 0) throw new Error(`bceWithLogits: logits ${shapeString(logits.shape)} are empty`);
-  const { loss, grad } = bceWithLogitsKernel(logits, target);
+  const result = bceWithLogitsKernel(logits, target);
+  const loss = Tensor.adopt(result.loss);
+  const grad = Tensor.adopt(result.grad);
   if (target instanceof Tensor) {
     record(loss, 'bceWithLogits', [logits, target], (g) => [
-      logits.requiresGrad ? binaryKernel('mul', grad, g) : null,
+      logits.requiresGrad ? Tensor.adopt(binaryKernel('mul', grad, g)) : null,
       target.requiresGrad ? targetGrad(logits, g) : null,
     ]);
   } else {
-    record(loss, 'bceWithLogits', [logits], (g) => [binaryKernel('mul', grad, g)]);
+    record(loss, 'bceWithLogits', [logits], (g) => [Tensor.adopt(binaryKernel('mul', grad, g))]);
   }
   if (!loss.requiresGrad) grad.dispose();
   return loss;
@@ -31,7 +33,7 @@ export function bceWithLogits(logits: Tensor, target: Tensor | number): Tensor {
 /** dℓ/dt = −x/count, scaled by the incoming gradient (rarely wanted: targets are usually labels). */
 function targetGrad(logits: Tensor, g: Tensor): Tensor {
   const scaled = unaryKernel('mulScalar', logits, -1 / logits.size);
-  const out = binaryKernel('mul', scaled, g);
+  const out = Tensor.adopt(binaryKernel('mul', scaled, g));
   scaled.dispose();
   return out;
 }
@@ -46,8 +48,10 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   if (targets.rank !== 2 || targets.shape[0] !== logits.shape[0] || targets.shape[1] !== logits.shape[1]) {
     throw new Error(`softmaxCrossEntropy: targets shape ${shapeString(targets.shape)} does not match logits ${shapeString(logits.shape)}`);
   }
-  const { loss, grad } = softmaxCrossEntropyKernel(logits, targets);
-  record(loss, 'softmaxCrossEntropy', [logits], (g) => [binaryKernel('mul', grad, g)]);
+  const result = softmaxCrossEntropyKernel(logits, targets);
+  const loss = Tensor.adopt(result.loss);
+  const grad = Tensor.adopt(result.grad);
+  record(loss, 'softmaxCrossEntropy', [logits], (g) => [Tensor.adopt(binaryKernel('mul', grad, g))]);
   if (!loss.requiresGrad) grad.dispose();
   return loss;
 }

@@ -1,7 +1,7 @@
 // Differentiable 2-D matrix product C = op(A)·op(B). Both gradients are matrix products themselves, with the
 // transposes expressed through the kernel's flags, so no transpose kernel is ever needed.
-import { record } from '../autograd.js';
-import type { Tensor } from '../tensor.js';
+import { record } from '../graph.js';
+import { Tensor } from '../tensor.js';
 import { matmulKernel } from '../../kernels/matmul.js';
 
 export interface MatmulOpOptions {
@@ -14,19 +14,19 @@ export interface MatmulOpOptions {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOpOptions = {}): Tensor {
   const ta = opts.transposeA ?? false;
   const tb = opts.transposeB ?? false;
-  const c = matmulKernel(a, b, { transposeA: ta, transposeB: tb });
+  const c = Tensor.adopt(matmulKernel(a, b, { transposeA: ta, transposeB: tb }));
   return record(c, 'matmul', [a, b], (g) => [
     // d op(A) = dC·op(B)ᵀ; A stored transposed wants its transpose, op(B)·dCᵀ.
     a.requiresGrad
-      ? ta
+      ? Tensor.adopt(ta
         ? matmulKernel(b, g, { transposeA: tb, transposeB: true })
-        : matmulKernel(g, b, { transposeB: !tb })
+        : matmulKernel(g, b, { transposeB: !tb }))
       : null,
     // d op(B) = op(A)ᵀ·dC; B stored transposed wants dCᵀ·op(A).
     b.requiresGrad
-      ? tb
+      ? Tensor.adopt(tb
         ? matmulKernel(g, a, { transposeA: true, transposeB: ta })
-        : matmulKernel(a, g, { transposeA: !ta })
+        : matmulKernel(a, g, { transposeA: !ta }))
       : null,
   ]);
 }

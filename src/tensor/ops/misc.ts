@@ -1,6 +1,7 @@
 // Differentiable upsampling, dropout and concatenation.
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
+import { nextRandomKey } from '../state.js';
 import { upsampleNearestKernel, upsampleNearestGradKernel } from '../../kernels/upsample.js';
 import { dropoutKernel } from '../../kernels/dropout.js';
 import { concatKernel, sliceAxisKernel } from '../../kernels/concat.js';
@@ -9,8 +10,8 @@ import { concatKernel, sliceAxisKernel } from '../../kernels/concat.js';
 export function upsampleNearest(x: Tensor, scale: number): Tensor {
   if (x.rank !== 4) throw new Error(`upsampleNearest: input must be NCHW (rank 4), got ${shapeString(x.shape)}`);
   if (!Number.isInteger(scale) || scale < 1) throw new Error(`upsampleNearest: scale must be an integer ≥ 1, got ${scale}`);
-  const y = upsampleNearestKernel(x, scale);
-  return record(y, 'upsampleNearest', [x], (g) => [upsampleNearestGradKernel(g, scale)]);
+  const y = Tensor.adopt(upsampleNearestKernel(x, scale));
+  return record(y, 'upsampleNearest', [x], (g) => [Tensor.adopt(upsampleNearestGradKernel(g, scale))]);
 }
 
 /** A new tensor sharing x's values, whose gradient passes straight through. */
@@ -27,10 +28,9 @@ function identity(x: Tensor, op: string): Tensor {
 export function dropout(x: Tensor, p: number, training: boolean, seed?: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return identity(x, 'dropout');
-  const engine = x.engine;
-  const [s, counter] = seed !== undefined ? [seed, 0] : [engine.rng.seed, engine.rng.counter++];
-  const y = dropoutKernel(x, p, s, counter);
-  return record(y, 'dropout', [x], (g) => [dropoutKernel(g, p, s, counter)]);
+  const { seed: s, counter } = seed !== undefined ? { seed, counter: 0 } : nextRandomKey(x.engine);
+  const y = Tensor.adopt(dropoutKernel(x, p, s, counter));
+  return record(y, 'dropout', [x], (g) => [Tensor.adopt(dropoutKernel(g, p, s, counter))]);
 }
 
 /** Joins tensors along `axis` (default 1: channels of NCHW); all other dimensions must agree. */
@@ -50,11 +50,11 @@ export function concat(tensors: Tensor[], axis = 1): Tensor {
   }
   const outShape = [...first.shape];
   outShape[ax] = tensors.reduce((n, t) => n + t.shape[ax], 0);
-  const y = concatKernel(tensors, ax, outShape);
+  const y = Tensor.adopt(concatKernel(tensors, ax, outShape));
   return record(y, 'concat', tensors, (g) => {
     let start = 0;
     return tensors.map((t) => {
-      const part = t.requiresGrad ? sliceAxisKernel(g, ax, start, t.shape) : null;
+      const part = t.requiresGrad ? Tensor.adopt(sliceAxisKernel(g, ax, start, t.shape)) : null;
       start += t.shape[ax];
       return part;
     });

@@ -1,6 +1,7 @@
 // Sum and mean over axes, and sumToShape (the gradient of broadcasting).
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString, type Shape } from '../tensor.js';
+import type { DeviceArray } from '../../runtime/storage.js';
 import { reduceSumKernel } from '../../kernels/reduce.js';
 import { binaryKernel } from '../../kernels/elementwise.js';
 import { fill } from './create.js';
@@ -19,7 +20,7 @@ function normaliseAxes(op: string, shape: Shape, axes?: number | number[]): numb
 
 /** Sums `axes` away (one pass per axis, innermost last), scaling the final pass by `scale`. No autograd. */
 function sumRaw(x: Tensor, axes: number[], keepDims: boolean, scale: number): Tensor {
-  let current = x;
+  let current: DeviceArray = x;
   const shape = [...x.shape];
   for (let k = axes.length - 1; k >= 0; k--) {
     const axis = axes[k];
@@ -31,9 +32,9 @@ function sumRaw(x: Tensor, axes: number[], keepDims: boolean, scale: number): Te
     if (current !== x) current.dispose();
     current = next;
   }
-  if (current === x) current = binaryKernel('mul', x, fill(x.engine, [1], scale));
+  const out = Tensor.adopt(current === x ? binaryKernel('mul', x, fill(x.engine, [1], scale)) : current);
   const outShape = keepDims ? shape : shape.filter((_, i) => !axes.includes(i));
-  return outShape.length === current.shape.length ? current : reshapeRaw(current, outShape);
+  return outShape.length === out.shape.length ? out : reshapeRaw(out, outShape);
 }
 
 function reshapeRaw(t: Tensor, shape: number[]): Tensor {
@@ -58,7 +59,7 @@ export function mean(x: Tensor, axes?: number | number[], keepDims = false): Ten
 /** Expands a reduced gradient back over the reduced axes. */
 function broadcastTo(g: Tensor, axes: number[], shape: Shape, scale = 1): Tensor {
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  return binaryKernel('mul', reshape(g, kept), fill(g.engine, shape, scale));
+  return Tensor.adopt(binaryKernel('mul', reshape(g, kept), fill(g.engine, shape, scale)));
 }
 
 /** Sums g over the axes along which `shape` was broadcast to g's shape (the gradient of broadcasting). */

@@ -1,5 +1,5 @@
 // Shape views: reshape and flatten share the input's buffer.
-import { record } from '../autograd.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString, sizeOf } from '../tensor.js';
 
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

@@ -1,6 +1,7 @@
 // A size-bucketed pool of storage buffers. A released buffer waits until the command buffer that last used it
 // has been submitted: only then can a later queue.writeBuffer into it not overtake the recorded work.
 const MIN_BYTES = 256;
+const MB = 1024 * 1024;
 
 export function bucketBytes(bytes: number): number {
   let size = MIN_BYTES;
@@ -17,10 +18,19 @@ export class BufferPool {
   peakInUseBytes = 0;
   buffersCreated = 0;
 
-  constructor(private device: GPUDevice) {}
+  constructor(
+    private device: GPUDevice,
+    /** The device's maxBufferSize: a bucket above it is cut down to it, a request above it refused. */
+    private maxBytes = Infinity,
+  ) {}
 
-  acquire(bytes: number): GPUBuffer {
-    const size = bucketBytes(bytes);
+  /** A buffer of at least `bytes`; `label` names what it is for in the error thrown when it cannot exist. */
+  acquire(bytes: number, label = 'buffer'): GPUBuffer {
+    if (bytes > this.maxBytes) {
+      throw new Error(`${label}: needs a buffer of ${bytes} bytes (${(bytes / MB).toFixed(1)} MB), over this device's ` +
+        `maxBufferSize of ${this.maxBytes} bytes (${(this.maxBytes / MB).toFixed(1)} MB); use a smaller batch`);
+    }
+    const size = Math.min(bucketBytes(bytes), this.maxBytes);
     let buffer = this.free.get(size)?.pop();
     if (!buffer) {
       buffer = this.device.createBuffer({

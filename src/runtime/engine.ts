@@ -1,11 +1,15 @@
 // The engine owns one GPUDevice: it compiles and caches pipelines, records every dispatch into one open
 // command encoder (submitted only when a value is read or flush() is called), hands out pooled buffers and
 // surfaces WebGPU errors as exceptions that name the kernel.
-import { shaderSources } from '../kernels/shaders.generated.js';
-import { preprocess, type Defines } from '../kernels/preprocess.js';
+import { shaderSources } from './shaders.generated.js';
+import { preprocess, type Defines } from './preprocess.js';
 import { BufferPool } from './pool.js';
 import { TexturePool } from './texture-pool.js';
-import type { Tensor } from './tensor.js';
+import { MAX_WORKGROUPS_PER_DIM } from './params.js';
+import type { DeviceArray } from './storage.js';
+
+/** What a kernel binds: an array (bound over its own bytes, not its pooled buffer's) or a texture view. */
+export type Binding = DeviceArray | GPUTextureView;
 
 export interface KernelCall {
   /** File name under shaders/, without `.wgsl`. */
@@ -16,8 +20,8 @@ export interface KernelCall {
   constants?: Record<string, number>;
   /** Contents of the uniform block at @binding(0); omit for a shader with none. */
   uniforms?: ArrayBuffer;
-  /** Storage buffers (or texture views) bound at @binding(1), @binding(2), … in order. */
-  buffers: (GPUBuffer | GPUTextureView)[];
+  /** Arrays (storage buffers) or texture views bound at @binding(1), @binding(2), … in order. */
+  buffers: Binding[];
   workgroups: [number, number?, number?];
   /** Names the dispatch in errors; defaults to the shader's name. */
   label?: string;
@@ -38,7 +42,7 @@ export interface EngineStats {
 
 const UNIFORM_CHUNK_BYTES = 64 * 1024;
 const UNIFORM_ALIGN = 256;
-export const MAX_WORKGROUPS_PER_DIM = 65535;
+const MB = 1024 * 1024;
 
 interface UniformChunk {
   gpu: GPUBuffer;
@@ -49,11 +53,6 @@ export class Engine {
   readonly pool: BufferPool;
   readonly textures: TexturePool;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
-  /** Scopes opened by tidy(); each collects the tensors created inside it. */
-  readonly scopes: Set<Tensor>[] = [];
-  /** Counter-based RNG state: a random op uses (seed, counter) and then advances counter. */
-  rng = { seed: 0, counter: 0 };
-  gradEnabled = true;
   /**
    * When set, run() submits every dispatch on its own and appends it here, with the time its work completed
    * (performance.now()). Successive completion times give each kernel's cost (bench --profile). Slow: for
@@ -78,7 +77,7 @@ export class Engine {
     /** Lanes per subgroup when the device has subgroups of one fixed width (kernels may rely on it), else null. */
     readonly subgroupSize: number | null = null,
   ) {
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.textures = new TexturePool(device);
     device.addEventListener('uncapturederror', (event) => {
       const message = (event as GPUUncapturedErrorEvent).error.message;
@@ -92,14 +91,16 @@ export class Engine {
   /** Records one compute dispatch into the open command encoder. */
   run(call: KernelCall): void {
     this.check();
-    const pipeline = this.pipeline(call);
-    const entries: GPUBindGroupEntry[] = call.buffers.map((r, i) => ({ binding: i + 1, resource: 'mapAsync' in r ? { buffer: r } : r }));
-    if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
-    const bindGroup = this.device.createBindGroup({ label: call.label ?? call.shader, layout: pipeline.getBindGroupLayout(0), entries });
+    const label = call.label ?? call.shader;
     const [x, y = 1, z = 1] = call.workgroups;
     if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
-      throw new Error(`${call.label ?? call.shader}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+      throw new Error(`${label}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
     }
+    const resources = call.buffers.map((b) => this.bindingResource(b, label));
+    const pipeline = this.pipeline(call);
+    const entries: GPUBindGroupEntry[] = resources.map((resource, i) => ({ binding: i + 1, resource }));
+    if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
+    const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -107,7 +108,7 @@ export class Engine {
     pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
     if (this.profile) {
-      const record: DispatchRecord = { label: call.label ?? call.shader, done: 0 };
+      const record: DispatchRecord = { label, done: 0 };
       this.profile.push(record);
       this.flush();
       void this.device.queue.onSubmittedWorkDone().then(() => {
@@ -123,11 +124,11 @@ export class Engine {
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
-  /** Records a copy of a row-major buffer into a texture; bytesPerRow must be a multiple of 256. */
-  copyToTexture(src: GPUBuffer, dst: GPUTexture, bytesPerRow: number, width: number, height: number): void {
+  /** Records a copy of a row-major array into a texture; bytesPerRow must be a multiple of 256. */
+  copyToTexture(src: DeviceArray, dst: GPUTexture, bytesPerRow: number, width: number, height: number): void {
     this.check();
     this.endPass();
-    this.commandEncoder().copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: dst }, [width, height]);
+    this.commandEncoder().copyBufferToTexture({ buffer: src.buffer, bytesPerRow }, { texture: dst }, [width, height]);
   }
 
   /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
@@ -200,6 +201,22 @@ export class Engine {
     }
   }
 
+  /**
+   * An array binds exactly its own bytes (rounded up to 16 for vec4 views), not the power-of-two bucket the
+   * pool gave it, and no more than the device lets one binding span.
+   */
+  private bindingResource(binding: Binding, label: string): GPUBindingResource {
+    if (!('storage' in binding)) return binding;
+    const buffer = binding.buffer;
+    const size = Math.min(buffer.size, Math.ceil(Math.max(16, binding.byteLength) / 16) * 16);
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (size > limit) {
+      throw new Error(`${label}: binds an array of ${size} bytes (${(size / MB).toFixed(1)} MB), over this device's ` +
+        `maxStorageBufferBindingSize of ${limit} bytes (${(limit / MB).toFixed(1)} MB); use a smaller batch`);
+    }
+    return { buffer, offset: 0, size };
+  }
+
   private pipeline(call: KernelCall): GPUComputePipeline {
     const key = `${call.shader}|${JSON.stringify(call.defines ?? {})}|${JSON.stringify(call.constants ?? {})}`;
     let pipeline = this.pipelines.get(key);
@@ -270,45 +287,4 @@ export class Engine {
       throw new Error(`WebGPU device lost (${info.reason}): ${info.message}`);
     });
   }
-}
-
-/** Packs a uniform block of 4-byte scalars in declaration order. */
-export class Params {
-  private words: number[] = [];
-  private kinds: ('u' | 'i' | 'f')[] = [];
-  u32(...values: number[]): this {
-    for (const v of values) this.push('u', v);
-    return this;
-  }
-  i32(...values: number[]): this {
-    for (const v of values) this.push('i', v);
-    return this;
-  }
-  f32(...values: number[]): this {
-    for (const v of values) this.push('f', v);
-    return this;
-  }
-  get buffer(): ArrayBuffer {
-    const bytes = new ArrayBuffer(Math.max(16, Math.ceil((this.words.length * 4) / 16) * 16));
-    const view = new DataView(bytes);
-    this.words.forEach((v, i) => {
-      const kind = this.kinds[i];
-      if (kind === 'f') view.setFloat32(i * 4, v, true);
-      else if (kind === 'i') view.setInt32(i * 4, v, true);
-      else view.setUint32(i * 4, v, true);
-    });
-    return bytes;
-  }
-  private push(kind: 'u' | 'i' | 'f', v: number): void {
-    this.words.push(v);
-    this.kinds.push(kind);
-  }
-}
-
-/** Workgroup counts for `count` invocations of a 1-D kernel; the shader linearises with num_workgroups. */
-export function grid1d(count: number, workgroupSize: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(count / workgroupSize));
-  if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1];
-  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
-  return [Math.ceil(groups / y), y];
 }

@@ -1,0 +1,115 @@
+// The graph side of autograd: how ops record themselves (record), grad mode, detach, and tidy() scopes that
+// dispose intermediates. backward() itself lives in autograd.ts, which needs the ops this file must not import.
+import type { Engine } from '../runtime/engine.js';
+import { autogradState } from './state.js';
+import { Tensor, type BackwardFn } from './tensor.js';
+
+/** Links `out` into the graph when gradients are on and some input needs one. Returns `out`. */
+export function record(out: Tensor, op: string, inputs: Tensor[], backward: BackwardFn): Tensor {
+  out.op = op;
+  if (autogradState(out.engine).gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.parents = inputs;
+    out.backwardFn = backward;
+  }
+  return out;
+}
+
+export function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  visited.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [node, next] = top;
+    if (next < node.parents.length) {
+      top[1]++;
+      const parent = node.parents[next];
+      if (parent.requiresGrad && !visited.has(parent)) {
+        visited.add(parent);
+        stack.push([parent, 0]);
+      }
+    } else {
+      order.push(node);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+export function withGrad<T>(engine: Engine, enabled: boolean, fn: () => T): T {
+  const state = autogradState(engine);
+  const before = state.gradEnabled;
+  state.gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    state.gradEnabled = before;
+  }
+}
+
+/** Runs fn without recording a graph (inference, optimizer updates). */
+export function noGrad<T>(engine: Engine, fn: () => T): T {
+  return withGrad(engine, false, fn);
+}
+
+/** A view of t's values with no history: gradients stop here. */
+export function detach(t: Tensor): Tensor {
+  const out = new Tensor(t.engine, t.shape, t.storage.retain());
+  out.op = 'detach';
+  return out;
+}
+
+/** Removes t from every tidy() scope so it outlives them; dispose it yourself. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of autogradState(t.engine).scopes) scope.delete(t);
+  return t;
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it except those it returns (a tensor, or tensors inside an
+ * array or plain object), which move to the enclosing scope. Like tfjs's tidy; async functions are supported.
+ */
+export function tidy<T>(engine: Engine, fn: () => T): T {
+  const scopes = autogradState(engine).scopes;
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let popped = false;
+  const close = (result: unknown) => {
+    if (popped) return;
+    popped = true;
+    const index = scopes.lastIndexOf(scope);
+    if (index >= 0) scopes.splice(index, 1);
+    const kept = new Set<Tensor>();
+    collectTensors(result, kept);
+    for (const t of scope) if (!kept.has(t)) t.dispose();
+    const parent = scopes[scopes.length - 1];
+    if (parent) for (const t of kept) if (!t.isDisposed) parent.add(t);
+  };
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => (close(value), value),
+        (error) => {
+          close(undefined);
+          throw error;
+        },
+      ) as T;
+    }
+    close(result);
+    return result;
+  } catch (error) {
+    close(undefined);
+    throw error;
+  }
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, into);
+  }
+}
