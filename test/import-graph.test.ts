@@ -155,8 +155,7 @@ describe('import graph of src/', () => {
     expect(upward).toEqual([]);
   });
 
-  // Enabled at integration, once the orchestration moved out of the CLI entry files (issue 14 item 5).
-  it.todo('no file in src/cli imports another file in src/cli', () => {
+  it('no file in src/cli imports another file in src/cli', () => {
     const within = valueEdges
       .filter((e) => layerOf(e.from) === 'cli' && layerOf(e.to) === 'cli')
       .map((e) => `${name(e.from)}:${e.line} imports ${name(e.to)}`);
