@@ -65,19 +65,19 @@ describe('loadFashionMnist on a small fake dataset', () => {
   it('loads every image of the train (gzipped) and test (raw) splits scaled to [-1, 1]', () => {
     const all = [...Array(10).keys()];
     for (const [split, pixels, labels] of [['train', trainPixels, trainLabels], ['test', testPixels, testLabels]] as const) {
-      const d = loadFashionMnist({ dir, split });
+      const d = loadFashionMnist({ imageSize: [H, W], dir, split });
       const ref = reference(pixels, labels, all);
       expect(d).toMatchObject({ count: labels.length, height: H, width: W, classes: all });
       expect(Array.from(d.labels)).toEqual(ref.labels);
       expectImages(d.images, ref.images);
     }
-    const d = loadFashionMnist({ dir, split: 'train' });
+    const d = loadFashionMnist({ imageSize: [H, W], dir, split: 'train' });
     expect(d.images[0]).toBe(-1);
     expect(d.images[1]).toBe(1);
   });
 
   it('filters classes by name in any spelling, by index, and mixed', () => {
-    const byName = loadFashionMnist({ dir, split: 'train', classes: ['Ankle boot', 'T-shirt/top'] });
+    const byName = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['Ankle boot', 'T-shirt/top'] });
     expect(byName.classes).toEqual([0, 9]);
     const ref = reference(trainPixels, trainLabels, [0, 9]);
     expect(Array.from(byName.labels)).toEqual(ref.labels);
@@ -86,37 +86,37 @@ describe('loadFashionMnist on a small fake dataset', () => {
       expect(resolveClasses(FASHION_MNIST, [spelling])).toEqual([9]);
     }
     for (const spelling of ['t-shirt', 'T-shirt/top', 'tshirt', 0]) expect(resolveClasses(FASHION_MNIST, [spelling])).toEqual([0]);
-    const mixed = loadFashionMnist({ dir, split: 'train', classes: ['sneaker', 3, 'coat', 3] });
+    const mixed = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['sneaker', 3, 'coat', 3] });
     expect(mixed.classes).toEqual([3, 4, 7]);
     expect(Array.from(mixed.labels)).toEqual(reference(trainPixels, trainLabels, [3, 4, 7]).labels);
   });
 
   it('keeps the first `limit` images after filtering', () => {
-    const d = loadFashionMnist({ dir, split: 'train', classes: ['trouser', 'dress', 'sandal', 'shirt', 'bag'], limit: 4 });
+    const d = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['trouser', 'dress', 'sandal', 'shirt', 'bag'], limit: 4 });
     const ref = reference(trainPixels, trainLabels, [1, 3, 5, 6, 8], 4);
     expect(d.count).toBe(4);
     expect(Array.from(d.labels)).toEqual(ref.labels);
     expectImages(d.images, ref.images);
-    expect(loadFashionMnist({ dir, split: 'test', limit: 100 }).count).toBe(9);
+    expect(loadFashionMnist({ imageSize: [H, W], dir, split: 'test', limit: 100 }).count).toBe(9);
   });
 
   it('refuses unknown classes, listing the valid names', () => {
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: ['boots'] })).toThrow(DataError);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: ['boots'] })).toThrow(/unknown class "boots"; valid classes are 0 t-shirt, 1 trouser, .*9 ankle-boot/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [10] })).toThrow(/unknown class 10/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [1.5] })).toThrow(/unknown class 1\.5/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [] })).toThrow(/class selection is empty/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['boots'] })).toThrow(DataError);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['boots'] })).toThrow(/unknown class "boots"; valid classes are 0 t-shirt, 1 trouser, .*9 ankle-boot/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [10] })).toThrow(/unknown class 10/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [1.5] })).toThrow(/unknown class 1\.5/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [] })).toThrow(/class selection is empty/);
   });
 
   it('refuses a limit below 1 and an empty selection', () => {
-    expect(() => loadFashionMnist({ dir, split: 'train', limit: 0 })).toThrow(/limit must be a whole number ≥ 1, got 0/);
-    expect(() => loadFashionMnist({ dir, split: 'train', limit: 2.5 })).toThrow(/limit must be a whole number/);
-    expect(() => loadFashionMnist({ dir, split: 'test', classes: ['ankle-boot'] })).toThrow(/no test images of class ankle-boot; the selection is empty/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', limit: 0 })).toThrow(/limit must be a whole number ≥ 1, got 0/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', limit: 2.5 })).toThrow(/limit must be a whole number/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'test', classes: ['ankle-boot'] })).toThrow(/no test images of class ankle-boot; the selection is empty/);
   });
 
   it('explains how to get the data when the folder or a file is missing', () => {
     const missing = join(root, 'does-not-exist');
-    const attempt = () => loadFashionMnist({ dir: missing, split: 'train' });
+    const attempt = () => loadFashionMnist({ imageSize: [H, W], dir: missing, split: 'train' });
     expect(attempt).toThrow(/Fashion-MNIST data folder .*does-not-exist not found/);
     expect(attempt).toThrow(/train-images-idx3-ubyte\[\.gz\] and train-labels-idx1-ubyte\[\.gz\]/);
     expect(attempt).toThrow(/apt-get install dataset-fashion-mnist/);
@@ -124,7 +124,7 @@ describe('loadFashionMnist on a small fake dataset', () => {
     const partial = join(root, 'partial');
     mkdirSync(partial);
     writeFileSync(join(partial, 't10k-images-idx3-ubyte'), idxBytes([9, H, W], testPixels));
-    expect(() => loadFashionMnist({ dir: partial, split: 'test' })).toThrow(/t10k-labels-idx1-ubyte\[\.gz\] not found in .*partial.*--data DIR/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: partial, split: 'test' })).toThrow(/t10k-labels-idx1-ubyte\[\.gz\] not found in .*partial.*--data DIR/);
   });
 
   it('refuses image and label counts that disagree, and labels outside the classes', () => {
@@ -132,25 +132,25 @@ describe('loadFashionMnist on a small fake dataset', () => {
     mkdirSync(bad);
     writeFileSync(join(bad, 't10k-images-idx3-ubyte'), idxBytes([9, H, W], testPixels));
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), idxBytes([8], testLabels.subarray(0, 8)));
-    expect(() => loadFashionMnist({ dir: bad, split: 'test' })).toThrow(/holds 9 images but .*t10k-labels-idx1-ubyte holds 8 labels/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: bad, split: 'test' })).toThrow(/holds 9 images but .*t10k-labels-idx1-ubyte holds 8 labels/);
     const badLabel = join(root, 'bad-label');
     mkdirSync(badLabel);
     writeFileSync(join(badLabel, 't10k-images-idx3-ubyte'), idxBytes([2, H, W], testPixels.subarray(0, 2 * H * W)));
     writeFileSync(join(badLabel, 't10k-labels-idx1-ubyte'), idxBytes([2], [3, 12]));
-    expect(() => loadFashionMnist({ dir: badLabel, split: 'test' })).toThrow(/label 12 at index 1 is outside 0–9/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: badLabel, split: 'test' })).toThrow(/label 12 at index 1 is outside 0–9/);
     // labels and images swapped: the magic number says so
     const swapped = join(root, 'swapped');
     mkdirSync(swapped);
     writeFileSync(join(swapped, 't10k-images-idx3-ubyte'), idxBytes([9], testLabels));
     writeFileSync(join(swapped, 't10k-labels-idx1-ubyte'), idxBytes([9, H, W], testPixels));
-    expect(() => loadFashionMnist({ dir: swapped, split: 'test' })).toThrow(/wrong magic number 0x00000803, expected 0x00000801/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: swapped, split: 'test' })).toThrow(/wrong magic number 0x00000803, expected 0x00000801/);
   });
 
   it('loadMnistLike reads MNIST-style data with digit class names', () => {
-    const d = loadMnistLike(MNIST, { dir, split: 'test', classes: ['3', 4] });
+    const d = loadMnistLike(MNIST, { imageSize: [H, W], dir, split: 'test', classes: ['3', 4] });
     expect(d.classes).toEqual([3, 4]);
     expect(Array.from(d.labels)).toEqual([3, 4]);
-    expect(() => loadMnistLike(MNIST, { dir: join(root, 'none'), split: 'test' })).toThrow(/MNIST data folder/);
+    expect(() => loadMnistLike(MNIST, { imageSize: [H, W], dir: join(root, 'none'), split: 'test' })).toThrow(/MNIST data folder/);
   });
 
   it.skipIf(!existsSync(DEFAULT_DATA_DIR))('loads the real Fashion-MNIST: 60,000 train and 10,000 test 28×28 images, balanced classes', () => {

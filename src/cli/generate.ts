@@ -4,16 +4,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, extname } from 'node:path';
 import type { Engine } from '../tensor/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
-import { buildGenerator } from '../gan/models.js';
 import { generate } from '../gan/trainer.js';
-import { loadModuleState, CheckpointError } from '../gan/checkpoint.js';
+import { loadGeneratorState, inspectGeneratorState, type LoadedGenerator } from '../gan/generator-state.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, writePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parse, num, str, runCli, UsageError, HelpRequest } from './args.js';
 import { writeImagesGrid } from './images.js';
-import { EMA_PREFIX } from './checkpoint-files.js';
-import type { Sequential } from '../nn/layers.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
@@ -29,34 +26,15 @@ export interface GenerateResult {
   files: string[];
 }
 
-export interface LoadedGenerator {
-  G: Sequential;
-  latentDim: number;
-  /** 'average' when the checkpoint's moving average of the weights (--ema) was loaded. */
-  weights: 'average' | 'trained';
-}
+export type { LoadedGenerator } from '../gan/generator-state.js';
 
 /**
- * Builds a generator from a checkpoint's tensors, checking every name, shape and dtype. Takes the moving
- * average of the weights when the checkpoint has one, unless `trained` asks for the last step's weights.
+ * Builds a generator from a checkpoint's tensors, checking every name, shape, dtype and value against the
+ * architecture before anything is allocated (see inspectGeneratorState). Takes the moving average of the weights
+ * when the checkpoint has one, unless `trained` asks for the last step's weights.
  */
 export function loadGenerator(engine: Engine, path: string, contents = readSafetensors(path), options: { trained?: boolean } = {}): LoadedGenerator {
-  const { tensors } = contents;
-  const prefix = !options.trained && tensors[`${EMA_PREFIX}0.weight`] ? EMA_PREFIX : 'generator.';
-  const first = tensors[`${prefix}0.weight`];
-  if (!first) throw new CheckpointError(`${path}: tensor "generator.0.weight" is missing — is this an atelier DCGAN checkpoint?`);
-  if (first.shape.length !== 4 || !(first.shape[0] >= 1) || !(first.shape[1] >= 2 && first.shape[1] % 2 === 0)) {
-    throw new CheckpointError(`${path}: tensor "generator.0.weight" has shape [${first.shape.join(', ')}], expected [latentDim, 2·ngf, 7, 7]`);
-  }
-  const latentDim = first.shape[0];
-  const G = buildGenerator(engine, latentDim, first.shape[1] / 2);
-  try {
-    loadModuleState(engine, prefix, G, tensors, path);
-  } catch (e) {
-    G.dispose();
-    throw e;
-  }
-  return { G, latentDim, weights: prefix === EMA_PREFIX ? 'average' : 'trained' };
+  return loadGeneratorState(engine, contents.tensors, path, options);
 }
 
 /** Spherical interpolation: keeps interpolated Gaussian vectors at a typical norm (linear ones shrink mid-way). */
@@ -92,6 +70,7 @@ export async function generateImages(argv: string[], engine?: Engine): Promise<G
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
+  inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) });
   const gpu = engine ?? (await createNodeEngine());
   const { G, latentDim } = loadGenerator(gpu, checkpoint, contents, { trained: Boolean(v.trained) });
   const files: string[] = [];
