@@ -77,7 +77,7 @@ export function validateStoredConfig(raw: unknown, path: string): StoredOptions 
     if (typeof fieldArgs === 'string') throw bad(fieldArgs);
     try {
       parseTrainOptions(fieldArgs);
-      if (key === 'classes') resolveClasses(FASHION_MNIST, value as string[]);
+      if (key === 'classes' && (value as string[]).length) resolveClasses(FASHION_MNIST, value as string[]);
     } catch (e) {
       const message = (e as Error).message.split('\n')[0];
       throw bad(message.replace(/^--[\w-]+(=| )[^:]*: /, '').replace(/^Fashion-MNIST: /, ''));
