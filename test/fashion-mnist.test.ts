@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { loadFashionMnist, loadMnistLike, resolveClasses, FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, DEFAULT_DATA_DIR } from '../src/data/fashion-mnist.js';
 import { Batcher, Prng, permutation } from '../src/data/batches.js';
 import { DataError } from '../src/data/idx.js';
@@ -266,5 +267,58 @@ describe('Batcher', () => {
     expect([...p].sort((x, y) => x - y)).toEqual([...Array(1000).keys()]);
     const restored = new Prng(rng.state);
     expect(restored.nextU32()).toBe(rng.nextU32());
+  });
+});
+
+describe('loadFashionMnist refuses data the models cannot use', () => {
+  const write = (name: string, n: number, h: number, w: number, labels: ArrayLike<number> = Uint8Array.from({ length: n }, (_, i) => i % 10), gz = false) => {
+    const d = join(root, name);
+    mkdirSync(d, { recursive: true });
+    const images = idxBytes([n, h, w], new Uint8Array(n * h * w).fill(128));
+    writeFileSync(join(d, `t10k-images-idx3-ubyte${gz ? '.gz' : ''}`), gz ? gzipSync(images) : images);
+    writeFileSync(join(d, 't10k-labels-idx1-ubyte'), idxBytes([labels.length], labels));
+    return d;
+  };
+
+  it('loads 28×28 images by default', () => {
+    const d = loadFashionMnist({ dir: write('ok28', 3, 28, 28), split: 'test' });
+    expect([d.count, d.height, d.width]).toEqual([3, 28, 28]);
+  });
+
+  it('refuses any other image size, naming the file, what it has and what is needed', () => {
+    for (const [h, w] of [[32, 32], [56, 56], [14, 14], [28, 27], [27, 28], [1, 784]]) {
+      for (const gz of [false, true]) {
+        const d = write(`size-${h}x${w}-${gz}`, 2, h, w, [1, 2], gz);
+        expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(DataError);
+        expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(
+          new RegExp(`Fashion-MNIST: .*size-${h}x${w}-${gz}/t10k-images-idx3-ubyte${gz ? '\\.gz' : ''} holds ${h}×${w} images, but the models need 28×28; resize the images to 28×28`));
+      }
+    }
+    // other sizes only when asked for
+    expect(loadFashionMnist({ dir: join(root, 'size-32x32-false'), split: 'test', imageSize: 'any' }).height).toBe(32);
+  });
+
+  it('refuses label and image counts that differ, in both directions, before reading the images', () => {
+    expect(() => loadFashionMnist({ dir: write('more-labels', 3, 28, 28, [1, 2, 3, 4]), split: 'test' })).toThrow(/holds 3 images but .*holds 4 labels/);
+    expect(() => loadFashionMnist({ dir: write('fewer-labels', 3, 28, 28, [1]), split: 'test' })).toThrow(/holds 3 images but .*holds 1 labels/);
+    expect(() => loadFashionMnist({ dir: write('no-labels', 3, 28, 28, []), split: 'test' })).toThrow(/holds 3 images but .*holds 0 labels/);
+  });
+
+  it('refuses a label outside the classes anywhere in the file, even past --limit', () => {
+    for (const [labels, bad, at] of [[[1, 2, 10], 10, 2], [[255, 0, 0], 255, 0], [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11], 11, 10]] as const) {
+      const d = write(`label-${bad}-${at}`, labels.length, 28, 28, labels);
+      expect(() => loadFashionMnist({ dir: d, split: 'test', limit: 1 })).toThrow(new RegExp(`label ${bad} at index ${at} is outside 0–9`));
+    }
+  });
+
+  it('refuses a FIFO or a folder in place of an IDX file instead of hanging', () => {
+    const d = write('fifo', 2, 28, 28, [1, 2]);
+    rmSync(join(d, 't10k-images-idx3-ubyte'));
+    execFileSync('mkfifo', [join(d, 't10k-images-idx3-ubyte')]);
+    expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(/fifo\/t10k-images-idx3-ubyte: cannot read: is a FIFO \(named pipe\), not a regular file/);
+    const e = write('folder', 2, 28, 28, [1, 2]);
+    rmSync(join(e, 't10k-labels-idx1-ubyte'));
+    mkdirSync(join(e, 't10k-labels-idx1-ubyte'));
+    expect(() => loadFashionMnist({ dir: e, split: 'test' })).toThrow(/folder\/t10k-labels-idx1-ubyte: cannot read: is a directory/);
   });
 });
