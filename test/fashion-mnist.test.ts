@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { loadFashionMnist, loadMnistLike, resolveClasses, FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, DEFAULT_DATA_DIR } from '../src/data/fashion-mnist.js';
 import { Batcher, Prng, permutation } from '../src/data/batches.js';
 import { DataError } from '../src/data/idx.js';
@@ -65,19 +66,19 @@ describe('loadFashionMnist on a small fake dataset', () => {
   it('loads every image of the train (gzipped) and test (raw) splits scaled to [-1, 1]', () => {
     const all = [...Array(10).keys()];
     for (const [split, pixels, labels] of [['train', trainPixels, trainLabels], ['test', testPixels, testLabels]] as const) {
-      const d = loadFashionMnist({ dir, split });
+      const d = loadFashionMnist({ imageSize: [H, W], dir, split });
       const ref = reference(pixels, labels, all);
       expect(d).toMatchObject({ count: labels.length, height: H, width: W, classes: all });
       expect(Array.from(d.labels)).toEqual(ref.labels);
       expectImages(d.images, ref.images);
     }
-    const d = loadFashionMnist({ dir, split: 'train' });
+    const d = loadFashionMnist({ imageSize: [H, W], dir, split: 'train' });
     expect(d.images[0]).toBe(-1);
     expect(d.images[1]).toBe(1);
   });
 
   it('filters classes by name in any spelling, by index, and mixed', () => {
-    const byName = loadFashionMnist({ dir, split: 'train', classes: ['Ankle boot', 'T-shirt/top'] });
+    const byName = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['Ankle boot', 'T-shirt/top'] });
     expect(byName.classes).toEqual([0, 9]);
     const ref = reference(trainPixels, trainLabels, [0, 9]);
     expect(Array.from(byName.labels)).toEqual(ref.labels);
@@ -86,37 +87,37 @@ describe('loadFashionMnist on a small fake dataset', () => {
       expect(resolveClasses(FASHION_MNIST, [spelling])).toEqual([9]);
     }
     for (const spelling of ['t-shirt', 'T-shirt/top', 'tshirt', 0]) expect(resolveClasses(FASHION_MNIST, [spelling])).toEqual([0]);
-    const mixed = loadFashionMnist({ dir, split: 'train', classes: ['sneaker', 3, 'coat', 3] });
+    const mixed = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['sneaker', 3, 'coat', 3] });
     expect(mixed.classes).toEqual([3, 4, 7]);
     expect(Array.from(mixed.labels)).toEqual(reference(trainPixels, trainLabels, [3, 4, 7]).labels);
   });
 
   it('keeps the first `limit` images after filtering', () => {
-    const d = loadFashionMnist({ dir, split: 'train', classes: ['trouser', 'dress', 'sandal', 'shirt', 'bag'], limit: 4 });
+    const d = loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['trouser', 'dress', 'sandal', 'shirt', 'bag'], limit: 4 });
     const ref = reference(trainPixels, trainLabels, [1, 3, 5, 6, 8], 4);
     expect(d.count).toBe(4);
     expect(Array.from(d.labels)).toEqual(ref.labels);
     expectImages(d.images, ref.images);
-    expect(loadFashionMnist({ dir, split: 'test', limit: 100 }).count).toBe(9);
+    expect(loadFashionMnist({ imageSize: [H, W], dir, split: 'test', limit: 100 }).count).toBe(9);
   });
 
   it('refuses unknown classes, listing the valid names', () => {
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: ['boots'] })).toThrow(DataError);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: ['boots'] })).toThrow(/unknown class "boots"; valid classes are 0 t-shirt, 1 trouser, .*9 ankle-boot/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [10] })).toThrow(/unknown class 10/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [1.5] })).toThrow(/unknown class 1\.5/);
-    expect(() => loadFashionMnist({ dir, split: 'train', classes: [] })).toThrow(/class selection is empty/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['boots'] })).toThrow(DataError);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: ['boots'] })).toThrow(/unknown class "boots"; valid classes are 0 t-shirt, 1 trouser, .*9 ankle-boot/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [10] })).toThrow(/unknown class 10/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [1.5] })).toThrow(/unknown class 1\.5/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', classes: [] })).toThrow(/class selection is empty/);
   });
 
   it('refuses a limit below 1 and an empty selection', () => {
-    expect(() => loadFashionMnist({ dir, split: 'train', limit: 0 })).toThrow(/limit must be a whole number ≥ 1, got 0/);
-    expect(() => loadFashionMnist({ dir, split: 'train', limit: 2.5 })).toThrow(/limit must be a whole number/);
-    expect(() => loadFashionMnist({ dir, split: 'test', classes: ['ankle-boot'] })).toThrow(/no test images of class ankle-boot; the selection is empty/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', limit: 0 })).toThrow(/limit must be a whole number ≥ 1, got 0/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'train', limit: 2.5 })).toThrow(/limit must be a whole number/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir, split: 'test', classes: ['ankle-boot'] })).toThrow(/no test images of class ankle-boot; the selection is empty/);
   });
 
   it('explains how to get the data when the folder or a file is missing', () => {
     const missing = join(root, 'does-not-exist');
-    const attempt = () => loadFashionMnist({ dir: missing, split: 'train' });
+    const attempt = () => loadFashionMnist({ imageSize: [H, W], dir: missing, split: 'train' });
     expect(attempt).toThrow(/Fashion-MNIST data folder .*does-not-exist not found/);
     expect(attempt).toThrow(/train-images-idx3-ubyte\[\.gz\] and train-labels-idx1-ubyte\[\.gz\]/);
     expect(attempt).toThrow(/apt-get install dataset-fashion-mnist/);
@@ -124,7 +125,7 @@ describe('loadFashionMnist on a small fake dataset', () => {
     const partial = join(root, 'partial');
     mkdirSync(partial);
     writeFileSync(join(partial, 't10k-images-idx3-ubyte'), idxBytes([9, H, W], testPixels));
-    expect(() => loadFashionMnist({ dir: partial, split: 'test' })).toThrow(/t10k-labels-idx1-ubyte\[\.gz\] not found in .*partial.*--data DIR/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: partial, split: 'test' })).toThrow(/t10k-labels-idx1-ubyte\[\.gz\] not found in .*partial.*--data DIR/);
   });
 
   it('refuses image and label counts that disagree, and labels outside the classes', () => {
@@ -132,25 +133,25 @@ describe('loadFashionMnist on a small fake dataset', () => {
     mkdirSync(bad);
     writeFileSync(join(bad, 't10k-images-idx3-ubyte'), idxBytes([9, H, W], testPixels));
     writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), idxBytes([8], testLabels.subarray(0, 8)));
-    expect(() => loadFashionMnist({ dir: bad, split: 'test' })).toThrow(/holds 9 images but .*t10k-labels-idx1-ubyte holds 8 labels/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: bad, split: 'test' })).toThrow(/holds 9 images but .*t10k-labels-idx1-ubyte holds 8 labels/);
     const badLabel = join(root, 'bad-label');
     mkdirSync(badLabel);
     writeFileSync(join(badLabel, 't10k-images-idx3-ubyte'), idxBytes([2, H, W], testPixels.subarray(0, 2 * H * W)));
     writeFileSync(join(badLabel, 't10k-labels-idx1-ubyte'), idxBytes([2], [3, 12]));
-    expect(() => loadFashionMnist({ dir: badLabel, split: 'test' })).toThrow(/label 12 at index 1 is outside 0–9/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: badLabel, split: 'test' })).toThrow(/label 12 at index 1 is outside 0–9/);
     // labels and images swapped: the magic number says so
     const swapped = join(root, 'swapped');
     mkdirSync(swapped);
     writeFileSync(join(swapped, 't10k-images-idx3-ubyte'), idxBytes([9], testLabels));
     writeFileSync(join(swapped, 't10k-labels-idx1-ubyte'), idxBytes([9, H, W], testPixels));
-    expect(() => loadFashionMnist({ dir: swapped, split: 'test' })).toThrow(/wrong magic number 0x00000803, expected 0x00000801/);
+    expect(() => loadFashionMnist({ imageSize: [H, W], dir: swapped, split: 'test' })).toThrow(/wrong magic number 0x00000803, expected 0x00000801/);
   });
 
   it('loadMnistLike reads MNIST-style data with digit class names', () => {
-    const d = loadMnistLike(MNIST, { dir, split: 'test', classes: ['3', 4] });
+    const d = loadMnistLike(MNIST, { imageSize: [H, W], dir, split: 'test', classes: ['3', 4] });
     expect(d.classes).toEqual([3, 4]);
     expect(Array.from(d.labels)).toEqual([3, 4]);
-    expect(() => loadMnistLike(MNIST, { dir: join(root, 'none'), split: 'test' })).toThrow(/MNIST data folder/);
+    expect(() => loadMnistLike(MNIST, { imageSize: [H, W], dir: join(root, 'none'), split: 'test' })).toThrow(/MNIST data folder/);
   });
 
   it.skipIf(!existsSync(DEFAULT_DATA_DIR))('loads the real Fashion-MNIST: 60,000 train and 10,000 test 28×28 images, balanced classes', () => {
@@ -266,5 +267,58 @@ describe('Batcher', () => {
     expect([...p].sort((x, y) => x - y)).toEqual([...Array(1000).keys()]);
     const restored = new Prng(rng.state);
     expect(restored.nextU32()).toBe(rng.nextU32());
+  });
+});
+
+describe('loadFashionMnist refuses data the models cannot use', () => {
+  const write = (name: string, n: number, h: number, w: number, labels: ArrayLike<number> = Uint8Array.from({ length: n }, (_, i) => i % 10), gz = false) => {
+    const d = join(root, name);
+    mkdirSync(d, { recursive: true });
+    const images = idxBytes([n, h, w], new Uint8Array(n * h * w).fill(128));
+    writeFileSync(join(d, `t10k-images-idx3-ubyte${gz ? '.gz' : ''}`), gz ? gzipSync(images) : images);
+    writeFileSync(join(d, 't10k-labels-idx1-ubyte'), idxBytes([labels.length], labels));
+    return d;
+  };
+
+  it('loads 28×28 images by default', () => {
+    const d = loadFashionMnist({ dir: write('ok28', 3, 28, 28), split: 'test' });
+    expect([d.count, d.height, d.width]).toEqual([3, 28, 28]);
+  });
+
+  it('refuses any other image size, naming the file, what it has and what is needed', () => {
+    for (const [h, w] of [[32, 32], [56, 56], [14, 14], [28, 27], [27, 28], [1, 784]]) {
+      for (const gz of [false, true]) {
+        const d = write(`size-${h}x${w}-${gz}`, 2, h, w, [1, 2], gz);
+        expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(DataError);
+        expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(
+          new RegExp(`Fashion-MNIST: .*size-${h}x${w}-${gz}/t10k-images-idx3-ubyte${gz ? '\\.gz' : ''} holds ${h}×${w} images, but the models need 28×28; resize the images to 28×28`));
+      }
+    }
+    // other sizes only when asked for
+    expect(loadFashionMnist({ dir: join(root, 'size-32x32-false'), split: 'test', imageSize: 'any' }).height).toBe(32);
+  });
+
+  it('refuses label and image counts that differ, in both directions, before reading the images', () => {
+    expect(() => loadFashionMnist({ dir: write('more-labels', 3, 28, 28, [1, 2, 3, 4]), split: 'test' })).toThrow(/holds 3 images but .*holds 4 labels/);
+    expect(() => loadFashionMnist({ dir: write('fewer-labels', 3, 28, 28, [1]), split: 'test' })).toThrow(/holds 3 images but .*holds 1 labels/);
+    expect(() => loadFashionMnist({ dir: write('no-labels', 3, 28, 28, []), split: 'test' })).toThrow(/holds 3 images but .*holds 0 labels/);
+  });
+
+  it('refuses a label outside the classes anywhere in the file, even past --limit', () => {
+    for (const [labels, bad, at] of [[[1, 2, 10], 10, 2], [[255, 0, 0], 255, 0], [[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11], 11, 10]] as const) {
+      const d = write(`label-${bad}-${at}`, labels.length, 28, 28, labels);
+      expect(() => loadFashionMnist({ dir: d, split: 'test', limit: 1 })).toThrow(new RegExp(`label ${bad} at index ${at} is outside 0–9`));
+    }
+  });
+
+  it('refuses a FIFO or a folder in place of an IDX file instead of hanging', () => {
+    const d = write('fifo', 2, 28, 28, [1, 2]);
+    rmSync(join(d, 't10k-images-idx3-ubyte'));
+    execFileSync('mkfifo', [join(d, 't10k-images-idx3-ubyte')]);
+    expect(() => loadFashionMnist({ dir: d, split: 'test' })).toThrow(/fifo\/t10k-images-idx3-ubyte: cannot read: is a FIFO \(named pipe\), not a regular file/);
+    const e = write('folder', 2, 28, 28, [1, 2]);
+    rmSync(join(e, 't10k-labels-idx1-ubyte'));
+    mkdirSync(join(e, 't10k-labels-idx1-ubyte'));
+    expect(() => loadFashionMnist({ dir: e, split: 'test' })).toThrow(/folder\/t10k-labels-idx1-ubyte: cannot read: is a directory/);
   });
 });

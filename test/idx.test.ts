@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseIdx, readIdx, DataError, isGzip } from '../src/data/idx.js';
+import { parseIdx, readIdx, decodeIdx, DataError, isGzip } from '../src/data/idx.js';
 
 /** An IDX file: two zero bytes, type code, rank, big-endian dims, data. */
 function idxBytes(dims: number[], data: ArrayLike<number>, { type = 0x08, first = [0, 0] } = {}): Uint8Array {
@@ -109,5 +110,93 @@ describe('readIdx', () => {
     const gz = gzipSync(idxBytes([7, 3, 3], pseudo(63, 10)));
     writeFileSync(path, gz.subarray(0, gz.length >> 1));
     expect(() => readIdx(path, 3)).toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}: corrupt or truncated gzip`));
+  });
+});
+
+describe('IDX: hostile and broken files', () => {
+  const oneLine = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(DataError);
+      expect((e as Error).message).not.toMatch(/[\n\r]/);
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('refuses a FIFO, a directory and a character device without reading (or hanging)', () => {
+    const fifo = join(dir, 'fifo-idx3-ubyte');
+    execFileSync('mkfifo', [fifo]);
+    const folder = join(dir, 'folder-idx3-ubyte.gz');
+    mkdirSync(folder);
+    for (const [path, kind] of [[fifo, 'a FIFO'], [folder, 'a directory'], ['/dev/zero', 'a character device']]) {
+      expect(oneLine(() => readIdx(path, 3))).toMatch(new RegExp(`^${path.replace(/[.]/g, '\\.')}: cannot read: is ${kind}`));
+    }
+  });
+
+  it('refuses absurd declared sizes from the header alone, raw or gzipped', () => {
+    for (const dims of [[2 ** 31, 28, 28], [2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1], [2 ** 30 + 1], [70000, 200, 200]]) {
+      const header = idxBytes(dims, []);
+      const raw = new Uint8Array([...header, ...new Uint8Array(1000)]);
+      expect(oneLine(() => parseIdx(raw, 'absurd', dims.length))).toMatch(/^absurd: IDX header declares dims .* bytes of data, more than the 1 GiB limit/);
+      expect(oneLine(() => parseIdx(gzipSync(raw), 'absurd.gz', dims.length))).toMatch(/^absurd\.gz: IDX header declares dims/);
+      const path = join(dir, `absurd-${dims.length}.gz`);
+      writeFileSync(path, gzipSync(raw));
+      expect(oneLine(() => readIdx(path, dims.length))).toMatch(/more than the 1 GiB limit/);
+    }
+  });
+
+  it('stops decompressing at the size the header declares: a gzip bomb is reported as too large, not as corrupt', () => {
+    // 8 MiB of zeros compresses to ~8 KB; 640 gzip members of it are a 5 GiB bomb in ~5 MB.
+    const zeros = gzipSync(new Uint8Array(8 * 1024 * 1024), { level: 9 });
+    const bombTail = new Uint8Array(zeros.length * 640);
+    for (let i = 0; i < 640; i++) bombTail.set(zeros, i * zeros.length);
+    for (const [dims, label] of [[[60000, 28, 28], 'fashion-sized'], [[10, 28, 28], 'small'], [[1, 1, 1], 'tiny']] as const) {
+      const raw = new Uint8Array(16 + dims[0] * dims[1] * dims[2]);
+      raw.set(idxBytes([...dims], []));
+      const head = gzipSync(raw);
+      const bomb = new Uint8Array(head.length + bombTail.length);
+      bomb.set(head);
+      bomb.set(bombTail, head.length);
+      const path = join(dir, `bomb-${label}.gz`);
+      writeFileSync(path, bomb);
+      const before = process.memoryUsage().rss;
+      const started = performance.now();
+      const message = oneLine(() => readIdx(path, 3));
+      expect(message, label).toMatch(/(decompresses to more than the \d+ bytes its IDX header declares|compressed bytes, far more than the \d+ bytes its IDX header declares)/);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(process.memoryUsage().rss - before).toBeLessThan(400 * 1024 * 1024);
+    }
+    // a header that claims far more than its few compressed bytes could hold is refused before decompressing
+    const liar = gzipSync(idxBytes([1_000_000, 28, 28], new Uint8Array(10)));
+    expect(oneLine(() => parseIdx(liar, 'liar.gz', 3))).toMatch(/^liar\.gz: truncated: its \d+ compressed bytes cannot hold the 784000016 bytes its IDX header declares/);
+  });
+
+  it('refuses data shorter or longer than the dims, raw and gzipped, from memory and from disk', () => {
+    for (const [dims, have] of [[[3, 5, 7], 104], [[3, 5, 7], 106], [[4], 0], [[4], 9], [[0, 28, 28], 1]] as const) {
+      const bytes = new Uint8Array([...idxBytes([...dims], []), ...pseudo(have, 1)]);
+      const want = dims.reduce((a, b) => a * b, 1);
+      const message = have < want ? /truncated data: declared dims/ : /unexpected bytes after the data declared by dims/;
+      expect(oneLine(() => parseIdx(bytes, 'n', dims.length))).toMatch(message);
+      expect(oneLine(() => parseIdx(gzipSync(bytes), 'n.gz', dims.length))).toMatch(have > want ? /decompresses to more than|unexpected bytes/ : message);
+      const path = join(dir, `len-${dims.join('x')}-${have}`);
+      writeFileSync(path, bytes);
+      expect(oneLine(() => readIdx(path, dims.length))).toMatch(message);
+    }
+  });
+
+  it('calls the header check before reading the data', () => {
+    const path = join(dir, 'checked.gz');
+    writeFileSync(path, gzipSync(idxBytes([2, 3, 3], pseudo(18, 2))));
+    const seen: number[][] = [];
+    expect(readIdx(path, 3, (h) => { seen.push(h.dims); }).dims).toEqual([2, 3, 3]);
+    expect(seen).toEqual([[2, 3, 3]]);
+    expect(() => readIdx(path, 3, () => { throw new DataError('no thanks'); })).toThrow('no thanks');
+  });
+
+  it('decodeIdx (browser-safe) parses raw bytes and asks for gzip to be decompressed first', () => {
+    expect(decodeIdx(idxBytes([2, 2], [1, 2, 3, 4]), 'raw', 2).dims).toEqual([2, 2]);
+    expect(() => decodeIdx(gzipSync(idxBytes([2, 2], [1, 2, 3, 4])), 'z', 2)).toThrow(/z: gzip-compressed; decompress it before decoding/);
   });
 });

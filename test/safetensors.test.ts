@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSafetensors, decodeSafetensors, writeSafetensors, readSafetensors, type TensorEntry } from '../src/io/safetensors.js';
@@ -124,9 +125,9 @@ describe('safetensors refuses corrupt input', () => {
       return b;
     })(), /is absurd \(more than the 100 MB limit\)/],
     ['bad JSON', handmade(null, undefined, { raw: '{"a": {"dtype": "F32",' }), /header is not valid JSON/],
-    ['header an array', handmade([1, 2]), /header is not a JSON object/],
-    ['header null', handmade(null), /header is not a JSON object/],
-    ['header a number', handmade(7), /header is not a JSON object/],
+    ['header an array', handmade([1, 2]), /header does not start with "\{" \(it starts "\[1,2\]   "\)/],
+    ['header null', handmade(null), /header does not start with "\{" \(it starts "null    "\)/],
+    ['header a number', handmade(7), /header does not start with "\{"/],
     ['invalid UTF-8', (() => {
       const b = handmade(null, undefined, { raw: '{"a":1}' });
       b[9] = 0xff;
@@ -139,13 +140,13 @@ describe('safetensors refuses corrupt input', () => {
     ['offsets out of range', handmade({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, u8(12)), /data_offsets \[0, 16\] out of range \(the data section has 12 bytes\)/],
     ['offsets reversed', handmade({ a: { dtype: 'U8', shape: [0], data_offsets: [4, 2] } }, u8(12)), /data_offsets \[4, 2\] out of range/],
     ['offsets malformed', handmade({ a: { dtype: 'U8', shape: [2], data_offsets: [0] } }, u8(12)), /data_offsets \[0\] is not a pair/],
-    ['offsets not matching shape', handmade({ a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, u8(16)), /span 12 bytes but F32 shape \[2, 2\] needs 16/],
+    ['offsets not matching shape', handmade({ a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, u8(16)), /span 12 bytes but F32 shape \[2,2\] needs 16 bytes/],
     ['overflowing shape', handmade({ a: { dtype: 'F64', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 8] } }, u8(8)), /span 8 bytes but F64 shape/],
     ['overlapping tensors', handmade({
       a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
       b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
     }, u8(12)), /tensor "b" \[4, 12\] overlaps tensor "a" \[0, 8\]/],
-    ['duplicate names', handmade(null, u8(8), { raw: '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}}' }), /duplicate entry "a"/],
+    ['duplicate names', handmade(null, u8(8), { raw: '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}}' }), /duplicate key "a" in the header/],
     ['entry not an object', handmade({ a: [1, 2] }), /tensor "a": header entry is not an object/],
     ['metadata not strings', handmade({ __metadata__: { step: 3 } }), /metadata "step" is not a string/],
     ['metadata not an object', handmade({ __metadata__: 'x' }), /"__metadata__" is not an object/],
@@ -190,5 +191,178 @@ describe('safetensors files', () => {
 
   it('names a missing file', () => {
     expect(() => readSafetensors(join(dir, 'missing.safetensors'))).toThrow(/missing\.safetensors/);
+  });
+});
+
+/** The header length field of `bytes` set to `n` (a copy). */
+function withHeaderLength(bytes: Uint8Array, n: number): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  new DataView(out.buffer).setUint32(0, n, true);
+  return out;
+}
+const headerLengthOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+const oneLine = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    const message = (e as Error).message;
+    expect(message).not.toMatch(/[\n\r]/);
+    return message;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('safetensors: the data section is covered exactly', () => {
+  // atelier's writer pads the header with spaces, so a length one short still parses as JSON: only coverage catches it.
+  const padded = (() => {
+    for (let k = 0; ; k++) {
+      const b = encodeSafetensors({ w: { dtype: 'F32', shape: [3], data: Float32Array.from([1, 2, 3]) } }, { k: 'x'.repeat(k) });
+      const n = headerLengthOf(b);
+      if (b[8 + n - 1] === 0x20 && b[8 + n - 2] === 0x20 && b[8 + n - 3] === 0x20) return b;
+    }
+  })();
+  const real = encodeSafetensors(sample(), { step: '1' });
+
+  it('accepts the writer\'s space padding', () => {
+    expect(decodeSafetensors(padded).tensors.w.data).toEqual(Float32Array.from([1, 2, 3]));
+  });
+
+  for (const delta of [-1, -2, -3, 1, 2, 8, -8]) {
+    it(`refuses a header length off by ${delta}`, () => {
+      for (const bytes of [padded, real]) {
+        const message = oneLine(() => decodeSafetensors(withHeaderLength(bytes, headerLengthOf(bytes) + delta), 'off.safetensors'));
+        expect(message).toMatch(/^off\.safetensors: /);
+      }
+    });
+  }
+
+  it('refuses trailing bytes, gaps between tensors and tensors that do not start at 0', () => {
+    const u8 = (n: number) => Uint8Array.from({ length: n }, (_, i) => i);
+    expect(() => decodeSafetensors(new Uint8Array([...real, 0]), 'tail')).toThrow(/tail: corrupt safetensors file: the tensors cover \d+ bytes but the data section has \d+/);
+    expect(() => decodeSafetensors(new Uint8Array([...real, 1, 2, 3, 4, 5, 6, 7, 8]), 'tail8')).toThrow(/the tensors cover/);
+    expect(() => decodeSafetensors(handmade({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [3, 5] } }, u8(5)), 'gap'))
+      .toThrow(/gap: corrupt safetensors file: 1 bytes before tensor "b" \[3, 5\] belong to no tensor/);
+    expect(() => decodeSafetensors(handmade({ a: { dtype: 'U8', shape: [2], data_offsets: [2, 4] } }, u8(4)), 'late')).toThrow(/2 bytes before tensor "a"/);
+    expect(() => decodeSafetensors(handmade({}, u8(3)), 'none')).toThrow(/the tensors cover 0 bytes but the data section has 3/);
+    // empty tensors anywhere in the order are fine
+    const ok = decodeSafetensors(handmade({ e: { dtype: 'F32', shape: [0], data_offsets: [2, 2] }, a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, z: { dtype: 'U8', shape: [1], data_offsets: [2, 3] } }, u8(3)));
+    expect(Object.keys(ok.tensors).sort()).toEqual(['a', 'e', 'z']);
+  });
+});
+
+describe('safetensors: hostile headers', () => {
+  const nest = (depth: number, inner: string) => '['.repeat(depth) + inner + ']'.repeat(depth);
+  for (const [field, make] of [
+    ['shape', (d: number) => `{"a":{"dtype":"U8","shape":${nest(d, '1')},"data_offsets":[0,1]}}`],
+    ['dtype', (d: number) => `{"a":{"dtype":${nest(d, '"U8"')},"shape":[1],"data_offsets":[0,1]}}`],
+    ['data_offsets', (d: number) => `{"a":{"dtype":"U8","shape":[1],"data_offsets":${nest(d, '0')}}}`],
+    ['metadata (objects)', (d: number) => `{"__metadata__":${'{"k":'.repeat(d)}"v"${'}'.repeat(d)},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`],
+    ['a tensor name\'s entry', (d: number) => `{"a":${nest(d, '{}')}}`],
+  ] as const) {
+    it(`refuses a header nested 6,000 deep in ${field}, without overflowing the stack`, () => {
+      for (const depth of [6000, 100_000, 17]) {
+        const message = oneLine(() => decodeSafetensors(handmade(null, Uint8Array.of(1), { raw: make(depth) }), 'deep'));
+        expect(message).toMatch(/^deep: corrupt safetensors file: header nested more than 16 levels deep/);
+      }
+    });
+  }
+
+  it('cuts anything it echoes to a short line', () => {
+    const long = 'Q'.repeat(10 * 1024 * 1024);
+    const cases = [
+      `{"a":{"dtype":"${long}","shape":[1],"data_offsets":[0,1]}}`,
+      `{"${long}":{"dtype":"U8","shape":[1],"data_offsets":[0,2]}}`,
+      `{"a":{"dtype":"U8","shape":["${long}"],"data_offsets":[0,1]}}`,
+      `{"a":{"dtype":"U8","shape":[1],"data_offsets":["${long}", 1]}}`,
+      `{"__metadata__":{"k":["${long}"]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`,
+      `{"__metadata__":"${long}"}`,
+      `{"a\\nb\\u2028${long}":{"dtype":"U8","shape":[1],"data_offsets":[0,2]}}`,
+      `${'{'}"a":1, ${'x'.repeat(1000)}}`,
+    ];
+    for (const raw of cases) {
+      const message = oneLine(() => decodeSafetensors(handmade(null, Uint8Array.of(1), { raw }), 'long'));
+      expect(message.length, message.slice(0, 200)).toBeLessThan(400);
+      expect(message).toMatch(/^long: /);
+    }
+  });
+
+  it('treats "__metadata__": null as no metadata, and refuses other non-objects and non-string values', () => {
+    const data = Uint8Array.of(7);
+    const entry = '"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}';
+    expect(decodeSafetensors(handmade(null, data, { raw: `{"__metadata__":null,${entry}}` })).metadata).toEqual({});
+    expect(decodeSafetensors(handmade(null, data, { raw: `{"__metadata__":{},${entry}}` })).metadata).toEqual({});
+    expect(decodeSafetensors(handmade(null, data, { raw: `{${entry},"__metadata__":{"x":""}}` })).metadata).toEqual({ x: '' });
+    for (const meta of ['[]', '["a"]', '3', '"s"', 'true', 'false']) {
+      expect(() => decodeSafetensors(handmade(null, data, { raw: `{"__metadata__":${meta},${entry}}` }), 'm')).toThrow(/m: corrupt safetensors file: "__metadata__" is not an object of strings/);
+    }
+    for (const value of ['1', 'null', 'true', '{}', '[]', '["x"]']) {
+      expect(() => decodeSafetensors(handmade(null, data, { raw: `{"__metadata__":{"k":${value}},${entry}}` }), 'm')).toThrow(/m: corrupt safetensors file: metadata "k" is not a string/);
+    }
+  });
+
+  it('checks the type of dtype, shape and data_offsets', () => {
+    const data = Uint8Array.of(1, 2, 3, 4);
+    const refused: [string, RegExp][] = [
+      ['{"a":{"dtype":4,"shape":[4],"data_offsets":[0,4]}}', /unknown or unsupported dtype 4/],
+      ['{"a":{"dtype":null,"shape":[4],"data_offsets":[0,4]}}', /unknown or unsupported dtype null/],
+      ['{"a":{"dtype":["U8"],"shape":[4],"data_offsets":[0,4]}}', /unknown or unsupported dtype \["U8"\]/],
+      ['{"a":{"dtype":"u8","shape":[4],"data_offsets":[0,4]}}', /unknown or unsupported dtype "u8"/],
+      ['{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', /unknown or unsupported dtype "F16"/],
+      ['{"a":{"shape":[4],"data_offsets":[0,4]}}', /unknown or unsupported dtype undefined/],
+      ['{"a":{"dtype":"U8","shape":"4","data_offsets":[0,4]}}', /shape "4" is not a list/],
+      ['{"a":{"dtype":"U8","shape":[[4]],"data_offsets":[0,4]}}', /shape \[\[4\]\] is not a list/],
+      ['{"a":{"dtype":"U8","shape":null,"data_offsets":[0,4]}}', /shape null is not a list/],
+      ['{"a":{"dtype":"U8","shape":[4.5],"data_offsets":[0,4]}}', /shape \[4\.5\] is not a list/],
+      ['{"a":{"dtype":"U8","shape":[9007199254740993],"data_offsets":[0,4]}}', /is not a list of non-negative integers/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":["0","4"]}}', /data_offsets \["0","4"\] is not a pair/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4,4]}}', /data_offsets \[0,4,4\] is not a pair/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":[-0.5,4]}}', /is not a pair of non-negative integers/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":{"0":0,"1":4}}}', /is not a pair/],
+      ['{"a":{"dtype":"U8","shape":[4]}}', /data_offsets undefined is not a pair/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}', /duplicate key "a"/],
+      ['{"a":{"dtype":"U8","dtype":"F32","shape":[4],"data_offsets":[0,4]}}', /duplicate key "dtype"/],
+      [' {"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}', /header does not start with "\{"/],
+      ['{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}x', /header is not valid JSON/],
+    ];
+    for (const [raw, message] of refused) {
+      const m = oneLine(() => decodeSafetensors(handmade(null, data, { raw }), 'types'));
+      expect(m, raw).toMatch(message);
+      expect(m).toMatch(/^types: /);
+    }
+    // product(shape)·itemsize must equal the span, in every dtype
+    for (const [dtype, size] of [['U8', 1], ['F32', 4], ['I32', 4], ['F64', 8], ['I64', 8]] as const) {
+      const bytes = new Uint8Array(24);
+      expect(decodeSafetensors(handmade({ a: { dtype, shape: [24 / size], data_offsets: [0, 24] } }, bytes)).tensors.a.shape).toEqual([24 / size]);
+      expect(() => decodeSafetensors(handmade({ a: { dtype, shape: [24 / size + 1], data_offsets: [0, 24] } }, bytes))).toThrow(/span 24 bytes but/);
+    }
+  });
+});
+
+describe('safetensors files that are not regular files', () => {
+  it('refuses a directory, a FIFO and a character device without reading (or hanging)', () => {
+    const fifo = join(dir, 'pipe.safetensors');
+    execFileSync('mkfifo', [fifo]);
+    const folder = join(dir, 'folder.safetensors');
+    mkdirSync(folder);
+    for (const [path, kind] of [[folder, 'a directory'], [fifo, 'a FIFO \\(named pipe\\)'], ['/dev/null', 'a character device'], [dir, 'a directory']]) {
+      const message = oneLine(() => readSafetensors(path));
+      expect(message).toMatch(new RegExp(`^${path.replace(/[.]/g, '\\.')}: is ${kind}, not a regular file; give a safetensors checkpoint file$`));
+    }
+  });
+
+  it('follows a symbolic link to a regular file, and refuses one to a FIFO', () => {
+    const target = join(dir, 'target.safetensors');
+    writeSafetensors(target, { a: { dtype: 'U8', shape: [1], data: Uint8Array.of(9) } });
+    symlinkSync(target, join(dir, 'link.safetensors'));
+    expect(readSafetensors(join(dir, 'link.safetensors')).tensors.a.data).toEqual(Uint8Array.of(9));
+    symlinkSync(join(dir, 'pipe.safetensors'), join(dir, 'link-to-pipe.safetensors'));
+    expect(() => readSafetensors(join(dir, 'link-to-pipe.safetensors'))).toThrow(/is a FIFO/);
+  });
+
+  it('reads the header before the data, so a file that lies about its length costs no read of the data', () => {
+    const path = join(dir, 'short.safetensors');
+    const good = encodeSafetensors(sample());
+    writeFileSync(path, good.subarray(0, good.length - 1));
+    expect(() => readSafetensors(path)).toThrow(/short\.safetensors: tensor "[^"]+": data_offsets \[\d+, \d+\] out of range/);
   });
 });

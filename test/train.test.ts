@@ -137,12 +137,17 @@ describe('npm run train', () => {
     await train([...base(out), '--epochs', '1'], { engine, ...quiet });
     const latest = join(out, 'checkpoints/latest.safetensors');
     const good = readFileSync(latest);
-    // Poison D's last layer in the checkpoint's copy the next run resumes from: its first step's loss is NaN.
+    // A checkpoint holding NaN is refused on load, naming the tensor and index.
     const { tensors, metadata } = readSafetensors(latest);
     tensors['discriminator.5.weight'].data.fill(Number.NaN as never);
+    const nan = join(out, 'checkpoints', 'nan.safetensors');
+    writeSafetensors(nan, tensors, metadata);
+    await expect(train(['--resume', nan, '--epochs', '2'], { engine, ...quiet })).rejects.toThrow(/nan\.safetensors: tensor "discriminator\.5\.weight" holds NaN at index 0/);
+    // Poison D's last layer with huge finite weights in the copy the next run resumes from: its first step's loss is NaN.
+    tensors['discriminator.5.weight'].data.fill(3e38 as never);
     const poisoned = join(out, 'checkpoints', 'poisoned.safetensors');
     writeSafetensors(poisoned, tensors, metadata);
-    await expect(train(['--resume', poisoned, '--epochs', '2'], { engine, ...quiet })).rejects.toThrow(/loss became NaN at epoch 2, step 6.*last good checkpoint/s);
+    await expect(train(['--resume', poisoned, '--epochs', '2'], { engine, ...quiet })).rejects.toThrow(/loss became (NaN|-?Infinity) at epoch 2, step 6.*last good checkpoint/s);
     expect(readFileSync(latest).equals(good)).toBe(true);
   });
 

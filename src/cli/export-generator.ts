@@ -2,9 +2,8 @@
 // and both optimizers), for shipping or embedding. Takes the moving average of the weights when the checkpoint
 // has one, unless --trained.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { CheckpointError } from '../gan/checkpoint.js';
+import { inspectGeneratorState } from '../gan/generator-state.js';
 import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
-import { EMA_PREFIX } from '../gan/generator-file.js';
 
 export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';
 
@@ -24,10 +23,10 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
   const out = str(v, 'out');
   if (!checkpoint || !out) throw new UsageError(`--checkpoint FILE and --out FILE are required\n\n${EXPORT_USAGE}`);
   const { tensors, metadata } = readSafetensors(checkpoint);
-  const average = !v.trained && `${EMA_PREFIX}0.weight` in tensors;
-  const prefix = average ? EMA_PREFIX : 'generator.';
+  // Every generator tensor is checked (names, shapes, dtype, finite values) so a broken file is never re-exported.
+  const { prefix, weights } = inspectGeneratorState(tensors, checkpoint, { trained: Boolean(v.trained) });
+  const average = weights === 'average';
   const picked = Object.entries(tensors).filter(([name]) => name.startsWith(prefix));
-  if (!picked.length) throw new CheckpointError(`${checkpoint}: no "generator." tensors — is this an atelier DCGAN checkpoint?`);
   const generator = Object.fromEntries(picked.map(([name, t]) => [`generator.${name.slice(prefix.length)}`, t]));
   const kept = ['config', 'step', 'epochs_done', 'adapter'].filter((k) => metadata[k] !== undefined);
   writeSafetensors(out, generator, {

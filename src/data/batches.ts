@@ -1,6 +1,6 @@
 // Mini-batches over an in-memory dataset: a fresh seeded shuffle each epoch, the last incomplete batch dropped.
 // Each epoch's order is a pure function of (seed, epoch), so the state a checkpoint needs is a few integers.
-import { DataError } from './idx.js';
+import { DataError } from './idx-format.js';
 
 /** mulberry32: a tiny 32-bit PRNG whose whole state is one u32. */
 export class Prng {

@@ -2,7 +2,7 @@
 // classes and the first `limit` matches.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataError, readIdx } from './idx.js';
+import { DataError, readIdx, type IdxHeader } from './idx.js';
 
 export const FASHION_MNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'] as const;
 
@@ -17,6 +17,11 @@ export interface LoadOptions {
   classes?: (string | number)[];
   /** Keep the first `limit` images after class filtering. */
   limit?: number;
+  /**
+   * [height, width] the images must have (default the spec's, 28×28: what the models are built for); 'any'
+   * accepts every size (for tools that do not feed a model).
+   */
+  imageSize?: readonly [number, number] | 'any';
 }
 
 export interface Dataset {
@@ -39,6 +44,8 @@ export interface MnistLikeSpec {
   defaultDir: string;
   /** Appended to "not found" errors: how to get the files. */
   howToGet: string;
+  /** [height, width] of every image. */
+  imageSize: readonly [number, number];
 }
 
 export const FASHION_MNIST: MnistLikeSpec = {
@@ -46,6 +53,7 @@ export const FASHION_MNIST: MnistLikeSpec = {
   classNames: FASHION_MNIST_CLASSES,
   aliases: { tshirttop: 0, top: 0 },
   defaultDir: DEFAULT_DATA_DIR,
+  imageSize: [28, 28],
   howToGet:
     'To get the data: apt-get install dataset-fashion-mnist (Debian\'s package puts the files in /usr/share/datasets/fashion-mnist), ' +
     'or download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, ' +
@@ -57,6 +65,7 @@ export const MNIST: MnistLikeSpec = {
   name: 'MNIST',
   classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
   defaultDir: '/usr/share/datasets/mnist',
+  imageSize: [28, 28],
   howToGet:
     'To get the data, download the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, ' +
     't10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass --data DIR.',
@@ -104,8 +113,12 @@ function findFile(dir: string, base: string): string | null {
   return null;
 }
 
-/** Loads any dataset stored as MNIST's four IDX files (u8 images N×H×W, u8 labels N). */
-export function loadMnistLike(spec: MnistLikeSpec, { dir = spec.defaultDir, split, classes, limit }: LoadOptions): Dataset {
+/**
+ * Loads any dataset stored as MNIST's four IDX files (u8 images N×H×W, u8 labels N). Throws DataError naming the
+ * file: missing files, a file that is not a regular file, images of another size than `imageSize`, counts that
+ * differ, a label outside the classes, and everything readIdx refuses.
+ */
+export function loadMnistLike(spec: MnistLikeSpec, { dir = spec.defaultDir, split, classes, limit, imageSize }: LoadOptions): Dataset {
   if (split !== 'train' && split !== 'test') throw new DataError(`${spec.name}: unknown split ${JSON.stringify(split)}; use 'train' or 'test'`);
   const selected = resolveClasses(spec, classes);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
@@ -126,20 +139,27 @@ export function loadMnistLike(spec: MnistLikeSpec, { dir = spec.defaultDir, spli
   }
 
   const labelFile = readIdx(labelsPath, 1);
-  const imageFile = readIdx(imagesPath, 3);
+  const labelCount = labelFile.dims[0];
+  const size = imageSize ?? spec.imageSize;
+  // Checked on the images' header, before their data is read or decompressed.
+  const checkImages = ({ dims: [count, height, width] }: IdxHeader) => {
+    if (size !== 'any' && (height !== size[0] || width !== size[1])) {
+      throw new DataError(`${spec.name}: ${imagesPath} holds ${height}×${width} images, but the models need ${size[0]}×${size[1]}; ` +
+        `resize the images to ${size[0]}×${size[1]}`);
+    }
+    if (count !== labelCount) throw new DataError(`${spec.name}: ${imagesPath} holds ${count} images but ${labelsPath} holds ${labelCount} labels`);
+  };
+  const imageFile = readIdx(imagesPath, 3, checkImages);
   const [total, height, width] = imageFile.dims;
-  if (labelFile.dims[0] !== total) {
-    throw new DataError(`${spec.name}: ${imagesPath} holds ${total} images but ${labelsPath} holds ${labelFile.dims[0]} labels`);
-  }
   const n = spec.classNames.length;
   const wanted = new Uint8Array(n);
   for (const c of selected) wanted[c] = 1;
   const keep: number[] = [];
   const max = limit ?? Infinity;
-  for (let i = 0; i < total && keep.length < max; i++) {
+  for (let i = 0; i < total; i++) {
     const label = labelFile.data[i];
     if (label >= n) throw new DataError(`${spec.name}: ${labelsPath}: label ${label} at index ${i} is outside 0–${n - 1}`);
-    if (wanted[label]) keep.push(i);
+    if (wanted[label] && keep.length < max) keep.push(i);
   }
   if (keep.length === 0) {
     const names = selected.map((c) => spec.classNames[c]).join(', ');

@@ -9,6 +9,49 @@ import { randn, fill, copyInto } from '../tensor/ops/create.js';
 import { tidy } from '../tensor/autograd.js';
 
 export const DEFAULT_WIDTH = 64;
+/** The largest z and layer width a model may have: the caps of --latent-dim and --ngf/--ndf, also applied to files. */
+export const MAX_LATENT_DIM = 4096;
+export const MAX_WIDTH = 1024;
+
+/** A model's state dict as names and shapes, known without building it (so a file can be checked first). */
+export interface StateShapes {
+  parameters: [string, number[]][];
+  buffers: [string, number[]][];
+}
+
+const batchNormShapes = (at: number, channels: number): StateShapes => ({
+  parameters: [[`${at}.weight`, [channels]], [`${at}.bias`, [channels]]],
+  buffers: [[`${at}.running_mean`, [channels]], [`${at}.running_var`, [channels]]],
+});
+const merge = (...parts: StateShapes[]): StateShapes => ({
+  parameters: parts.flatMap((p) => p.parameters),
+  buffers: parts.flatMap((p) => p.buffers),
+});
+const weightOnly = (at: number, shape: number[]): StateShapes => ({ parameters: [[`${at}.weight`, shape]], buffers: [] });
+
+/** The names and shapes of buildGenerator(engine, latentDim, width)'s state dict (a test keeps them in step). */
+export function generatorStateShapes(latentDim: number, width = DEFAULT_WIDTH): StateShapes {
+  return merge(
+    weightOnly(0, [latentDim, 2 * width, 7, 7]), batchNormShapes(1, 2 * width),
+    weightOnly(3, [2 * width, width, 4, 4]), batchNormShapes(4, width),
+    weightOnly(6, [width, 1, 4, 4]),
+  );
+}
+
+/** The names and shapes of buildDiscriminator(engine, width, { spectralNorm })'s state dict. */
+export function discriminatorStateShapes(width = DEFAULT_WIDTH, { spectralNorm = false } = {}): StateShapes {
+  if (spectralNorm) {
+    const sn = (at: number, inC: number, outC: number, k: number): StateShapes => ({
+      parameters: [[`${at}.weight`, [outC, inC, k, k]]],
+      buffers: [[`${at}.weight_u`, [outC, 1]], [`${at}.weight_v`, [inC * k * k, 1]]],
+    });
+    return merge(sn(0, 1, width, 4), sn(2, width, 2 * width, 4), sn(4, 2 * width, 1, 7));
+  }
+  return merge(
+    weightOnly(0, [width, 1, 4, 4]), weightOnly(2, [2 * width, width, 4, 4]), batchNormShapes(3, 2 * width),
+    weightOnly(5, [1, 2 * width, 7, 7]),
+  );
+}
 
 export function buildGenerator(engine: Engine, latentDim = 100, width = DEFAULT_WIDTH): Sequential {
   return new Sequential(

@@ -52,6 +52,19 @@ export function list(values: Record<string, Raw>, name: string): string[] {
   return (Array.isArray(raw) ? raw : [raw]).map(String);
 }
 
+/** Errors that are the input's fault, printed as one `error:` line without a stack. */
+export const EXPECTED_ERRORS = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError'];
+
+/**
+ * What runCli prints for an expected error: `error: ` and its message, on one line (a usage text may follow a
+ * UsageError); undefined for an unexpected error, which is printed with its stack.
+ */
+export function cliErrorLine(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !EXPECTED_ERRORS.includes(error.name)) return undefined;
+  if (error.name === 'UsageError') return `error: ${error.message}`;
+  return `error: ${error.message.replace(/\s*[\r\n]+\s*/g, ' ')}`;
+}
+
 /** Runs a CLI main: prints errors (without a stack for expected ones) and sets the exit code. */
 export function runCli(main: () => Promise<number>): void {
   main().then(
@@ -61,10 +74,7 @@ export function runCli(main: () => Promise<number>): void {
         console.log(error.message);
         process.exit(0);
       }
-      const expected = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError', 'NonFiniteLossError', 'FileError', 'RunLockError'];
-      // A file-system error no command caught still gets one clean line with its cause.
-      const shown = isFsError(error) ? fileError(error, error.path ?? 'a file', error.syscall ? `${error.syscall}` : 'use') : error;
-      console.error(expected.includes(shown.name) ? `error: ${shown.message}` : shown);
+      console.error(cliErrorLine(error) ?? error);
       process.exit(error.name === 'UsageError' ? 2 : 1);
     },
   );

@@ -7,19 +7,21 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
 import { rngState, setRngState } from '../tensor/state.js';
-import type { Batcher, BatcherState } from '../data/batches.js';
+import type { Batcher } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
-import { DEFAULT_WIDTH } from '../gan/models.js';
-import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, CheckpointError } from '../gan/checkpoint.js';
+import { DEFAULT_WIDTH, generatorStateShapes, discriminatorStateShapes } from '../gan/models.js';
+import { EMA_PREFIX } from '../gan/generator-state.js';
+import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';
 import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { withFileErrors } from '../io/fs-errors.js';
+import { validateStoredConfig, validateRng, validateBatcherState, validateEpochTotals, validateCount, type StoredOptions } from './stored-config.js';
 import { UsageError } from './args.js';
-import { EMA_PREFIX } from '../gan/generator-file.js';
 import type { TrainOptions } from './train-options.js';
 import type { EpochTotals } from '../gan/training-loop.js';
 
 export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
+export { EMA_PREFIX } from '../gan/generator-state.js';
 
 export type { EpochTotals } from '../gan/training-loop.js';
 
@@ -88,35 +90,37 @@ export function resolveCheckpointPath(path: string): string {
 }
 
 export interface LoadedTrainingCheckpoint {
-  options: Omit<TrainOptions, 'given' | 'resume' | 'out' | 'overwrite'>;
+  options: StoredOptions;
   runDir: string;
   restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; totals: EpochTotals; step: number };
 }
 
+/**
+ * Reads a training checkpoint and checks all of it before anything is built: the stored config by the rules of
+ * the flags, the RNG, batcher and epoch-total state, the step counts, and every tensor's name, shape, dtype and
+ * finiteness against the architecture that config describes. Throws CheckpointError or SafetensorsError naming
+ * `path` and the field or tensor.
+ */
 export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
   const { tensors, metadata } = readSafetensors(path);
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`${path}: not an atelier training checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
+    throw new CheckpointError(`${path}: not an atelier training checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null).slice(0, 80)}, expected "${CHECKPOINT_FORMAT}")`);
   }
-  const json = <T>(key: string): T => {
+  const json = (key: string): unknown => {
     try {
-      return JSON.parse(metadata[key]) as T;
+      return JSON.parse(metadata[key]);
     } catch {
-      throw new CheckpointError(`${path}: metadata "${key}" is missing or not valid JSON`);
+      throw new CheckpointError(`${path}: metadata "${key}" is missing or not valid JSON; the checkpoint is corrupt`);
     }
   };
-  const int = (key: string): number => {
-    const v = Number(metadata[key]);
-    if (!Number.isInteger(v) || v < 0) throw new CheckpointError(`${path}: metadata "${key}" is missing or not a whole number`);
-    return v;
-  };
-  const options = json<LoadedTrainingCheckpoint['options']>('config');
-  const rng = json<{ seed: number; counter: number }>('rng');
-  const batcherState = json<BatcherState>('batcher');
-  const totals = json<EpochTotals>('epoch_totals');
-  const step = int('step');
-  const stepG = int('optimizer_g_step');
-  const stepD = int('optimizer_d_step');
+  const options = validateStoredConfig(json('config'), path);
+  const rng = validateRng(json('rng'), path);
+  const batcherState = validateBatcherState(json('batcher'), path, options.batchSize);
+  const totals: EpochTotals = validateEpochTotals(json('epoch_totals'), path);
+  const step = validateCount(metadata, 'step', path);
+  const stepG = validateCount(metadata, 'optimizer_g_step', path);
+  const stepD = validateCount(metadata, 'optimizer_d_step', path);
+  checkTrainingTensors(tensors, options, path);
   const checkpointsDir = dirname(path);
   const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
   return {
@@ -136,6 +140,19 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
       return { fixedZ: keep(tensor(engine, z, [64, options.latentDim, 1, 1])), totals, step };
     },
   };
+}
+
+/** Every tensor a checkpoint of these options holds, checked on the host (no GPU memory yet). */
+function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, path: string): void {
+  const G = generatorStateShapes(options.latentDim, options.ngf);
+  const D = discriminatorStateShapes(options.ndf, { spectralNorm: options.spectralNorm });
+  checkState(tensors, 'generator.', [...G.parameters, ...G.buffers], path);
+  checkState(tensors, 'discriminator.', [...D.parameters, ...D.buffers], path);
+  if (options.ema > 0) checkState(tensors, EMA_PREFIX, [...G.parameters, ...G.buffers], path);
+  const adam = (params: [string, number[]][]) => params.flatMap(([n, shape]) => [[`m.${n}`, shape], [`v.${n}`, shape]] as [string, number[]][]);
+  checkState(tensors, 'optimizer_g.', adam(G.parameters), path);
+  checkState(tensors, 'optimizer_d.', adam(D.parameters), path);
+  expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
 }
 
 /** Flags that would make the resumed run a different experiment. */

@@ -1,15 +1,15 @@
-// A generator from a safetensors file on disk (the Node side of src/gan/generator-file.ts).
+// A generator from a safetensors file on disk (the Node side of src/gan/generator-state.ts).
 import type { Engine } from '../runtime/engine.js';
 import { readSafetensors, type SafetensorsContents } from '../io/safetensors.js';
-import { generatorFromTensors, type LoadedGenerator } from '../gan/generator-file.js';
+import { loadGeneratorState, type LoadedGenerator } from '../gan/generator-state.js';
 
-export type { LoadedGenerator } from '../gan/generator-file.js';
+export type { LoadedGenerator } from '../gan/generator-state.js';
 
 /**
  * Reads `path` (or takes its already-read `contents`, so a bad file can be refused before the GPU starts) and
- * builds the generator from it; see generatorFromTensors for the checks and the choice of weights. Throws
+ * builds the generator from it; see loadGeneratorState for the checks and the choice of weights. Throws
  * SafetensorsError for an unreadable file and CheckpointError for one that is not a DCGAN generator.
  */
 export function loadGenerator(engine: Engine, path: string, contents: SafetensorsContents = readSafetensors(path), options: { trained?: boolean } = {}): LoadedGenerator {
-  return generatorFromTensors(engine, contents.tensors, path, options);
+  return loadGeneratorState(engine, contents.tensors, path, options);
 }
