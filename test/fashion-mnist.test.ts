@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { loadFashionMnist, loadMnistLike, resolveClasses, FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, DEFAULT_DATA_DIR } from '../src/data/fashion-mnist.js';
+import { resolveClasses, FASHION_MNIST, FASHION_MNIST_CLASSES, MNIST, DEFAULT_DATA_DIR } from '../src/data/fashion-mnist.js';
+import { loadFashionMnist, loadMnistLike } from '../src/node/mnist-files.js';
 import { Batcher, Prng, permutation } from '../src/data/batches.js';
-import { DataError } from '../src/data/idx.js';
+import { DataError } from '../src/node/idx-file.js';
 
 function idxBytes(dims: number[], data: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(4 + 4 * dims.length + data.length);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { decodeSafetensors, type SafetensorsContents } from '../src/io/safetensors.js';
 import { inspectGeneratorState } from '../src/gan/generator-state.js';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { loadFashionMnist } from '../src/node/mnist-files.js';
 import { cliErrorLine } from '../src/node/args.js';
 import { rng } from './helpers.js';
 

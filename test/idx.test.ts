@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseIdx, readIdx, decodeIdx, DataError, isGzip } from '../src/data/idx.js';
+import { parseIdx, readIdx, decodeIdx, DataError, isGzip } from '../src/node/idx-file.js';
 
 /** An IDX file: two zero bytes, type code, rank, big-endian dims, data. */
 function idxBytes(dims: number[], data: ArrayLike<number>, { type = 0x08, first = [0, 0] } = {}): Uint8Array {

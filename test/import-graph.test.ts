@@ -13,11 +13,6 @@ const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 export const LAYERS = ['runtime', 'kernels', 'tensor', 'nn', 'data', 'gan', 'index', 'io', 'node', 'cli'];
 /** Folders that must run unchanged in a browser. */
 const CORE = ['runtime', 'kernels', 'tensor', 'nn', 'data', 'gan', 'index'];
-/**
- * Known exceptions, to be emptied: the IDX readers in src/data read files with node:fs and node:zlib (issue 14
- * review). A new node: import anywhere else in the core still fails.
- */
-const KNOWN_NODE_IMPORTS = ['data/fashion-mnist.ts imports node:fs', 'data/fashion-mnist.ts imports node:path', 'data/idx.ts imports node:fs', 'data/idx.ts imports node:zlib'];
 
 export interface Import {
   /** The module specifier as written. */
@@ -164,6 +159,6 @@ describe('import graph of src/', () => {
 
   it(`the core (${CORE.join(', ')}) imports no node: module`, () => {
     const found = nodeImports.filter((i) => CORE.includes(layerOf(i.file))).map((i) => `${name(i.file)} imports ${i.specifier}`);
-    expect(found.filter((f) => !KNOWN_NODE_IMPORTS.includes(f))).toEqual([]);
+    expect(found).toEqual([]);
   });
 });

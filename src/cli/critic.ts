@@ -8,7 +8,8 @@
 //     row, on the same z as `npm run evaluate` at the same seed, so the two agree).
 import type { Engine } from '../runtime/engine.js';
 import { tensor } from '../tensor/ops/create.js';
-import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
+import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
+import { loadFashionMnist } from '../node/mnist-files.js';
 import { Batcher, Prng } from '../data/batches.js';
 import { loadClassifier, CLASSIFIER_FEATURES, CLASSIFIER_CLASSES, type FeatureClassifier } from '../gan/classifier.js';
 import { classifyImages } from '../gan/features.js';

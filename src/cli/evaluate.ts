@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
-import { loadFashionMnist, DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { loadFashionMnist } from '../node/mnist-files.js';
 import { loadClassifier } from '../gan/classifier.js';
 import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation } from '../gan/evaluate.js';
 import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';

@@ -6,7 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
-import { loadFashionMnist, DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
+import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
+import { loadFashionMnist } from '../node/mnist-files.js';
 import { loadClassifier, CLASSIFIER_FEATURES } from '../gan/classifier.js';
 import { classifyImages } from '../gan/features.js';
 import { gaussianStats, frechetDistance, manifoldMembership, fractionSet } from '../gan/quality.js';

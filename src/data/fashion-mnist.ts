@@ -1,8 +1,7 @@
-// Loads (Fashion-)MNIST from IDX files into N×1×H×W float images scaled to [-1, 1], optionally keeping only some
-// classes and the first `limit` matches.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { DataError, readIdx, type IdxHeader } from './idx.js';
+// Fashion-MNIST (and any dataset laid out like MNIST) from its IDX files' contents: the classes, and the choice of
+// examples as N×1×H×W float images scaled to [-1, 1], optionally only some classes and the first `limit` matches.
+// Browser-safe: reading the files is src/node/mnist-files.ts's job.
+import { DataError, type IdxFile, type IdxHeader } from './idx-format.js';
 
 export const FASHION_MNIST_CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'] as const;
 
@@ -71,11 +70,6 @@ export const MNIST: MnistLikeSpec = {
     't10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass --data DIR.',
 };
 
-export function loadFashionMnist(options: LoadOptions): Dataset {
-  return loadMnistLike(FASHION_MNIST, options);
-}
-
-/** 'Ankle boot', 'ankle_boot', 'ANKLE-BOOT' → 'ankleboot'. */
 export function classKey(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
@@ -104,52 +98,35 @@ function validClassesText(spec: MnistLikeSpec): string {
   return `valid classes are ${spec.classNames.map((c, i) => `${i} ${c}`).join(', ')}`;
 }
 
-/** Finds `<prefix>-<kind>` or `<prefix>-<kind>.gz` in `dir`, raw first. */
-function findFile(dir: string, base: string): string | null {
-  for (const candidate of [base, `${base}.gz`]) {
-    const path = join(dir, candidate);
-    if (existsSync(path)) return path;
-  }
-  return null;
-}
-
-/**
- * Loads any dataset stored as MNIST's four IDX files (u8 images N×H×W, u8 labels N). Throws DataError naming the
- * file: missing files, a file that is not a regular file, images of another size than `imageSize`, counts that
- * differ, a label outside the classes, and everything readIdx refuses.
- */
-export function loadMnistLike(spec: MnistLikeSpec, { dir = spec.defaultDir, split, classes, limit, imageSize }: LoadOptions): Dataset {
-  if (split !== 'train' && split !== 'test') throw new DataError(`${spec.name}: unknown split ${JSON.stringify(split)}; use 'train' or 'test'`);
-  const selected = resolveClasses(spec, classes);
+/** Checks that a limit is a whole number ≥ 1 (or absent). Throws DataError. */
+export function checkLimit(spec: MnistLikeSpec, limit: number | undefined): void {
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) {
     throw new DataError(`${spec.name}: limit must be a whole number ≥ 1, got ${limit}`);
   }
-  const prefix = split === 'train' ? 'train' : 't10k';
-  const imagesBase = `${prefix}-images-idx3-ubyte`;
-  const labelsBase = `${prefix}-labels-idx1-ubyte`;
-  const lookedFor = `${imagesBase}[.gz] and ${labelsBase}[.gz]`;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new DataError(`${spec.name} data folder ${dir} not found (looked for ${lookedFor} there). ${spec.howToGet}`);
-  }
-  const imagesPath = findFile(dir, imagesBase);
-  const labelsPath = findFile(dir, labelsBase);
-  if (!imagesPath || !labelsPath) {
-    const missing = [!imagesPath && `${imagesBase}[.gz]`, !labelsPath && `${labelsBase}[.gz]`].filter(Boolean).join(' and ');
-    throw new DataError(`${spec.name}: ${missing} not found in ${dir} (looked for ${lookedFor}). ${spec.howToGet}`);
-  }
+}
 
-  const labelFile = readIdx(labelsPath, 1);
-  const labelCount = labelFile.dims[0];
-  const size = imageSize ?? spec.imageSize;
-  // Checked on the images' header, before their data is read or decompressed.
-  const checkImages = ({ dims: [count, height, width] }: IdxHeader) => {
-    if (size !== 'any' && (height !== size[0] || width !== size[1])) {
-      throw new DataError(`${spec.name}: ${imagesPath} holds ${height}×${width} images, but the models need ${size[0]}×${size[1]}; ` +
-        `resize the images to ${size[0]}×${size[1]}`);
+/**
+ * The check of an images file's header against its labels, run before the images are read or decompressed:
+ * images of another size than `size` ([height, width], or 'any') and a count other than `labelCount` are refused
+ * with a DataError naming both files.
+ */
+export function imagesHeaderCheck(spec: MnistLikeSpec, size: LoadOptions['imageSize'], labelCount: number, imagesName: string, labelsName: string): (header: IdxHeader) => void {
+  const want = size ?? spec.imageSize;
+  return ({ dims: [count, height, width] }: IdxHeader) => {
+    if (want !== 'any' && (height !== want[0] || width !== want[1])) {
+      throw new DataError(`${spec.name}: ${imagesName} holds ${height}×${width} images, but the models need ${want[0]}×${want[1]}; ` +
+        `resize the images to ${want[0]}×${want[1]}`);
     }
-    if (count !== labelCount) throw new DataError(`${spec.name}: ${imagesPath} holds ${count} images but ${labelsPath} holds ${labelCount} labels`);
+    if (count !== labelCount) throw new DataError(`${spec.name}: ${imagesName} holds ${count} images but ${labelsName} holds ${labelCount} labels`);
   };
-  const imageFile = readIdx(imagesPath, 3, checkImages);
+}
+
+/**
+ * The examples of the `selected` classes (at most `limit`, in file order) from decoded images [N, H, W] and
+ * labels [N], pixels scaled to [-1, 1]. Throws DataError for a label outside the classes (anywhere in the file)
+ * and for an empty selection.
+ */
+export function selectExamples(spec: MnistLikeSpec, imageFile: IdxFile, labelFile: IdxFile, selected: number[], limit: number | undefined, split: Split, labelsName: string): Dataset {
   const [total, height, width] = imageFile.dims;
   const n = spec.classNames.length;
   const wanted = new Uint8Array(n);
@@ -158,7 +135,7 @@ export function loadMnistLike(spec: MnistLikeSpec, { dir = spec.defaultDir, spli
   const max = limit ?? Infinity;
   for (let i = 0; i < total; i++) {
     const label = labelFile.data[i];
-    if (label >= n) throw new DataError(`${spec.name}: ${labelsPath}: label ${label} at index ${i} is outside 0–${n - 1}`);
+    if (label >= n) throw new DataError(`${spec.name}: ${labelsName}: label ${label} at index ${i} is outside 0–${n - 1}`);
     if (wanted[label] && keep.length < max) keep.push(i);
   }
   if (keep.length === 0) {

@@ -1,12 +1,12 @@
-// IDX files on disk (Node only); the format itself is in idx-format.ts. Gzip is detected by its magic bytes, so
+// IDX files on disk (Node only); the format itself is in src/data/idx-format.ts. Gzip is detected by its magic bytes, so
 // `x-ubyte` and `x-ubyte.gz` both work. The header is read and checked first; then exactly the bytes it declares
 // are read, or decompressed with the output capped at that size, so a gzip bomb or a lying header costs nothing.
 import { closeSync } from 'node:fs';
 import { gunzipSync, constants } from 'node:zlib';
 import { openRegularFile, readExactly } from '../io/regular-file.js';
-import { DataError, isGzip, parseIdxHeader, checkIdxLength, idxHeaderBytes, type IdxFile, type IdxHeader } from './idx-format.js';
+import { DataError, isGzip, parseIdxHeader, checkIdxLength, idxHeaderBytes, type IdxFile, type IdxHeader } from '../data/idx-format.js';
 
-export { DataError, isGzip, parseIdxHeader, decodeIdx, checkIdxLength, MAX_IDX_DATA_BYTES, type IdxFile, type IdxHeader } from './idx-format.js';
+export { DataError, isGzip, parseIdxHeader, decodeIdx, checkIdxLength, MAX_IDX_DATA_BYTES, type IdxFile, type IdxHeader } from '../data/idx-format.js';
 
 /** Called with the header before any data is read: throw to refuse (e.g. images that are not 28×28). */
 export type IdxHeaderCheck = (header: IdxHeader) => void;
