@@ -1,4 +1,5 @@
-// y = f(x) elementwise. OP (override) picks f; ALPHA is the scalar some ops take. VEC4: 4 lanes per element.
+// y = f(x) elementwise. OP (override) picks f; u.alpha is the scalar some ops take. VEC4: 4 lanes per element.
+// The cases come from the table in src/kernels/unary-ops.ts (UNARY_CASES), one `case CODEu { return f(v); }` per op.
 #if VEC4
 alias T = vec4f;
 #else
@@ -14,18 +15,7 @@ override OP: u32;
 
 fn f(v: T) -> T {
   switch OP {
-    case 0u { return -v; }
-    case 1u { return exp(v); }
-    case 2u { return log(v); }
-    case 3u { return sqrt(v); }
-    case 4u { return max(v, T(0.0)); }
-    case 5u { return select(v * u.alpha, v, v > T(0.0)); }
-    case 6u { return tanh(v); }
-    case 7u { return 1.0 / (1.0 + exp(-v)); }
-    case 8u { return v + u.alpha; }
-    case 9u { return v * u.alpha; }
-    case 10u { return T(u.alpha); }
-    case 11u { return v * v; }
+${UNARY_CASES}
     default { return v; }
   }
 }

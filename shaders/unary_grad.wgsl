@@ -1,4 +1,5 @@
-// dx = dy * f'(x), with f' written from x (and from y = f(x) where that is cheaper). OP as in unary.wgsl.
+// dx = dy * f'(x), with f' written from x (and from y = f(x) where that is cheaper). OP as in unary.wgsl; the
+// cases come from the table in src/kernels/unary-ops.ts (UNARY_GRAD_CASES), one `case CODEu { return f'; }` per op.
 #if VEC4
 alias T = vec4f;
 #else
@@ -16,17 +17,7 @@ override OP: u32;
 
 fn df(xv: T, yv: T) -> T {
   switch OP {
-    case 0u { return T(-1.0); }
-    case 1u { return yv; }
-    case 2u { return 1.0 / xv; }
-    case 3u { return 0.5 / yv; }
-    case 4u { return select(T(0.0), T(1.0), xv > T(0.0)); }
-    case 5u { return select(T(u.alpha), T(1.0), xv > T(0.0)); }
-    case 6u { return 1.0 - yv * yv; }
-    case 7u { return yv * (1.0 - yv); }
-    case 8u { return T(1.0); }
-    case 9u { return T(u.alpha); }
-    case 11u { return 2.0 * xv; }
+${UNARY_GRAD_CASES}
     default { return T(0.0); }
   }
 }

@@ -5,28 +5,77 @@ import * as ew from '../src/tensor/ops/elementwise.js';
 import { sum, mean } from '../src/tensor/ops/reduce.js';
 import { randn, rand } from '../src/tensor/ops/create.js';
 import { tidy } from '../src/tensor/autograd.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { unaryOps, unaryCases, unaryGradCases, type UnaryOpName } from '../src/kernels/unary-ops.js';
+import { unaryGradKernel, unaryKernel } from '../src/kernels/elementwise.js';
+import { shaderSources } from '../src/runtime/shaders.generated.js';
+import { preprocess } from '../src/runtime/preprocess.js';
 
 let engine: Engine;
 beforeAll(async () => {
   engine = await getEngine();
 });
 
-const unaryRefs: [string, (x: ReturnType<typeof toGpu>) => ReturnType<typeof toGpu>, (v: number) => number, number, number][] = [
-  ['neg', ew.neg, (v) => -v, -2, 2],
-  ['exp', ew.exp, Math.exp, -2, 2],
-  ['log', ew.log, Math.log, 0.1, 3],
-  ['sqrt', ew.sqrt, Math.sqrt, 0.1, 3],
-  ['square', ew.square, (v) => v * v, -2, 2],
-  ['relu', ew.relu, (v) => Math.max(v, 0), -2, 2],
-  ['leakyRelu', (x) => ew.leakyRelu(x, 0.2), (v) => (v > 0 ? v : 0.2 * v), -2, 2],
-  ['tanh', ew.tanh, Math.tanh, -3, 3],
-  ['sigmoid', ew.sigmoid, (v) => 1 / (1 + Math.exp(-v)), -4, 4],
-  ['addScalar', (x) => ew.addScalar(x, 1.5), (v) => v + 1.5, -2, 2],
-  ['mulScalar', (x) => ew.mulScalar(x, -0.7), (v) => v * -0.7, -2, 2],
+type Op = (x: Tensor) => Tensor;
+/** Each differentiable op, its scalar (alpha) and an input range; float64 references come from the op table. */
+const differentiable: [UnaryOpName, Op, number, number, number][] = [
+  ['neg', ew.neg, 0, -2, 2],
+  ['exp', ew.exp, 0, -2, 2],
+  ['log', ew.log, 0, 0.1, 3],
+  ['sqrt', ew.sqrt, 0, 0.1, 3],
+  ['square', ew.square, 0, -2, 2],
+  ['relu', ew.relu, 0, -2, 2],
+  ['leakyRelu', (x) => ew.leakyRelu(x, 0.2), 0.2, -2, 2],
+  ['tanh', ew.tanh, 0, -3, 3],
+  ['sigmoid', ew.sigmoid, 0, -4, 4],
+  ['addScalar', (x) => ew.addScalar(x, 1.5), 1.5, -2, 2],
+  ['mulScalar', (x) => ew.mulScalar(x, -0.7), -0.7, -2, 2],
 ];
 
+describe('the unary op table', () => {
+  it('gives every op its own code and generates one switch case per op in both shaders', () => {
+    const codes = Object.values(unaryOps).map((op) => op.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const [name, op] of Object.entries(unaryOps)) {
+      expect(unaryCases).toContain(`case ${op.code}u { return ${op.f}; } // ${name}`);
+      if (op.df) expect(unaryGradCases).toContain(`case ${op.code}u { return ${op.df}; } // ${name}`);
+      else expect(unaryGradCases).not.toContain(`case ${op.code}u`);
+    }
+    const unary = preprocess(shaderSources.unary, { VEC4: false, UNARY_CASES: unaryCases });
+    const grad = preprocess(shaderSources.unary_grad, { VEC4: true, UNARY_GRAD_CASES: unaryGradCases });
+    expect(unary).toContain('    case 7u { return 1.0 / (1.0 + exp(-v)); } // sigmoid\n');
+    expect(grad).toContain('    case 6u { return 1.0 - yv * yv; } // tanh\n');
+    expect(unary.match(/case \d+u/g)).toHaveLength(codes.length);
+  });
+
+  it('covers every op the tests exercise, and only those plus constant', () => {
+    expect([...differentiable.map(([name]) => name), 'constant'].sort()).toEqual(Object.keys(unaryOps).sort());
+  });
+
+  it('matches each kernel and its derivative against the float64 references, constant included', async () => {
+    const n = 37;
+    for (const [name, op] of Object.entries(unaryOps) as [UnaryOpName, (typeof unaryOps)[UnaryOpName]][]) {
+      const [lo, hi] = name === 'log' || name === 'sqrt' ? [0.1, 3] : [-2, 2];
+      const alpha = 0.3;
+      const data = randomArray(n, 7, lo, hi).map((v) => (Math.abs(v) < 0.05 ? v + 0.1 : v));
+      const dy = randomArray(n, 8);
+      const [y, dx] = await tidy(engine, () => {
+        const x = toGpu(engine, data, [n]);
+        const yArr = unaryKernel(name, x, alpha);
+        const dxArr = unaryGradKernel(name, x, yArr, toGpu(engine, dy, [n]), alpha);
+        return [Tensor.adopt(yArr), Tensor.adopt(dxArr)];
+      });
+      expectClose(await y.toArray(), Array.from(data, (v) => op.reference(v, alpha)), 2e-5, 1e-3, `${name} f`);
+      expectClose(await dx.toArray(), Array.from(data, (v, i) => dy[i] * op.derivative(v, alpha)), 2e-5, 1e-3, `${name} f'`);
+      y.dispose();
+      dx.dispose();
+    }
+  });
+});
+
 describe('unary ops', () => {
-  for (const [name, op, ref, lo, hi] of unaryRefs) {
+  for (const [name, op, alpha, lo, hi] of differentiable) {
+    const ref = (v: number) => unaryOps[name].reference(v, alpha);
     it(`${name} forward matches float64 on odd and vec4 sizes`, async () => {
       for (const [n, shape] of [[1, [1]], [37, [37]], [3 * 5 * 7, [3, 5, 7]], [64, [4, 16]]] as [number, number[]][]) {
         const data = randomArray(n, n + 1, lo, hi);

@@ -3,13 +3,9 @@ import { Params, grid1d } from '../runtime/params.js';
 import type { Engine } from '../runtime/engine.js';
 import { DeviceArray } from '../runtime/storage.js';
 import { shapeString, sizeOf, type Shape } from '../runtime/shape.js';
+import { UnaryOp, unaryCases, unaryGradCases, type UnaryOpName } from './unary-ops.js';
 
-/** Op codes shared with unary.wgsl and unary_grad.wgsl. */
-export const UnaryOp = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, relu: 4, leakyRelu: 5, tanh: 6, sigmoid: 7,
-  addScalar: 8, mulScalar: 9, constant: 10, square: 11,
-} as const;
-export type UnaryOpName = keyof typeof UnaryOp;
+export { UnaryOp, type UnaryOpName } from './unary-ops.js';
 
 /** Op codes shared with binary.wgsl. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3 } as const;
@@ -20,7 +16,7 @@ export function unaryKernel(op: UnaryOpName, x: DeviceArray, alpha = 0): DeviceA
   const vec4 = x.size % 4 === 0;
   const n = vec4 ? x.size / 4 : x.size;
   x.engine.run({
-    shader: 'unary', label: `unary:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
+    shader: 'unary', label: `unary:${op}`, defines: { VEC4: vec4, UNARY_CASES: unaryCases }, constants: { OP: UnaryOp[op] },
     uniforms: new Params().u32(n).f32(alpha).buffer,
     buffers: [x, y], workgroups: grid1d(n, 256),
   });
@@ -33,7 +29,7 @@ export function unaryGradKernel(op: UnaryOpName, x: DeviceArray, y: DeviceArray,
   const vec4 = x.size % 4 === 0;
   const n = vec4 ? x.size / 4 : x.size;
   x.engine.run({
-    shader: 'unary_grad', label: `unary_grad:${op}`, defines: { VEC4: vec4 }, constants: { OP: UnaryOp[op] },
+    shader: 'unary_grad', label: `unary_grad:${op}`, defines: { VEC4: vec4, UNARY_GRAD_CASES: unaryGradCases }, constants: { OP: UnaryOp[op] },
     uniforms: new Params().u32(n).f32(alpha).buffer,
     buffers: [x, y, dy, dx], workgroups: grid1d(n, 256),
   });

@@ -1,7 +1,8 @@
 // A tiny WGSL preprocessor: `#if NAME`, `#if !NAME`, `#if A && !B`, `#elif …`, `#else`, `#endif` on lines
 // of their own, chosen by boolean defines; `${NAME}` is replaced by a numeric define (for array sizes that
-// overrides can't set); `#include NAME` pastes another shader file (WGSL has no imports), itself preprocessed with the same defines.
-export type Defines = Record<string, boolean | number>;
+// overrides can't set) or a text one (code generated from a table, as unary.wgsl's cases); `#include NAME` pastes
+// another shader file (WGSL has no imports), itself preprocessed with the same defines.
+export type Defines = Record<string, boolean | number | string>;
 
 export function preprocess(source: string, defines: Defines = {}, include?: (name: string) => string | undefined): string {
   const out: string[] = [];
@@ -45,7 +46,7 @@ export function preprocess(source: string, defines: Defines = {}, include?: (nam
   return out.join('\n');
 }
 
-function lookup(defines: Defines, name: string, line: number, fallback?: boolean): boolean | number {
+function lookup(defines: Defines, name: string, line: number, fallback?: boolean): boolean | number | string {
   if (name in defines) return defines[name];
   if (fallback !== undefined) return fallback;
   throw new Error(`wgsl preprocess: \${${name}} at line ${line + 1} has no define`);
