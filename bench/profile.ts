@@ -2,6 +2,10 @@
 // alone and the time between successive completions is charged to it. Dispatches of one kernel (label) are
 // summed over the step; the median over a few steps is reported. Submitting each dispatch alone costs a
 // little, so the total runs above the normal step time.
+// Conv and matmul dispatches are labelled with the plans that chose them (conv-plan.ts, matmul-plan.ts):
+// `<op>.<direction>[<variant>]:<step>`, a matmul's step being `matmul[<variant>]<:TA/:TB> M×N×K`, e.g.
+// `convTranspose2d.forward[gemm-texture]:matmul[subgroup]:TA 1024×6272×128` or `conv2d.gradInput[gemm-texture]:col2im`.
+// Other kernels are labelled by their shader name (and op, e.g. `unary:relu`).
 import type { Engine, DispatchRecord } from '../src/runtime/engine.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';

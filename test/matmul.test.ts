@@ -1,6 +1,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
+import { matmulRef as reference } from './reference.js';
 import { matmulKernel, matmulConfig, type MatmulAlgorithm } from '../src/kernels/matmul.js';
 import { matmul } from '../src/tensor/ops/matmul.js';
 import { tidy } from '../src/tensor/autograd.js';
@@ -13,19 +14,6 @@ beforeAll(async () => {
 
 const defaults = { ...matmulConfig };
 afterEach(() => Object.assign(matmulConfig, defaults));
-
-/** float64 C[M,N] = op(A)·op(B); A is stored [K,M] when ta, B is stored [N,K] when tb. */
-function reference(a: Float64Array, b: Float64Array, M: number, K: number, N: number, ta: boolean, tb: boolean): Float64Array {
-  const c = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += (ta ? a[k * M + m] : a[m * K + k]) * (tb ? b[n * K + k] : b[k * N + n]);
-      c[m * N + n] = s;
-    }
-  }
-  return c;
-}
 
 const transposes: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 const name = (ta: boolean, tb: boolean) => `${ta ? 'Aᵀ' : 'A'}·${tb ? 'Bᵀ' : 'B'}`;

@@ -62,3 +62,8 @@ export function convConstants(g: ConvGeometry): Record<string, number> {
 export function convParams(g: ConvGeometry): ArrayBuffer {
   return new Params().u32(g.n, g.cin, g.h, g.w, g.cout, g.kh, g.kw, g.oh, g.ow, g.stride, g.pad).buffer;
 }
+
+/** A dispatch label under a plan's label: 'conv2d.forward[gemm]' + 'im2col' → 'conv2d.forward[gemm]:im2col'. */
+export function labelled(label: string | undefined, step: string): string | undefined {
+  return label ? `${label}:${step}` : undefined;
+}
