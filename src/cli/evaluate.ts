@@ -12,6 +12,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, sideBySide, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
+import { inspectGeneratorState } from '../gan/generator-state.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
@@ -73,6 +74,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
   const { n, seed, temperature } = options;
   // Refuse bad files and bad data before starting the GPU.
   const checkpoint = readSafetensors(options.checkpoint);
+  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained });
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   if (n > test.count) {
