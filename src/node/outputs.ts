@@ -83,7 +83,7 @@ function refuseCollisions(outputs: OutputFile[], inputs: OutputFile[]): void {
 export class OutputWriter {
   readonly written: string[] = [];
 
-  /** Writes `data` (or what `encode` returns) to `path` atomically. */
+  /** Writes `data` to `path` atomically; `flag` names the option it came from in the error. Throws FileError. */
   write(flag: string, path: string, data: Uint8Array | string): void {
     try {
       writeFileAtomic(path, data);
