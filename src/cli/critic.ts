@@ -25,11 +25,12 @@ import { dcganBytesPerImage } from '../gan/sampling.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { TrainingError } from '../gan/errors.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { writeFileAtomic } from '../io/atomic.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
+import { inspectGeneratorState } from '../gan/generator-state.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { Progress, bar, duration } from '../node/progress.js';
 
 export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options]
@@ -134,6 +135,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
   const { n, seed } = options;
   const started = performance.now();
   const checkpoint = readSafetensors(options.checkpoint);
+  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained });
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   const train = loadFashionMnist({ dir: options.data, split: 'train' });
@@ -149,6 +151,11 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     throw new UsageError(`--batch-size ${options.batchSize}: a critic step on ${2 * options.batchSize} images needs ${2 * options.batchSize * dcganBytesPerImage(DEFAULT_WIDTH)} bytes in one buffer, ` +
       `more than this device's ${limit} (maxStorageBufferBindingSize); use --batch-size ${maxBatch} or less`);
   }
+  // Every output is checked before the critic trains: a bad path is refused now, not after the measurement.
+  checkOutputs({
+    files: options.json ? [{ flag: '--json', path: options.json }] : [],
+    inputs: [{ flag: '--checkpoint', path: options.checkpoint }, { flag: '--classifier', path: options.classifier }],
+  });
   const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
   const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed });
   let classifier: FeatureClassifier | undefined;
@@ -211,7 +218,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
       two_sample_accuracy: twoSample.accuracy, mean_logit_real: twoSample.meanLogitReal, mean_logit_generated: twoSample.meanLogitGenerated, floor, rows,
       seconds: (performance.now() - started) / 1000, adapter: gpu.adapterName, date: new Date().toISOString(),
     };
-    if (options.json) writeFileAtomic(options.json, JSON.stringify(report, null, 2) + '\n');
+    if (options.json) new OutputWriter().write('--json', options.json, JSON.stringify(report, null, 2) + '\n');
     return { report, table: formatCriticReport(report) };
   } finally {
     trainer.dispose();

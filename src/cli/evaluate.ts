@@ -1,8 +1,6 @@
 // `npm run evaluate`: measured quality of a trained generator against the Fashion-MNIST test images, through
 // the feature classifier — FID (with the floor real images score at the same n), precision and recall,
 // classifier Inception Score, class balance, and how close samples come to copying training images.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { loadFashionMnist } from '../node/mnist-files.js';
@@ -11,12 +9,13 @@ import { evaluateGenerator, NEAR_COPY_DISTANCE, type Evaluation } from '../gan/e
 import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
 import { gpuNeighbourSearch } from '../gan/nearest.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { imageGrid, sideBySide, writePng } from '../io/png.js';
+import { imageGrid, sideBySide, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
+import { inspectGeneratorState } from '../gan/generator-state.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -73,9 +72,22 @@ export interface EvaluateResult {
 export async function evaluate(argv: string[], engine?: Engine, log: (line: string) => void = () => undefined): Promise<EvaluateResult> {
   const options = parseEvaluateOptions(argv);
   const { n, seed, temperature } = options;
-  // Refuse bad files before starting the GPU.
+  // Refuse bad files and bad data before starting the GPU.
   const checkpoint = readSafetensors(options.checkpoint);
+  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained });
   const classifierFile = readClassifierFile(options.classifier);
+  const test = loadFashionMnist({ dir: options.data, split: 'test' });
+  if (n > test.count) {
+    throw new UsageError(`--n ${n}: more than the ${test.count.toLocaleString('en-US')} test images; the FID floor, precision/recall and ` +
+      'the memorization reference each compare n generated images with n real test images');
+  }
+  const train = loadFashionMnist({ dir: options.data, split: 'train' });
+  if (n > train.count) throw new UsageError(`--n ${n}: more than the ${train.count} training images the FID floor needs`);
+  // Every output is checked before the GPU starts: a bad path is refused now, not after the measurement.
+  checkOutputs({
+    files: [...(options.json ? [{ flag: '--json', path: options.json }] : []), ...(options.pairs ? [{ flag: '--pairs', path: options.pairs }] : [])],
+    inputs: [{ flag: '--checkpoint', path: options.checkpoint }, { flag: '--classifier', path: options.classifier }],
+  });
   const gpu = engine ?? (await createNodeEngine());
   const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
   let classifier;
@@ -86,13 +98,6 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
     throw e;
   }
   try {
-    const test = loadFashionMnist({ dir: options.data, split: 'test' });
-    if (n > test.count) {
-      throw new UsageError(`--n ${n}: more than the ${test.count.toLocaleString('en-US')} test images; the FID floor, precision/recall and ` +
-        'the memorization reference each compare n generated images with n real test images');
-    }
-    const train = loadFashionMnist({ dir: options.data, split: 'train' });
-    if (n > train.count) throw new UsageError(`--n ${n}: more than the ${train.count} training images the FID floor needs`);
     const search = gpuNeighbourSearch(gpu);
     const { report, pairs } = await evaluateGenerator(gpu, G, latentDim, classifier, {
       test: { images: test.images, count: test.count },
@@ -102,20 +107,15 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
       height: train.height, width: train.width,
     }, { n, seed, temperature, search, log });
     const full = { ...report, checkpoint: options.checkpoint, weights, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
-    const files: string[] = [];
-    if (options.json) {
-      writeFileAtomic(options.json, JSON.stringify(full, null, 2) + '\n');
-      files.push(options.json);
-    }
+    const writer = new OutputWriter();
+    if (options.json) writer.write('--json', options.json, JSON.stringify(full, null, 2) + '\n');
     if (options.pairs) {
       const count = report.closest_pairs.length;
       const grid = (images: Float32Array) => imageGrid(images, count, train.height, train.width, { cols: 4, pad: 2 });
       const figure = sideBySide([grid(pairs.generated), grid(pairs.train)], 8);
-      mkdirSync(dirname(options.pairs) || '.', { recursive: true });
-      writePng(options.pairs, figure.width, figure.height, figure.pixels);
-      files.push(options.pairs);
+      writer.write('--pairs', options.pairs, encodePng(figure.width, figure.height, figure.pixels));
     }
-    return { report: full, table: formatReport(full, test.count, classifierFile.metadata.test_accuracy), files };
+    return { report: full, table: formatReport(full, test.count, classifierFile.metadata.test_accuracy), files: writer.written };
   } finally {
     G.dispose();
     classifier.dispose();

@@ -1,9 +1,10 @@
 // `npm run export-generator`: the generator alone out of a training checkpoint (a few MB instead of both nets
 // and both optimizers), for shipping or embedding. Takes the moving average of the weights when the checkpoint
 // has one, unless --trained.
-import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';
 
@@ -25,16 +26,17 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
   const { tensors, metadata } = readSafetensors(checkpoint);
   // Every generator tensor is checked (names, shapes, dtype, finite values) so a broken file is never re-exported.
   const { prefix, weights } = inspectGeneratorState(tensors, checkpoint, { trained: Boolean(v.trained) });
+  checkOutputs({ files: [{ flag: '--out', path: out }], inputs: [{ flag: '--checkpoint', path: checkpoint }] });
   const average = weights === 'average';
   const picked = Object.entries(tensors).filter(([name]) => name.startsWith(prefix));
   const generator = Object.fromEntries(picked.map(([name, t]) => [`generator.${name.slice(prefix.length)}`, t]));
   const kept = ['config', 'step', 'epochs_done', 'adapter'].filter((k) => metadata[k] !== undefined);
-  writeSafetensors(out, generator, {
+  new OutputWriter().write('--out', out, encodeSafetensors(generator, {
     ...Object.fromEntries(kept.map((k) => [k, metadata[k]])),
     format: GENERATOR_FORMAT,
     weights: average ? 'moving average' : 'trained',
     ...(v.note ? { trained_with: String(v.note) } : {}),
-  });
+  }));
   return { out, weights: average ? 'average' : 'trained', tensors: picked.length };
 }
 

@@ -1,16 +1,16 @@
 // `npm run generate`: images from a trained generator — a grid, optionally each image as its own PNG, and a
 // latent-interpolation grid.
-import { mkdirSync } from 'node:fs';
-import { dirname, join, extname } from 'node:path';
+import { join, extname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
 import { generatePixels, sampleLatents } from '../gan/sampling.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { imageGrid, writePng } from '../io/png.js';
+import { imageGrid, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
@@ -43,10 +43,19 @@ function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array {
   return out;
 }
 
-function writeGrid(pixels: Float32Array, count: number, h: number, w: number, path: string, cols: number): void {
+function gridPng(pixels: Float32Array, count: number, h: number, w: number, cols: number): Uint8Array {
   const grid = imageGrid(pixels, count, h, w, { cols, pad: 2, range: [-1, 1] });
-  writePng(path, grid.width, grid.height, grid.pixels);
+  return encodePng(grid.width, grid.height, grid.pixels);
 }
+
+/** `--each` file names: 0000.png, 0001.png, … (more digits from 10,000 images). */
+export function eachNames(n: number): string[] {
+  const digits = Math.max(4, String(n - 1).length);
+  return Array.from({ length: n }, (_, i) => `${String(i).padStart(digits, '0')}.png`);
+}
+
+/** Where --interpolate writes: <out without its extension>_interpolation.png. */
+export const interpolationPath = (out: string) => `${out.slice(0, out.length - extname(out).length)}_interpolation.png`;
 
 export interface GenerateOptions {
   /** Images per chunk on the GPU (default: inferenceChunk for the generator's width); for tests. */
@@ -70,11 +79,16 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
   inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) });
+  const names = each ? eachNames(n) : [];
+  checkOutputs({
+    files: [{ flag: '--out', path: out }, ...(steps ? [{ flag: '--interpolate', path: interpolationPath(out) }] : [])],
+    folders: each ? [{ flag: '--each', path: each, files: names }] : [],
+    inputs: [{ flag: '--checkpoint', path: checkpoint }],
+  });
   const gpu = engine ?? (await createNodeEngine());
   const { G, latentDim } = loadGenerator(gpu, checkpoint, contents, { trained: Boolean(v.trained) });
-  const files: string[] = [];
+  const writer = new OutputWriter();
   try {
-    mkdirSync(dirname(out) || '.', { recursive: true });
     // z is drawn whole from the key (seed, 0), then G runs in chunks: the images do not depend on the chunking.
     const z = sampleLatents(gpu, n, latentDim, { seed, counter: 0 }, temperature);
     let images;
@@ -84,16 +98,11 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
       z.dispose();
     }
     const { pixels, height: h, width: w } = images;
-    writeGrid(pixels, n, h, w, out, Math.ceil(Math.sqrt(n)));
-    files.push(out);
+    writer.write('--out', out, gridPng(pixels, n, h, w, Math.ceil(Math.sqrt(n))));
     if (each) {
-      mkdirSync(each, { recursive: true });
-      const digits = Math.max(4, String(n - 1).length);
       for (let i = 0; i < n; i++) {
         const one = imageGrid(pixels.subarray(i * h * w, (i + 1) * h * w), 1, h, w, { cols: 1, pad: 0, range: [-1, 1] });
-        const path = join(each, `${String(i).padStart(digits, '0')}.png`);
-        writePng(path, one.width, one.height, one.pixels);
-        files.push(path);
+        writer.write('--each', join(each, names[i]), encodePng(one.width, one.height, one.pixels));
       }
     }
     if (steps) {
@@ -114,14 +123,12 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
       } finally {
         zi.dispose();
       }
-      const path = `${out.slice(0, out.length - extname(out).length)}_interpolation.png`;
-      writeGrid(interp.pixels, rows * steps, h, w, path, steps);
-      files.push(path);
+      writer.write('--interpolate', interpolationPath(out), gridPng(interp.pixels, rows * steps, h, w, steps));
     }
   } finally {
     G.dispose();
   }
-  return { files };
+  return { files: writer.written };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

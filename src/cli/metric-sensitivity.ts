@@ -3,8 +3,6 @@
 // are scored as if they were generated ones: FID / floor, precision, recall, against the same real sets that
 // `npm run evaluate` uses at the same n and seed. It tells how close to the real images' own low-level
 // statistics a generator must come to meet a target.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { loadFashionMnist } from '../node/mnist-files.js';
@@ -12,12 +10,12 @@ import { loadClassifier, CLASSIFIER_FEATURES } from '../gan/classifier.js';
 import { classifyImages } from '../gan/features.js';
 import { gaussianStats, frechetDistance, manifoldMembership, fractionSet } from '../gan/quality.js';
 import { gpuNeighbourSearch } from '../gan/nearest.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { imageGrid, writePng } from '../io/png.js';
+import { imageGrid, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const SENSITIVITY_USAGE = `usage: npm run metric-sensitivity -- [options]
   --n N               real images per set, at most 10,000 (default 10000)
@@ -105,6 +103,10 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
   const train = loadFashionMnist({ dir, split: 'train' });
   if (n > test.count) throw new UsageError(`--n ${n}: more than the ${test.count} test images`);
   if (n > train.count) throw new UsageError(`--n ${n}: more than the ${train.count} training images`);
+  checkOutputs({
+    files: [...(json ? [{ flag: '--json', path: json }] : []), ...(figure ? [{ flag: '--figure', path: figure }] : [])],
+    inputs: [{ flag: '--classifier', path: classifierPath }],
+  });
   const gpu = engine ?? (await createNodeEngine());
   const classifier = loadClassifier(gpu, classifierFile.tensors, classifierPath);
   try {
@@ -128,12 +130,12 @@ export async function metricSensitivity(argv: string[], engine?: Engine, log: (l
       const pr = await manifoldMembership(testSample, f, dim, { k: 3, search });
       rows.push({ change, rms_change: rmsChange(changed, trainSample), fid, fid_ratio: fid / floor, precision: fractionSet(pr.generatedInReal), recall: fractionSet(pr.realInGenerated) });
     }
+    const writer = new OutputWriter();
     if (figure) {
       const grid = imageGrid(figureImages, DEGRADATIONS.length * shown, height, width, { cols: shown });
-      mkdirSync(dirname(figure) || '.', { recursive: true });
-      writePng(figure, grid.width, grid.height, grid.pixels);
+      writer.write('--figure', figure, encodePng(grid.width, grid.height, grid.pixels));
     }
-    if (json) writeFileAtomic(json, JSON.stringify({ n, seed, classifier: classifierPath, adapter: gpu.adapterName, rows }, null, 2) + '\n');
+    if (json) writer.write('--json', json, JSON.stringify({ n, seed, classifier: classifierPath, adapter: gpu.adapterName, rows }, null, 2) + '\n');
     const line = (cells: string[]) => `${cells[0].padEnd(28)}${cells.slice(1).map((c) => c.padStart(12)).join('')}`;
     const table = [
       `${n.toLocaleString('en-US')} real training images scored as if generated, against ${n.toLocaleString('en-US')} test images (precision/recall, k = 3) and all ${test.count.toLocaleString('en-US')} (FID)`,

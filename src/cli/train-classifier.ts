@@ -14,10 +14,12 @@ import { Batcher } from '../data/batches.js';
 import { FeatureClassifier, classifierState, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, CLASSIFIER_FORMAT } from '../gan/classifier.js';
 import { summary } from '../gan/models.js';
 import { classifyImages, accuracy } from '../gan/features.js';
-import { writeSafetensors } from '../io/safetensors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { encodeSafetensors } from '../io/safetensors.js';
+import { classifierStepTooLarge } from '../gan/classifier-memory.js';
+import { bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, HelpRequest } from '../node/args.js';
+import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { Progress, bar, duration } from '../node/progress.js';
 import { TrainingError } from '../gan/errors.js';
 import { DEFAULT_CLASSIFIER } from '../node/classifier-file.js';
@@ -49,6 +51,10 @@ export function parseClassifierOptions(argv: string[]): ClassifierOptions {
     limit: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_CLASSIFIER_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_CLASSIFIER_USAGE);
+  const out = str(v, 'out') ?? DEFAULT_CLASSIFIER;
+  if (extname(out) === '.json') {
+    throw new UsageError(`--out ${out}: the record of the run is written beside the weights as ${recordPath(out)}, so the weights need another extension; use --out ${recordPath(out).slice(0, -5)}.safetensors`);
+  }
   return {
     epochs: num(v, 'epochs', 15, { int: true, min: 1 }),
     batchSize: num(v, 'batch-size', 128, { int: true, min: 2, max: 4096 }),
@@ -56,7 +62,7 @@ export function parseClassifierOptions(argv: string[]): ClassifierOptions {
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
     limit: v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 }),
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
-    out: str(v, 'out') ?? DEFAULT_CLASSIFIER,
+    out,
   };
 }
 
@@ -98,6 +104,9 @@ export async function trainClassifier(argv: string[], hooks: ClassifierHooks = {
   const batcher = new Batcher({ images: train.images, labels: train.labels, count: train.count, itemSize: train.height * train.width }, options.batchSize, { seed: options.seed });
 
   const engine = hooks.engine ?? (await createNodeEngine());
+  refuseImpossibleBatch(options.batchSize, engine);
+  // Both outputs are checked before training: a bad path is refused now, not after the last epoch.
+  checkOutputs({ files: [{ flag: '--out', path: options.out }, { flag: "--out's record", path: recordPath(options.out) }] });
   setRngState(engine, { seed: options.seed, counter: 0 });
   const model = new FeatureClassifier(engine);
   const adam = { lr: options.lr };
@@ -151,16 +160,28 @@ export async function trainClassifier(argv: string[], hooks: ClassifierHooks = {
       progress.line(`epoch ${line.epoch}/${options.epochs}: loss ${line.loss.toFixed(4)}, test accuracy ${(100 * testAccuracy).toFixed(2)}%, ${line.seconds.toFixed(1)} s`);
     }
     record.wall_seconds = Math.round((performance.now() - started) / 1000);
-    writeSafetensors(options.out, await classifierState(model), {
+    const writer = new OutputWriter();
+    writer.write('--out', options.out, encodeSafetensors(await classifierState(model), {
       format: CLASSIFIER_FORMAT, features: String(CLASSIFIER_FEATURES), test_accuracy: String(record.test_accuracy), command: record.command,
-    });
-    writeFileAtomic(recordPath(options.out), JSON.stringify(record, null, 2) + '\n');
+    }));
+    writer.write("--out's record", recordPath(options.out), JSON.stringify(record, null, 2) + '\n');
     log(`test accuracy ${(100 * record.test_accuracy).toFixed(2)}% after ${options.epochs} epochs, ${duration(record.wall_seconds)}; wrote ${options.out} and ${recordPath(options.out)}`);
     return record;
   } finally {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** Refuses, before anything is created, a batch size whose training step needs a buffer the device cannot hold. */
+function refuseImpossibleBatch(batchSize: number, engine: Engine): void {
+  const limits = engine.device.limits;
+  const limit = bufferLimit(limits);
+  const tooLarge = classifierStepTooLarge(batchSize, limit);
+  if (!tooLarge) return;
+  throw new UsageError(`--batch-size ${batchSize} needs a ${formatBytes(tooLarge.buffer.bytes)} buffer (${tooLarge.buffer.what}), more than the ` +
+    `${formatBytes(limit)} this device allows per buffer (maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, ` +
+    `maxBufferSize ${limits.maxBufferSize}); use --batch-size ${tooLarge.largestBatch} or less`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -68,6 +68,10 @@ function probe(dir: string, label?: string): void {
     writeSync(fd, Buffer.alloc(4096));
     fsyncSync(fd);
   } catch (e) {
+    // ENOENT for a new file in a folder that exists: a virtual file system such as /proc or /sys.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(dir)) {
+      throw new FileError(`cannot write to ${label ? `${label} ` : ''}${dir}: this folder does not take new files (a virtual file system such as /proc or /sys); choose a folder on a writable disk`, 'ENOENT', dir);
+    }
     throw fileError(e, dir, 'write to', undefined, label);
   } finally {
     if (fd !== undefined) {

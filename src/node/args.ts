@@ -52,17 +52,19 @@ export function list(values: Record<string, Raw>, name: string): string[] {
   return (Array.isArray(raw) ? raw : [raw]).map(String);
 }
 
-/** Errors that are the input's fault, printed as one `error:` line without a stack. */
-export const EXPECTED_ERRORS = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError'];
+/** Errors that are the input's fault (or the disk's), printed as one `error:` line without a stack. */
+export const EXPECTED_ERRORS = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError', 'NonFiniteLossError', 'FileError', 'RunLockError'];
 
 /**
  * What runCli prints for an expected error: `error: ` and its message, on one line (a usage text may follow a
- * UsageError); undefined for an unexpected error, which is printed with its stack.
+ * UsageError); undefined for an unexpected error, which is printed with its stack. A raw file-system error that
+ * no command caught still gets one line with its cause in words.
  */
 export function cliErrorLine(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !EXPECTED_ERRORS.includes(error.name)) return undefined;
-  if (error.name === 'UsageError') return `error: ${error.message}`;
-  return `error: ${error.message.replace(/\s*[\r\n]+\s*/g, ' ')}`;
+  const shown = isFsError(error) ? fileError(error, error.path ?? 'a file', error.syscall ?? 'use') : error;
+  if (!(shown instanceof Error) || !EXPECTED_ERRORS.includes(shown.name)) return undefined;
+  if (shown.name === 'UsageError') return `error: ${shown.message}`;
+  return `error: ${shown.message.replace(/\s*[\r\n]+\s*/g, ' ')}`;
 }
 
 /** Runs a CLI main: prints errors (without a stack for expected ones) and sets the exit code. */
