@@ -14,6 +14,7 @@ import time
 
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 from dcgan import LATENT_DIM, Step, dcgan_init, discriminator, generator, layer_facts, load_state, read_safetensors
 
 BLAS_ALTERNATIVE = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
