@@ -5,13 +5,20 @@ import { benchMatmul, type MatmulBenchRow } from './matmul.js';
 import { benchStep, type StepFigures } from './step.js';
 import { dcganStepFlops, type StepFlops } from './flops.js';
 import { atelierModelFacts, modelDifferences, totalParams, type ModelFacts } from './model-check.js';
-import { benchPeer, type Peer, type PeerFailure } from './peers.js';
+import { benchPeer, PEERS, type Peer, type PeerFailure } from './peers.js';
+import { benchPytorch, detectTorch, type BlasChoice } from './pytorch-peer.js';
 import { table } from './table.js';
+
+/** The peers `--peers` may name: the TensorFlow.js backends and PyTorch (bench/pytorch-peer.ts). */
+export const STEP_PEERS = [...PEERS, 'pytorch'] as const;
+export type StepPeer = (typeof STEP_PEERS)[number];
 
 export interface CompareOptions {
   quick: boolean;
-  peers: Peer[];
+  peers: StepPeer[];
   wasmThreads: number;
+  /** PyTorch's threads and the BLAS libraries to time it with, one row each. */
+  pytorch: { threads: number; blas: BlasChoice[] };
   log: (text: string) => void;
 }
 
@@ -36,6 +43,8 @@ export interface StepComparison {
   speedup_vs_tfjs_webgpu: number | null;
   speedup_vs_tfjs_wasm: number | null;
   speedup_vs_tfjs_wasm_xnnpack: number | null;
+  /** By system name (pytorch-reference, pytorch-openblas, …). */
+  speedup_vs_pytorch: Record<string, number>;
   step: {
     batch: number;
     flops: StepFlops;
@@ -45,6 +54,10 @@ export interface StepComparison {
     costGrowth: (StepFigures & { gflops: number })[];
     model: { facts: Record<string, ModelFacts>; same: boolean; differences: string[] };
     peerFailures: PeerFailure[];
+    /** The one-line reason the PyTorch peer was asked for and skipped. */
+    pytorchSkipped?: string;
+    /** PyTorch's largest relative difference from atelier's G and D outputs on the same weights and input. */
+    outputDifferences: Record<string, number>;
   };
 }
 
@@ -80,6 +93,7 @@ export async function stepComparison(engine: Engine, opts: CompareOptions): Prom
 
   const peerFailures: PeerFailure[] = [];
   for (const peer of opts.peers) {
+    if (peer === 'pytorch') continue;
     log(`timing tfjs-${peer} (${warmups} warm-up + ${runs} steps at batch ${BATCH}) …`);
     try {
       const p = await benchPeer(peer, { batch: BATCH, runs, warmups, wasmThreads: opts.wasmThreads });
@@ -92,13 +106,42 @@ export async function stepComparison(engine: Engine, opts: CompareOptions): Prom
       log(`  tfjs-${peer} failed: ${error}`);
     }
   }
-  const differences = modelDifferences(facts);
+  const outputDifferences: Record<string, number> = {};
+  const outputProblems: string[] = [];
+  let pytorchSkipped: string | undefined;
+  if (opts.peers.includes('pytorch')) {
+    const torch = detectTorch();
+    if (!torch.ok) {
+      pytorchSkipped = torch.message;
+      log(torch.message);
+    } else for (const blas of opts.pytorch.blas) {
+      log(`timing pytorch ${torch.version}, BLAS ${blas === 'system' ? "Debian's alternative" : blas}, ${opts.pytorch.threads} threads (${warmups} warm-up + ${runs} steps at batch ${BATCH}) …`);
+      try {
+        const p = await benchPytorch(engine, torch.python, { batch: BATCH, runs, warmups, threads: opts.pytorch.threads, blas });
+        let system = p.system;
+        for (let i = 2; facts[system]; i++) system = `${p.system}-${i}`;
+        facts[system] = p.facts;
+        outputDifferences[system] = p.outputDifference;
+        outputProblems.push(...p.outputProblems.map((m) => `${system}: ${m}`));
+        systems.push(row(system, p.detail, p.msPerStep, { steps: p.steps, warmups: p.warmups, params: paramsOf(p.facts), firstStats: p.firstStats, threads: p.threads }));
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        peerFailures.push({ system: `pytorch (${blas})`, error });
+        log(`  pytorch (${blas}) failed: ${error}`);
+      }
+    }
+  }
+  const differences = [...modelDifferences(facts), ...outputProblems];
   const speedup = (system: string) => systems.find((s) => s.system === system)?.atelierSpeedup ?? null;
   const result: StepComparison = {
     speedup_vs_tfjs_webgpu: speedup('tfjs-webgpu'),
     speedup_vs_tfjs_wasm: speedup('tfjs-wasm'),
     speedup_vs_tfjs_wasm_xnnpack: speedup('tfjs-wasm-xnnpack'),
-    step: { batch: BATCH, flops, bestMatmul, matmul, systems, costGrowth, model: { facts, same: differences.length === 0, differences }, peerFailures },
+    speedup_vs_pytorch: Object.fromEntries(systems.filter((s) => s.system.startsWith('pytorch')).map((s) => [s.system, s.atelierSpeedup])),
+    step: {
+      batch: BATCH, flops, bestMatmul, matmul, systems, costGrowth, model: { facts, same: differences.length === 0, differences }, peerFailures,
+      pytorchSkipped, outputDifferences,
+    },
   };
   printComparison(result, log);
   return result;
@@ -126,6 +169,9 @@ function printComparison({ step }: StepComparison, log: (text: string) => void):
   }
   log(table(layerRows));
   log(model.same ? `same model: yes (${names.join(', ')})` : `SAME MODEL: NO\n  ${model.differences.join('\n  ')}`);
+  for (const [system, worst] of Object.entries(step.outputDifferences)) {
+    log(`same outputs: ${system}'s G(z) and D(x) on atelier's weights and inputs (batch 4, training mode) within ${worst.toExponential(1)} (relative) of atelier's`);
+  }
 
   log(`\nstep FLOPs at batch ${step.batch}: ${(flops.total / 1e9).toFixed(2)} GFLOP (convolutions: D step ${(flops.dStep / 1e9).toFixed(2)}, G step ${(flops.gStep / 1e9).toFixed(2)}; ` +
     `${(flops.totalWithDWeightGrads / 1e9).toFixed(2)} if the G step also computed D's weight gradients)`);
@@ -138,6 +184,7 @@ function printComparison({ step }: StepComparison, log: (text: string) => void):
   }))));
   log(`(GFLOP/s: the convolutions' FLOPs above over the step time; "of best matmul": that rate over atelier's best matmul rate on this adapter)`);
   for (const f of step.peerFailures) log(`${f.system}: FAILED — ${f.error}`);
+  if (step.pytorchSkipped) log(step.pytorchSkipped);
 
   log(`\natelier's cost as the batch grows`);
   log(table(costGrowth.map((s) => ({

@@ -6,6 +6,11 @@
 //   --profile              the training step at batch 128, kernel by kernel (each dispatch submitted alone)
 //   --quick                fewer repetitions
 //   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
+//   --peers pytorch        --step against PyTorch on the CPU (bench/pytorch/step.py run by python3, or by
+//                          $ATELIER_PYTHON; skipped with a message when torch is missing: apt-get install python3-torch)
+//   --pytorch-blas LIST    system (Debian's libblas.so.3 alternative, the default), reference, openblas,
+//                          openblas-pthread: one PyTorch row each, the library's directory first on LD_LIBRARY_PATH
+//   --pytorch-threads N    torch.set_num_threads (default: the CPU count)
 //   --wasm-threads N       threads for tfjs-backend-wasm (default: the CPU count)
 //   --json FILE            write every figure
 import os from 'node:os';
@@ -19,7 +24,9 @@ import { benchStep } from './step.js';
 import { benchGrowth } from './growth.js';
 import { profileStep } from './profile.js';
 import { stepComparison } from './compare.js';
-import { PEERS, type Peer } from './peers.js';
+import { PEERS } from './peers.js';
+import { STEP_PEERS, type StepPeer } from './compare.js';
+import { BLAS_CHOICES, type BlasChoice } from './pytorch-peer.js';
 import { table } from './table.js';
 
 const DEFAULT_GROWTH_STEPS = '1000';
@@ -34,6 +41,8 @@ function options() {
       growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
       'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
       'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
+      'pytorch-threads': { type: 'string', default: String(os.availableParallelism()) },
+      'pytorch-blas': { type: 'string', default: 'system' },
     },
     strict: true,
   });
@@ -42,15 +51,20 @@ function options() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} wants a positive integer, got ${v}`);
     return n;
   };
-  const peers = values['no-tfjs'] ? [] : values.peers.split(',').filter(Boolean).map((p) => {
-    if (!(PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer ${p} (known: ${PEERS.join(', ')})`);
-    return p as Peer;
+  const peers = values.peers.split(',').filter(Boolean).map((p) => {
+    if (!(STEP_PEERS as readonly string[]).includes(p)) throw new Error(`--peers: unknown peer ${p} (known: ${STEP_PEERS.join(', ')})`);
+    return p as StepPeer;
+  }).filter((p) => !(values['no-tfjs'] && p !== 'pytorch'));
+  const pytorchBlas = values['pytorch-blas'].split(',').filter(Boolean).map((b) => {
+    if (!(BLAS_CHOICES as string[]).includes(b)) throw new Error(`--pytorch-blas: unknown BLAS ${b} (known: ${BLAS_CHOICES.join(', ')})`);
+    return b as BlasChoice;
   });
   return {
     quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), json: values.json, peers,
     growth: values.growth === undefined ? null : positive('growth', values.growth),
     growthBatch: positive('growth-batch', values['growth-batch']),
     wasmThreads: positive('wasm-threads', values['wasm-threads']),
+    pytorch: { threads: positive('pytorch-threads', values['pytorch-threads']), blas: pytorchBlas },
   };
 }
 
@@ -95,7 +109,7 @@ async function main(): Promise<void> {
   }
   let sameModel = true;
   if (opts.step) {
-    const comparison = await stepComparison(engine, { quick, peers: opts.peers, wasmThreads: opts.wasmThreads, log: console.log });
+    const comparison = await stepComparison(engine, { quick, peers: opts.peers, wasmThreads: opts.wasmThreads, pytorch: opts.pytorch, log: console.log });
     sameModel = comparison.step.model.same;
     Object.assign(results, comparison);
   }

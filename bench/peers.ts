@@ -25,7 +25,7 @@ export interface PeerFigures {
 }
 
 export interface PeerFailure {
-  system: `tfjs-${Peer}`;
+  system: string;
   error: string;
 }
 
