@@ -8,14 +8,19 @@
 // col and dy straight into textures, so one pass makes each operand for both products.
 import { Params, grid1d } from '../runtime/params.js';
 import { DeviceArray } from '../runtime/storage.js';
+import { contiguousCopy } from '../runtime/contiguous.js';
 import { sizeOf, type Shape } from '../runtime/shape.js';
 import { matmulKernel, matmulConfig, texturesPay, type MatmulOperand } from './matmul.js';
 import { channelMajorTexture, matrixTexture, type MatrixTexture } from './texture.js';
 import { convConstants, type ConvGeometry } from './conv-geometry.js';
 
-/** A new array header over t's storage (no copy). */
+/** t's values as `shape`: a new header over t's storage, or a contiguous copy when t is a strided view. Dispose it. */
 export function viewAs(t: DeviceArray, shape: Shape): DeviceArray {
-  return DeviceArray.view(t, shape);
+  if (t.isContiguous) return DeviceArray.view(t, shape);
+  const copy = contiguousCopy(t);
+  const view = DeviceArray.view(copy, shape);
+  copy.dispose();
+  return view;
 }
 
 const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;
