@@ -7,7 +7,7 @@ import { contiguousCopy } from '../runtime/contiguous.js';
 import { add } from './ops/elementwise.js';
 import { fill } from './ops/create.js';
 import { expand } from './ops/reduce.js';
-import { keep, savedFor, topologicalOrder, withGrad } from './graph.js';
+import { keep, owned, savedFor, topologicalOrder, withGrad } from './graph.js';
 
 export { record, topologicalOrder, withGrad, noGrad, detach, keep, tidy } from './graph.js';
 
@@ -28,7 +28,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
   const engine = root.engine;
   const order = topologicalOrder(root);
-  for (const node of order) if (node.backwardFn) savedFor(node);
+  for (let i = order.length - 1; i >= 0; i--) if (order[i].backwardFn) savedFor(order[i]);
   withGrad(engine, false, () => {
     const grads = new Map<Tensor, Tensor>();
     // How many grads entries hold each gradient tensor; one no entry holds any more is disposed, unless it is the
@@ -43,35 +43,42 @@ export function backward(root: Tensor, grad?: Tensor): void {
       else holds.delete(t);
       if (disposable(t)) t.dispose();
     };
-    const seed = grad ?? seedOf(root);
+    const seed = grad ?? owned(engine, () => seedOf(root));
     grads.set(root, seed);
     hold(seed);
-    for (let i = order.length - 1; i >= 0; i--) {
-      const node = order[i];
-      const g = grads.get(node);
-      if (!g) continue;
-      grads.delete(node);
-      if (!node.backwardFn) {
-        accumulateLeaf(node, g, claimedByLeaf);
-        drop(g);
-        continue;
-      }
-      const inputGrads = node.backwardFn(g, savedFor(node));
-      node.releaseSaved();
-      node.parents.forEach((parent, j) => {
-        const pg = inputGrads[j];
-        if (!pg || !parent.requiresGrad) return;
-        if (pg.size !== parent.size) {
-          throw new Error(`backward of ${node.op}: gradient ${shapeString(pg.shape)} for input ${shapeString(parent.shape)}`);
+    try {
+      for (let i = order.length - 1; i >= 0; i--) {
+        const node = order[i];
+        const g = grads.get(node);
+        if (!g) continue;
+        grads.delete(node);
+        if (!node.backwardFn) {
+          accumulateLeaf(node, g, claimedByLeaf);
+          drop(g);
+          continue;
         }
-        const prev = grads.get(parent);
-        const next = prev ? add(prev, pg) : pg;
-        grads.set(parent, next);
-        hold(next);
-        if (prev) drop(prev);
-      });
-      for (const pg of inputGrads) if (pg && pg !== g && disposable(pg)) pg.dispose();
-      drop(g);
+        const backwardFn = node.backwardFn;
+        const inputGrads = owned(engine, () => backwardFn(g, savedFor(node)));
+        node.releaseSaved();
+        node.parents.forEach((parent, j) => {
+          const pg = inputGrads[j];
+          if (!pg || !parent.requiresGrad) return;
+          if (pg.size !== parent.size) {
+            throw new Error(`backward of ${node.op}: gradient ${shapeString(pg.shape)} for input ${shapeString(parent.shape)}`);
+          }
+          const prev = grads.get(parent);
+          const next = prev ? owned(engine, () => add(prev, pg)) : pg;
+          grads.set(parent, next);
+          hold(next);
+          if (prev) drop(prev);
+        });
+        for (const pg of inputGrads) if (pg && pg !== g && disposable(pg)) pg.dispose();
+        drop(g);
+      }
+    } catch (error) {
+      // the gradients still in flight belong to nobody else
+      for (const t of holds.keys()) if (t !== grad && !claimedByLeaf.has(t)) t.dispose();
+      throw error;
     }
   });
 }
@@ -79,10 +86,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
 /** Ones of root's shape: one element, expanded when the root has more. */
 function seedOf(root: Tensor): Tensor {
   if (root.size === 1) return fill(root.engine, root.shape, 1);
-  const one = fill(root.engine, [1], 1);
-  const seed = expand(one, root.shape);
-  one.dispose();
-  return seed;
+  return expand(fill(root.engine, [1], 1), root.shape);
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor, claimed: Set<Tensor>): void {

@@ -151,6 +151,26 @@ export function tidy<T>(engine: Engine, fn: () => T): T {
   }
 }
 
+/**
+ * Runs a synchronous fn and disposes every tensor created inside it except those it returns, which then belong
+ * to no scope: the caller owns them (backward() runs each node's backward this way).
+ */
+export function owned<T>(engine: Engine, fn: () => T): T {
+  const scopes = autogradState(engine).scopes;
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T | undefined;
+  try {
+    result = fn();
+    return result;
+  } finally {
+    scopes.splice(scopes.lastIndexOf(scope), 1);
+    const returned = new Set<Tensor>();
+    collectTensors(result, returned);
+    for (const t of scope) if (!returned.has(t)) t.dispose();
+  }
+}
+
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
   else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
