@@ -149,7 +149,7 @@ describe('storage versions', () => {
 /** Two forwards then one backward (the GAN pattern) against two forward-backward pairs, per input. */
 async function ganPattern(
   leaves: Tensor[], forward: (x: Tensor, call: number) => Tensor, inputs: Tensor[], targets: Float64Array[], before: () => void,
-): Promise<void> {
+): Promise<Float32Array[]> {
   before();
   tidy(engine, () => backward(add(weighted(forward(inputs[0], 0), targets[0]), weighted(forward(inputs[1], 1), targets[1]))));
   const joint = await Promise.all([...leaves, ...inputs].map(takeGrad));
@@ -161,6 +161,7 @@ async function ganPattern(
   }
   leaves.forEach((_, i) => expectClose(joint[i], separate[0][i].map((v, j) => v + separate[1][i][j]), 1e-5, 1e-4, `leaf ${i}`));
   for (let k = 0; k < 2; k++) expectClose(joint[leaves.length + k], separate[k][leaves.length], 1e-6, 1e-5, `input ${k}`);
+  return joint;
 }
 
 describe('the GAN pattern: two forwards, one backward', () => {
@@ -184,9 +185,19 @@ describe('the GAN pattern: two forwards, one backward', () => {
 
   it('dropout (each forward its own mask from the stream)', async () => {
     const inputs = [toGpu(engine, randomArray(size, 16), shape, true), toGpu(engine, randomArray(size, 17), shape, true)];
-    const w = toGpu(engine, randomArray(size, 18), shape, true);
-    await ganPattern([w], (x) => dropout(mul(x, w), 0.5, true), inputs, [randomArray(size, 19), randomArray(size, 20)],
-      () => setRngState(engine, { seed: 5, counter: 0 }));
+    const wd = randomArray(size, 18);
+    const w = toGpu(engine, wd, shape, true);
+    const targets = [randomArray(size, 19), randomArray(size, 20)];
+    const start = () => setRngState(engine, { seed: 5, counter: 0 });
+    const joint = await ganPattern([w], (x) => dropout(mul(x, w), 0.5, true), inputs, targets, start);
+    // and each input's gradient goes through the mask its own forward drew: r·w·2 where kept, 0 where dropped
+    start();
+    for (let k = 0; k < 2; k++) {
+      const y = tidy(engine, () => dropout(mul(inputs[k], w), 0.5, true));
+      const kept = await y.toArray();
+      y.dispose();
+      expectClose(joint[1 + k], Float64Array.from(kept, (v, i) => (v !== 0 ? targets[k][i] * wd[i] * 2 : 0)), 1e-6, 1e-6, `mask ${k}`);
+    }
     for (const t of [w, ...inputs]) t.dispose();
   });
 

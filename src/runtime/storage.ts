@@ -7,9 +7,10 @@ import { sizeOf, shapeString, type Shape } from './shape.js';
 export class Storage {
   private refs = 1;
   /**
-   * Bumped by every write into the buffer after it was first filled (Engine.run's `inPlace`, Engine.copy into
-   * an array, copyInto, uploads into an existing array). Autograd records it with each saved array and refuses a
-   * backward pass that would read a changed one (as PyTorch's `_version`).
+   * Bumped by every write into the buffer after it was first filled: the arrays an Engine.run call lists as
+   * `inPlace` (Adam, the moving average, batchnorm's running statistics) and copyInto's destination (checkpoint
+   * loads, the spectral-norm u/v update). Autograd records it with each saved array and refuses a backward pass
+   * that would read a changed one (as PyTorch's `_version`).
    */
   version = 0;
   constructor(
