@@ -97,6 +97,46 @@ describe('saved tensors', () => {
 });
 
 describe('storage versions', () => {
+  it('every in-place writer bumps it: copyInto, Adam, the moving average, running statistics, the u/v update', () => {
+    const versions = (ts: Tensor[]) => ts.map((t) => t.storage.version);
+    tidy(engine, () => {
+      const dst = fill(engine, [4], 0);
+      copyInto(dst, fill(engine, [4], 1));
+      expect(dst.storage.version).toBe(1);
+
+      const p = toGpu(engine, randomArray(6, 30), [6], true);
+      const opt = new Adam(engine, [p], { lr: 1e-3 });
+      p.grad = keep(fill(engine, [6], 1));
+      opt.update();
+      expect(versions([p, opt.m[0], opt.v[0]])).toEqual([1, 1, 1]);
+      opt.dispose();
+
+      const source = buildGenerator(engine, 5, 8);
+      const average = new WeightAverage(engine, buildGenerator(engine, 5, 8), source, 0.9);
+      const weights = [...average.model.stateDict().values()];
+      const start = versions(weights);
+      average.update(10);
+      expect(versions(weights)).toEqual(start.map((v) => v + 1));
+      average.dispose();
+      source.dispose();
+
+      const [mean, variance] = [fill(engine, [2], 0), fill(engine, [2], 1)];
+      const x = toGpu(engine, randomArray(2 * 2 * 3 * 3, 31), [2, 2, 3, 3]);
+      batchNorm2d(x, fill(engine, [2], 1), fill(engine, [2], 0), mean, variance, { training: true });
+      expect(versions([mean, variance])).toEqual([1, 1]);
+      batchNorm2d(x, fill(engine, [2], 1), fill(engine, [2], 0), mean, variance, { training: false });
+      expect(versions([mean, variance])).toEqual([1, 1]);
+
+      const layer = new SpectralNormConv2d(engine, 2, 3, 3);
+      const uv = [layer.u, layer.v];
+      layer.forward(x);
+      expect(versions(uv)).toEqual([1, 1]);
+      layer.eval().forward(x);
+      expect(versions(uv)).toEqual([1, 1]);
+      layer.dispose();
+    });
+  });
+
   it('copyInto between forward and backward throws, naming the op, the tensor and the versions', () => {
     const x = toGpu(engine, randomArray(2 * 1 * 5 * 5, 5), [2, 1, 5, 5], true);
     const w = toGpu(engine, randomArray(4 * 1 * 3 * 3, 6), [4, 1, 3, 3], true);

@@ -12,7 +12,7 @@ export function padRank(values: readonly number[], fill: number): number[] {
   return [...values, ...new Array<number>(MAX_STRIDED_RANK - values.length).fill(fill)];
 }
 
-/** A new contiguous array with a's values (a plain element copy: bit for bit, -0 and NaN included). */
+/** A new contiguous array with a's values (a plain element copy: no arithmetic, so -0 stays -0). */
 export function contiguousCopy(a: DeviceArray): DeviceArray {
   const y = DeviceArray.empty(a.engine, a.shape);
   if (a.size === 0) return y;
