@@ -58,7 +58,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
           continue;
         }
         const backwardFn = node.backwardFn;
-        const inputGrads = owned(engine, () => backwardFn(g, savedFor(node)));
+        const inputGrads = owned(engine, () => backwardFn(g));
         node.releaseSaved();
         node.parents.forEach((parent, j) => {
           const pg = inputGrads[j];

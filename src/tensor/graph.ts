@@ -4,7 +4,7 @@ import type { Engine } from '../runtime/engine.js';
 import { autogradState } from './state.js';
 import { shapeString } from '../runtime/shape.js';
 import { DeviceArray } from '../runtime/storage.js';
-import { Tensor, type BackwardFn, type Saved, type SavedInputs } from './tensor.js';
+import { Tensor, type Saved, type SavedInputs } from './tensor.js';
 
 /**
  * Links `out` into the graph when gradients are on and some input needs one. Returns `out`.
@@ -23,7 +23,7 @@ export function record<S extends SavedInputs>(
   if (autogradState(out.engine).gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.parents = inputs;
-    out.backwardFn = backward as BackwardFn;
+    out.backwardFn = (grad) => backward(grad, savedFor(out) as Saved<S>);
     out.saved = Object.entries(saved ?? {}).flatMap(([name, a]) => {
       if (!a) return [];
       if (a.isDisposed) throw new Error(`${op}: saves ${name} ${shapeString(a.shape)}, which was disposed`);

@@ -15,8 +15,11 @@ export type SavedInputs = Record<string, DeviceArray | null>;
 /** The same names as the backward sees them: held handles over the same storage. */
 export type Saved<S extends SavedInputs> = { [K in keyof S]: null extends S[K] ? DeviceArray | null : DeviceArray };
 
-/** Maps the gradient of an op's output to the gradients of its inputs (null where none is needed). */
-export type BackwardFn = (grad: Tensor, saved: Saved<SavedInputs>) => (Tensor | null)[];
+/**
+ * Maps the gradient of an op's output to the gradients of its inputs (null where none is needed). record()
+ * binds it to the node's saved arrays, checking them first (graph.ts savedFor).
+ */
+export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
 /** One array a node saved: a handle of its own on the storage, and the storage's version when it was saved. */
 export interface SavedSlot {
