@@ -30,6 +30,6 @@ export function adamKernel(param: DeviceArray, grad: DeviceArray, m: DeviceArray
   param.engine.run({
     shader: 'adam', defines: { VEC4: vec4 },
     uniforms: new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, eps, stepSize, invSqrtBc2, weightDecay).buffer,
-    buffers: [param, grad, m, v], workgroups: grid1d(n, 256),
+    buffers: [param, grad, m, v], inPlace: [param, m, v], workgroups: grid1d(n, 256),
   });
 }

@@ -35,7 +35,7 @@ export function batchNormStatsKernel(x: DeviceArray, gamma: DeviceArray, running
   x.engine.run({
     shader: 'batchnorm_stats', defines: { VEC4: l.vec4 },
     uniforms: new Params().u32(l.n, l.c, l.hwT, l.lanes).f32(count, eps, momentum, count / (count - 1)).buffer,
-    buffers: [x, gamma, saved, runningMean, runningVar], workgroups: [l.c],
+    buffers: [x, gamma, saved, runningMean, runningVar], inPlace: [runningMean, runningVar], workgroups: [l.c],
   });
   return saved;
 }

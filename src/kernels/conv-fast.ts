@@ -9,6 +9,7 @@
 // operand for both products. Every dispatch is labelled with the plan's label.
 import { Params, grid1d } from '../runtime/params.js';
 import { DeviceArray } from '../runtime/storage.js';
+import { contiguousCopy } from '../runtime/contiguous.js';
 import { sizeOf, type Shape } from '../runtime/shape.js';
 import { matmulKernel, type MatmulOperand } from './matmul.js';
 import { planLabel } from './matmul-plan.js';
@@ -16,9 +17,13 @@ import { channelMajorTexture, matrixTexture, type MatrixTexture } from './textur
 import { convConstants, labelled, type ConvGeometry } from './conv-geometry.js';
 import type { ConvPlan } from './conv-plan.js';
 
-/** A new array header over t's storage (no copy). */
+/** t's values as `shape`: a new header over t's storage, or a contiguous copy when t is a strided view. Dispose it. */
 export function viewAs(t: DeviceArray, shape: Shape): DeviceArray {
-  return DeviceArray.view(t, shape);
+  if (t.isContiguous) return DeviceArray.view(t, shape);
+  const copy = contiguousCopy(t);
+  const view = DeviceArray.view(copy, shape);
+  copy.dispose();
+  return view;
 }
 
 const kSize = (g: ConvGeometry) => g.cin * g.kh * g.kw;

@@ -2,6 +2,7 @@
 import { Params, grid1d } from '../runtime/params.js';
 import type { Engine } from '../runtime/engine.js';
 import { DeviceArray } from '../runtime/storage.js';
+import { MAX_STRIDED_RANK, padRank } from '../runtime/contiguous.js';
 import { shapeString, sizeOf, type Shape } from '../runtime/shape.js';
 import { UnaryOp, unaryCases, unaryGradCases, type UnaryOpName } from './unary-ops.js';
 
@@ -36,7 +37,6 @@ export function unaryGradKernel(op: UnaryOpName, x: DeviceArray, y: DeviceArray,
   return dx;
 }
 
-const MAX_RANK = 8;
 
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
@@ -52,31 +52,32 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-/** Row-major strides of `shape` read as `outShape` (right-aligned), 0 along broadcast axes. */
-function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+/** a's strides (its own when a strided view, else row-major) read as `outShape` (right-aligned), 0 along broadcast axes. */
+function broadcastStrides(a: DeviceArray, outShape: Shape): number[] {
   const strides = new Array<number>(outShape.length).fill(0);
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const k = outShape.length - shape.length + i;
-    strides[k] = shape[i] === 1 ? 0 : stride;
-    stride *= shape[i];
+  const own = a.readStrides;
+  for (let i = a.shape.length - 1; i >= 0; i--) {
+    strides[outShape.length - a.shape.length + i] = a.shape[i] === 1 ? 0 : own[i];
   }
   return strides;
 }
 
+/**
+ * c = a OP b with broadcasting. Either operand may be a strided view (expand's zero strides): it is read
+ * through its strides, without a copy.
+ */
 export function binaryKernel(op: BinaryOpName, a: DeviceArray, b: DeviceArray): DeviceArray {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
+  if (shape.length > MAX_STRIDED_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_STRIDED_RANK}`);
   const c = DeviceArray.empty(a.engine, shape);
-  const same = a.size === c.size && b.size === c.size;
+  const same = a.size === c.size && b.size === c.size && a.isContiguous && b.isContiguous;
   const vec4 = same && c.size % 4 === 0;
   const n = vec4 ? c.size / 4 : c.size;
-  const pad = (v: number[]) => [...v, ...new Array<number>(MAX_RANK - v.length).fill(1)];
   const params = new Params().u32(n, shape.length, 0, 0)
-    .u32(...pad(shape)).u32(...pad(broadcastStrides(a.shape, shape))).u32(...pad(broadcastStrides(b.shape, shape)));
+    .u32(...padRank(shape, 1)).u32(...padRank(broadcastStrides(a, shape), 1)).u32(...padRank(broadcastStrides(b, shape), 1));
   a.engine.run({
     shader: 'binary', label: `binary:${op}`, defines: { SAME: same, VEC4: vec4 }, constants: { OP: BinaryOp[op] },
-    uniforms: params.buffer, buffers: [a, b, c], workgroups: grid1d(n, 256),
+    uniforms: params.buffer, buffers: [a, b, c], strided: [a, b], workgroups: grid1d(n, 256),
   });
   return c;
 }

@@ -14,6 +14,6 @@ export function emaKernel(average: DeviceArray, x: DeviceArray, decay: number): 
   x.engine.run({
     shader: 'ema', defines: { VEC4: vec4 },
     uniforms: new Params().u32(n).f32(decay, 1 - decay).buffer,
-    buffers: [average, x], workgroups: grid1d(n, 256),
+    buffers: [average, x], inPlace: [average], workgroups: grid1d(n, 256),
   });
 }

@@ -2,6 +2,9 @@
 // is divided by an estimate of its largest singular value σ. As in PyTorch, the estimate is kept by one step of
 // power iteration per training forward pass on the buffers u and v, and σ = uᵀ W v is differentiated through W
 // only (u and v are constants of the step). In eval mode u and v stay as they are.
+// Each training forward differentiates through its own u and v, not the buffers: GanTrainer runs D twice (real,
+// then fake) before one backward, and the second pass overwrites the buffers (which would give the first pass's
+// weight gradient the second pass's u and v; the buffers' version check now refuses that).
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
@@ -33,19 +36,22 @@ export class SpectralNormConv2d extends Conv2d {
     this.v = this.buffer('weight_v', noGrad(engine, () => tidy(engine, () => unit(randn(engine, [columns, 1])))));
   }
 
-  /** σ = uᵀ W v (after this step's power iteration when training), differentiable in the weight. */
+  /**
+   * σ = uᵀ W v, differentiable in the weight. Training: after this step's power iteration, with this pass's own
+   * u and v (the buffers get copies). Eval: with the buffers, which stay as they are.
+   */
   sigma(): Tensor {
     const engine = this.weight.engine;
     const W = reshape(this.weight, [this.outChannels, this.v.shape[0]]);
-    if (this.training) {
-      noGrad(engine, () => tidy(engine, () => {
-        const v = unit(matmul(W, this.u, { transposeA: true }));
-        const u = unit(matmul(W, v));
-        copyInto(this.v, v);
-        copyInto(this.u, u);
-      }));
-    }
-    return sigmaOf(W, this.u, this.v);
+    if (!this.training) return sigmaOf(W, this.u, this.v);
+    const [u, v] = noGrad(engine, () => tidy(engine, () => {
+      const v = unit(matmul(W, this.u, { transposeA: true }));
+      const u = unit(matmul(W, v));
+      copyInto(this.v, v);
+      copyInto(this.u, u);
+      return [u, v];
+    }));
+    return sigmaOf(W, u, v);
   }
 
   override forward(x: Tensor): Tensor {

@@ -7,6 +7,7 @@ import { BufferPool } from './pool.js';
 import { TexturePool } from './texture-pool.js';
 import { MAX_WORKGROUPS_PER_DIM } from './params.js';
 import type { DeviceArray } from './storage.js';
+import { contiguousCopy } from './contiguous.js';
 
 /** What a kernel binds: an array (bound over its own bytes, not its pooled buffer's) or a texture view. */
 export type Binding = DeviceArray | GPUTextureView;
@@ -25,6 +26,16 @@ export interface KernelCall {
   workgroups: [number, number?, number?];
   /** Names the dispatch in errors; defaults to the shader's name. */
   label?: string;
+  /**
+   * Bound arrays this kernel reads through their strides (binary, reduce_sum). Any other strided view is bound
+   * as a contiguous copy made here, so kernels that index row-major never see one.
+   */
+  strided?: DeviceArray[];
+  /**
+   * Bound arrays it overwrites that existed before (Adam's parameter and moments, running statistics), as opposed
+   * to fresh outputs: their storage version is bumped, and they must be contiguous.
+   */
+  inPlace?: DeviceArray[];
 }
 
 export interface DispatchRecord {
@@ -96,11 +107,22 @@ export class Engine {
     if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
       throw new Error(`${label}: dispatch of ${x}×${y}×${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
     }
-    const resources = call.buffers.map((b) => this.bindingResource(b, label));
+    for (const a of call.inPlace ?? []) a.markWritten();
+    // A copy made for this dispatch goes back to the pool at once: the pool hands a buffer out again only after
+    // the submit that carries this dispatch.
+    const copies: DeviceArray[] = [];
+    const bound = call.buffers.map((b) => {
+      if (!('storage' in b) || b.isContiguous || call.strided?.includes(b)) return b;
+      const copy = contiguousCopy(b);
+      copies.push(copy);
+      return copy;
+    });
+    const resources = bound.map((b) => this.bindingResource(b, label));
     const pipeline = this.pipeline(call);
     const entries: GPUBindGroupEntry[] = resources.map((resource, i) => ({ binding: i + 1, resource }));
     if (call.uniforms) entries.unshift({ binding: 0, resource: this.uniformSlot(call.uniforms) });
     const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    for (const copy of copies) copy.dispose();
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
@@ -127,8 +149,10 @@ export class Engine {
   /** Records a copy of a row-major array into a texture; bytesPerRow must be a multiple of 256. */
   copyToTexture(src: DeviceArray, dst: GPUTexture, bytesPerRow: number, width: number, height: number): void {
     this.check();
+    const copy = src.isContiguous ? null : contiguousCopy(src);
     this.endPass();
-    this.commandEncoder().copyBufferToTexture({ buffer: src.buffer, bytesPerRow }, { texture: dst }, [width, height]);
+    this.commandEncoder().copyBufferToTexture({ buffer: (copy ?? src).buffer, bytesPerRow }, { texture: dst }, [width, height]);
+    copy?.dispose();
   }
 
   /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
@@ -207,7 +231,7 @@ export class Engine {
    */
   private bindingResource(binding: Binding, label: string): GPUBindingResource {
     if (!('storage' in binding)) return binding;
-    const buffer = binding.buffer;
+    const buffer = binding.stridedBuffer;
     const size = Math.min(buffer.size, Math.ceil(Math.max(16, binding.byteLength) / 16) * 16);
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (size > limit) {

@@ -2,15 +2,56 @@
 // dispose intermediates. backward() itself lives in autograd.ts, which needs the ops this file must not import.
 import type { Engine } from '../runtime/engine.js';
 import { autogradState } from './state.js';
-import { Tensor, type BackwardFn } from './tensor.js';
+import { shapeString } from '../runtime/shape.js';
+import { DeviceArray } from '../runtime/storage.js';
+import { Tensor, type Saved, type SavedInputs } from './tensor.js';
 
-/** Links `out` into the graph when gradients are on and some input needs one. Returns `out`. */
-export function record(out: Tensor, op: string, inputs: Tensor[], backward: BackwardFn): Tensor {
+/**
+ * Links `out` into the graph when gradients are on and some input needs one. Returns `out`.
+ *
+ * `saved` names every array the backward reads (inputs, the output, intermediates such as a conv's unfolded
+ * input): the node retains each one's storage, with its version, and hands the backward the same names. So
+ * the backward reads nothing else, and the arrays live exactly while the node can still be differentiated:
+ * backward() releases them as it passes the node, dispose() when the node goes first. An op's own
+ * intermediate is handed over the same way; the op then disposes its header (the node's reference keeps it).
+ * backward() refuses to run a node whose saved arrays were written in place since (Storage.version).
+ */
+export function record<S extends SavedInputs>(
+  out: Tensor, op: string, inputs: Tensor[], backward: (grad: Tensor, saved: Saved<S>) => (Tensor | null)[], saved?: S,
+): Tensor {
   out.op = op;
   if (autogradState(out.engine).gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.parents = inputs;
-    out.backwardFn = backward;
+    out.backwardFn = (grad) => backward(grad, savedFor(out) as Saved<S>);
+    out.saved = Object.entries(saved ?? {}).flatMap(([name, a]) => {
+      if (!a) return [];
+      if (a.isDisposed) throw new Error(`${op}: saves ${name} ${shapeString(a.shape)}, which was disposed`);
+      const handle = new DeviceArray(a.engine, a.shape, a.storage.retain(), a.strides);
+      return [{ name, handle, version: a.storage.version }];
+    });
+  }
+  return out;
+}
+
+/**
+ * The saved arrays of a node about to be differentiated, by name. Throws if backward() already passed it (its
+ * arrays are gone), or if one of them was written in place after the forward pass (as PyTorch's _version check).
+ */
+export function savedFor(node: Tensor): Saved<SavedInputs> {
+  if (node.savedState === 'released') {
+    throw new Error(`backward(): trying to backward through ${node.op} ${shapeString(node.shape)} a second time (or after it ` +
+      `was disposed): its saved tensors were freed when the first backward() passed it. Run the forward pass again.`);
+  }
+  const out: Record<string, DeviceArray> = {};
+  for (const { name, handle, version } of node.saved) {
+    const now = handle.storage.version;
+    if (now !== version) {
+      throw new Error(`backward(): one of the variables needed for gradient computation has been modified by an inplace ` +
+        `operation: ${node.op}'s ${name} ${shapeString(handle.shape)} is at version ${now}; expected version ${version}. ` +
+        `Do the in-place update (optimizer step, moving average, copyInto) after backward(), or give the forward a copy.`);
+    }
+    out[name] = handle;
   }
   return out;
 }
@@ -56,14 +97,18 @@ export function noGrad<T>(engine: Engine, fn: () => T): T {
 
 /** A view of t's values with no history: gradients stop here. */
 export function detach(t: Tensor): Tensor {
-  const out = new Tensor(t.engine, t.shape, t.storage.retain());
+  const out = new Tensor(t.engine, t.shape, t.storage.retain(), t.strides);
   out.op = 'detach';
   return out;
 }
 
-/** Removes t from every tidy() scope so it outlives them; dispose it yourself. */
+/**
+ * Removes t from every tidy() scope so it outlives them all, the enclosing ones too (even when a tidy returns
+ * it); dispose it yourself.
+ */
 export function keep<T extends Tensor>(t: T): T {
   for (const scope of autogradState(t.engine).scopes) scope.delete(t);
+  t.kept = true;
   return t;
 }
 
@@ -85,7 +130,7 @@ export function tidy<T>(engine: Engine, fn: () => T): T {
     collectTensors(result, kept);
     for (const t of scope) if (!kept.has(t)) t.dispose();
     const parent = scopes[scopes.length - 1];
-    if (parent) for (const t of kept) if (!t.isDisposed) parent.add(t);
+    if (parent) for (const t of kept) if (!t.isDisposed && !t.kept) parent.add(t);
   };
   try {
     const result = fn();
@@ -103,6 +148,26 @@ export function tidy<T>(engine: Engine, fn: () => T): T {
   } catch (error) {
     close(undefined);
     throw error;
+  }
+}
+
+/**
+ * Runs a synchronous fn and disposes every tensor created inside it except those it returns, which then belong
+ * to no scope: the caller owns them (backward() runs each node's backward this way).
+ */
+export function owned<T>(engine: Engine, fn: () => T): T {
+  const scopes = autogradState(engine).scopes;
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T | undefined;
+  try {
+    result = fn();
+    return result;
+  } finally {
+    scopes.splice(scopes.lastIndexOf(scope), 1);
+    const returned = new Set<Tensor>();
+    collectTensors(result, returned);
+    for (const t of scope) if (!returned.has(t)) t.dispose();
   }
 }
 

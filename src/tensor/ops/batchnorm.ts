@@ -32,15 +32,16 @@ export function batchNorm2d(x: Tensor, gamma: Tensor, beta: Tensor, runningMean:
   if (training && x.shape[0] * x.shape[2] * x.shape[3] < 2) {
     throw new Error(`batchNorm2d: training needs more than one value per channel, got input ${shapeString(x.shape)}`);
   }
-  const saved = Tensor.adopt(training
+  // [mean | invstd | gamma·invstd] of this forward pass (its own array: later passes do not overwrite it)
+  const stats = training
     ? batchNormStatsKernel(x, gamma, runningMean, runningVar, momentum, eps)
-    : batchNormRunningKernel(gamma, runningMean, runningVar, eps));
-  const y = Tensor.adopt(batchNormApplyKernel(x, saved, beta));
-  record(y, 'batchNorm2d', [x, gamma, beta], (g) => {
-    const { dx, dgamma, dbeta } = batchNormBackwardKernel(x, g, saved, training, x.requiresGrad);
+    : batchNormRunningKernel(gamma, runningMean, runningVar, eps);
+  const y = Tensor.adopt(batchNormApplyKernel(x, stats, beta));
+  record(y, 'batchNorm2d', [x, gamma, beta], (g, s) => {
+    const { dx, dgamma, dbeta } = batchNormBackwardKernel(s.x, g, s.stats, training, x.requiresGrad);
     const ifNeeded = (t: DeviceArray, needed: boolean) => (needed ? Tensor.adopt(t) : (t.dispose(), null));
     return [Tensor.adopt(dx), ifNeeded(dgamma, gamma.requiresGrad), ifNeeded(dbeta, beta.requiresGrad)];
-  });
-  if (!y.requiresGrad) saved.dispose();
+  }, { x, stats });
+  stats.dispose();
   return y;
 }

@@ -1,5 +1,5 @@
 // Differentiable 2-D convolution and transposed convolution (NCHW, PyTorch weight layouts).
-import { record, keep } from '../graph.js';
+import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
 import { isGradEnabled } from '../state.js';
 import { biasGradKernel, conv2dBackwardKernel, conv2dForwardKernel, convTranspose2dBackwardKernel, convTranspose2dKernel } from '../../kernels/conv.js';
@@ -28,14 +28,14 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: Conv2dOp
   // The weight gradient reuses the forward's unfolded x: unfolding is most of a conv's non-GEMM work.
   const forward = conv2dForwardKernel(x, w, bias, { stride, padding, saveCol: isGradEnabled(x.engine) && w.requiresGrad });
   const y = Tensor.adopt(forward.y);
-  const col = forward.col && keep(Tensor.adopt(forward.col));
-  if (col) y.saved.push(col);
   const inputs = bias ? [x, w, bias] : [x, w];
-  return record(y, 'conv2d', inputs, (g) => {
-    const { dx, dw } = conv2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad, col });
+  record(y, 'conv2d', inputs, (g, s) => {
+    const { dx, dw } = conv2dBackwardKernel(s.x, s.w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad, col: s.col });
     const grads = [Tensor.adopt(dx), Tensor.adopt(dw)];
     return bias ? [...grads, bias.requiresGrad ? Tensor.adopt(biasGradKernel(g)) : null] : grads;
-  });
+  }, { x, w, col: forward.col });
+  forward.col?.dispose();
+  return y;
 }
 
 /**
@@ -66,9 +66,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts:
   }
   const y = Tensor.adopt(convTranspose2dKernel(x, w, [n, cout, oh, ow], { stride, padding, bias }));
   const inputs = bias ? [x, w, bias] : [x, w];
-  return record(y, op, inputs, (g) => {
-    const { dx, dw } = convTranspose2dBackwardKernel(x, w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad });
+  return record(y, op, inputs, (g, s) => {
+    const { dx, dw } = convTranspose2dBackwardKernel(s.x, s.w, g, { stride, padding, input: x.requiresGrad, weight: w.requiresGrad });
     const grads = [Tensor.adopt(dx), Tensor.adopt(dw)];
     return bias ? [...grads, bias.requiresGrad ? Tensor.adopt(biasGradKernel(g)) : null] : grads;
-  });
+  }, { x, w });
 }

@@ -3,6 +3,7 @@ import type { Engine } from '../../runtime/engine.js';
 import { nextRandomKey } from '../state.js';
 import { Tensor, shapeString, sizeOf, type Shape } from '../tensor.js';
 import { fillKernel, randomKernel } from '../../kernels/elementwise.js';
+import { contiguousCopy } from '../../runtime/contiguous.js';
 
 export function tensor(engine: Engine, data: ArrayLike<number>, shape: Shape = [data.length]): Tensor {
   if (sizeOf(shape) !== data.length) {
@@ -53,8 +54,15 @@ export function rand(engine: Engine, shape: Shape, low = 0, high = 1, options: R
   return Tensor.adopt(randomKernel(engine, shape, false, low, high, ...stream(engine, options)));
 }
 
-/** Overwrites dst's values with src's (same size); neither is part of any graph afterwards. */
+/**
+ * Overwrites dst's values with src's (same size; src may be a strided view, dst may not). Not recorded in any
+ * graph; bumps dst's storage version, so a backward pass that saved dst before refuses to run.
+ */
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (dst.size !== src.size) throw new Error(`copyInto: sizes differ: ${shapeString(dst.shape)} ← ${shapeString(src.shape)}`);
-  if (dst.size) dst.engine.copy(src.buffer, dst.buffer, dst.size * 4);
+  dst.markWritten();
+  if (!dst.size) return;
+  const from = src.isContiguous ? src : contiguousCopy(src);
+  dst.engine.copy(from.buffer, dst.buffer, dst.size * 4);
+  if (from !== src) from.dispose();
 }

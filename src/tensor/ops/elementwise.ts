@@ -6,7 +6,7 @@ import { sumToShape } from './reduce.js';
 
 function unary(op: UnaryOpName, x: Tensor, alpha = 0): Tensor {
   const y = Tensor.adopt(unaryKernel(op, x, alpha));
-  return record(y, op, [x], (g) => [Tensor.adopt(unaryGradKernel(op, x, y, g, alpha))]);
+  return record(y, op, [x], (g, s) => [Tensor.adopt(unaryGradKernel(op, s.x, s.y, g, alpha))], { x, y });
 }
 
 export const neg = (x: Tensor) => unary('neg', x);
@@ -33,17 +33,17 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return record(Tensor.adopt(binaryKernel('mul', a, b)), 'mul', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('mul', g, b)), a.shape) : null,
-    b.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('mul', g, a)), b.shape) : null,
-  ]);
+  return record(Tensor.adopt(binaryKernel('mul', a, b)), 'mul', [a, b], (g, s) => [
+    s.b ? sumToShape(Tensor.adopt(binaryKernel('mul', g, s.b)), a.shape) : null,
+    s.a ? sumToShape(Tensor.adopt(binaryKernel('mul', g, s.a)), b.shape) : null,
+  ], { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null });
 }
 
 export function div(a: Tensor, b: Tensor): Tensor {
   const c = Tensor.adopt(binaryKernel('div', a, b));
-  return record(c, 'div', [a, b], (g) => [
-    a.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('div', g, b)), a.shape) : null,
+  return record(c, 'div', [a, b], (g, s) => [
+    a.requiresGrad ? sumToShape(Tensor.adopt(binaryKernel('div', g, s.b)), a.shape) : null,
     // d(a/b)/db = -c/b
-    b.requiresGrad ? sumToShape(neg(Tensor.adopt(binaryKernel('div', Tensor.adopt(binaryKernel('mul', g, c)), b))), b.shape) : null,
-  ]);
+    s.c ? sumToShape(neg(Tensor.adopt(binaryKernel('div', Tensor.adopt(binaryKernel('mul', g, s.c)), s.b))), b.shape) : null,
+  ], { b, c: b.requiresGrad ? c : null });
 }

@@ -1,6 +1,7 @@
 // Loss functions.
 import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
+import type { DeviceArray } from '../../runtime/storage.js';
 import { bceWithLogitsKernel } from '../../kernels/bce.js';
 import { binaryKernel, unaryKernel } from '../../kernels/elementwise.js';
 import { softmaxCrossEntropyKernel } from '../../kernels/cross-entropy.js';
@@ -17,21 +18,22 @@ export function bceWithLogits(logits: Tensor, target: Tensor | number): Tensor {
   if (logits.size === 0) throw new Error(`bceWithLogits: logits ${shapeString(logits.shape)} are empty`);
   const result = bceWithLogitsKernel(logits, target);
   const loss = Tensor.adopt(result.loss);
-  const grad = Tensor.adopt(result.grad);
+  // dℓ/dlogits (the kernel computes it with the loss), saved for the backward
+  const grad = result.grad;
   if (target instanceof Tensor) {
-    record(loss, 'bceWithLogits', [logits, target], (g) => [
-      logits.requiresGrad ? Tensor.adopt(binaryKernel('mul', grad, g)) : null,
-      target.requiresGrad ? targetGrad(logits, g) : null,
-    ]);
+    record(loss, 'bceWithLogits', [logits, target], (g, s) => [
+      logits.requiresGrad ? Tensor.adopt(binaryKernel('mul', s.grad, g)) : null,
+      s.logits ? targetGrad(s.logits, g) : null,
+    ], { grad, logits: target.requiresGrad ? logits : null });
   } else {
-    record(loss, 'bceWithLogits', [logits], (g) => [Tensor.adopt(binaryKernel('mul', grad, g))]);
+    record(loss, 'bceWithLogits', [logits], (g, s) => [Tensor.adopt(binaryKernel('mul', s.grad, g))], { grad });
   }
-  if (!loss.requiresGrad) grad.dispose();
+  grad.dispose();
   return loss;
 }
 
 /** dℓ/dt = −x/count, scaled by the incoming gradient (rarely wanted: targets are usually labels). */
-function targetGrad(logits: Tensor, g: Tensor): Tensor {
+function targetGrad(logits: DeviceArray, g: Tensor): Tensor {
   const scaled = unaryKernel('mulScalar', logits, -1 / logits.size);
   const out = Tensor.adopt(binaryKernel('mul', scaled, g));
   scaled.dispose();
@@ -50,8 +52,7 @@ export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   }
   const result = softmaxCrossEntropyKernel(logits, targets);
   const loss = Tensor.adopt(result.loss);
-  const grad = Tensor.adopt(result.grad);
-  record(loss, 'softmaxCrossEntropy', [logits], (g) => [Tensor.adopt(binaryKernel('mul', grad, g))]);
-  if (!loss.requiresGrad) grad.dispose();
+  record(loss, 'softmaxCrossEntropy', [logits], (g, s) => [Tensor.adopt(binaryKernel('mul', s.grad, g))], { grad: result.grad });
+  result.grad.dispose();
   return loss;
 }

@@ -15,18 +15,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpOptions = {}): Tensor
   const ta = opts.transposeA ?? false;
   const tb = opts.transposeB ?? false;
   const c = Tensor.adopt(matmulKernel(a, b, { transposeA: ta, transposeB: tb }));
-  return record(c, 'matmul', [a, b], (g) => [
+  return record(c, 'matmul', [a, b], (g, s) => [
     // d op(A) = dC·op(B)ᵀ; A stored transposed wants its transpose, op(B)·dCᵀ.
-    a.requiresGrad
+    s.b
       ? Tensor.adopt(ta
-        ? matmulKernel(b, g, { transposeA: tb, transposeB: true })
-        : matmulKernel(g, b, { transposeB: !tb }))
+        ? matmulKernel(s.b, g, { transposeA: tb, transposeB: true })
+        : matmulKernel(g, s.b, { transposeB: !tb }))
       : null,
     // d op(B) = op(A)ᵀ·dC; B stored transposed wants dCᵀ·op(A).
-    b.requiresGrad
+    s.a
       ? Tensor.adopt(tb
-        ? matmulKernel(g, a, { transposeA: true, transposeB: ta })
-        : matmulKernel(a, g, { transposeA: !ta }))
+        ? matmulKernel(g, s.a, { transposeA: true, transposeB: ta })
+        : matmulKernel(s.a, g, { transposeA: !ta }))
       : null,
-  ]);
+  ], { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null });
 }

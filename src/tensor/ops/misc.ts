@@ -16,7 +16,7 @@ export function upsampleNearest(x: Tensor, scale: number): Tensor {
 
 /** A new tensor sharing x's values, whose gradient passes straight through. */
 function identity(x: Tensor, op: string): Tensor {
-  const y = new Tensor(x.engine, x.shape, x.storage.retain());
+  const y = new Tensor(x.engine, x.shape, x.storage.retain(), x.strides);
   return record(y, op, [x], (g) => [g]);
 }
 
