@@ -189,6 +189,6 @@ function printComparison({ step }: StepComparison, log: (text: string) => void):
   log(`\natelier's cost as the batch grows`);
   log(table(costGrowth.map((s) => ({
     batch: s.batch, 'ms/step': s.msPerStep, 'images/s': s.imagesPerSecond, 'GFLOP/s': s.gflops,
-    dispatches: s.dispatchesPerStep, submits: s.submitsPerStep, readbacks: s.readbacksPerStep, 'peak MB': s.peakBytes / 2 ** 20, 'texture MB': s.textureBytes / 2 ** 20,
+    dispatches: s.dispatchesPerStep, submits: s.submitsPerStep, readbacks: s.readbacksPerStep, 'peak MB': s.peakBytes / 2 ** 20, 'pool MB': s.poolBytes / 2 ** 20, 'texture MB': s.textureBytes / 2 ** 20,
   }))));
 }

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     console.log('DCGAN training step (D step + G step, losses read back)');
     console.log(table([{
       batch: step.batch, 'ms/step': step.msPerStep, 'images/s': step.imagesPerSecond,
-      dispatches: step.dispatchesPerStep, submits: step.submitsPerStep, readbacks: step.readbacksPerStep, 'peak MB': step.peakBytes / 2 ** 20, 'texture MB': step.textureBytes / 2 ** 20,
+      dispatches: step.dispatchesPerStep, submits: step.submitsPerStep, readbacks: step.readbacksPerStep, 'peak MB': step.peakBytes / 2 ** 20, 'pool MB': step.poolBytes / 2 ** 20, 'texture MB': step.textureBytes / 2 ** 20,
     }]));
     Object.assign(results, { matmul, conv, dispatch, step: [step] });
   }

@@ -13,7 +13,10 @@ export interface StepFigures {
   dispatchesPerStep: number;
   submitsPerStep: number;
   readbacksPerStep: number;
+  /** Largest bytes held by live arrays at once. */
   peakBytes: number;
+  /** Bytes of the buffers the pool had to create for the step (what it costs the device). */
+  poolBytes: number;
   /** Bytes of the texture pool (big matmul operands staged as textures) the step needs. */
   textureBytes: number;
   /** The first step's statistics, a sanity check that it trains: [lossD, lossG, D(x), D(G(z))]. */
@@ -28,6 +31,9 @@ export async function benchStep(engine: Engine, batch: number, runs: number, war
   let firstStats: number[] = [];
   engine.pool.peakInUseBytes = engine.pool.inUseBytes;
   engine.textures.trim();
+  engine.flush();
+  engine.pool.trim();
+  const poolBefore = engine.pool.allocatedBytes;
   const ms = await medianOf(runs, async () => {
     const start = performance.now();
     const stats = trainer.step(real);
@@ -41,7 +47,7 @@ export async function benchStep(engine: Engine, batch: number, runs: number, war
   const figures = {
     batch, msPerStep: ms, imagesPerSecond: (batch * 1000) / ms, steps: runs, warmups,
     dispatchesPerStep: per('dispatches'), submitsPerStep: per('submits'), readbacksPerStep: per('readbacks'),
-    peakBytes: engine.pool.peakInUseBytes, textureBytes: engine.textures.allocatedBytes, firstStats,
+    peakBytes: engine.pool.peakInUseBytes, poolBytes: engine.pool.allocatedBytes - poolBefore, textureBytes: engine.textures.allocatedBytes, firstStats,
   };
   real.dispose();
   trainer.dispose();

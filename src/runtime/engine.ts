@@ -158,6 +158,9 @@ export class Engine {
   /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
   write(buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
     this.check();
+    if (this.pool.uploadWouldOvertake(buffer)) {
+      throw new Error('engine.write: this buffer was reused within the open recording, so the upload would overtake the commands that read it; allocate upload targets with upload = true');
+    }
     this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
   }
 

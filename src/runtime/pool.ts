@@ -1,5 +1,7 @@
-// A size-bucketed pool of storage buffers. A released buffer waits until the command buffer that last used it
-// has been submitted: only then can a later queue.writeBuffer into it not overtake the recorded work.
+// A size-bucketed pool of storage buffers. A buffer released while commands are being recorded can be handed out
+// again at once for work recorded after them (the GPU runs recorded commands in order), but not for an upload:
+// queue.writeBuffer runs at submit, before every command recorded so far, so an upload could overwrite values the
+// earlier commands still read. Those buffers become free for uploads too once the recording is submitted.
 const MIN_BYTES = 256;
 const MB = 1024 * 1024;
 
@@ -10,8 +12,12 @@ export function bucketBytes(bytes: number): number {
 }
 
 export class BufferPool {
+  /** Free for anything. */
   private free = new Map<number, GPUBuffer[]>();
-  private pending: GPUBuffer[] = [];
+  /** Released during the open recording: free for GPU-written results recorded from now on, not for uploads. */
+  private recycled = new Map<number, GPUBuffer[]>();
+  /** Handed out from `recycled` during the open recording: an upload into one would overtake its earlier readers. */
+  private reusedInRecording = new Set<GPUBuffer>();
   private sizes = new WeakMap<GPUBuffer, number>();
   allocatedBytes = 0;
   inUseBytes = 0;
@@ -24,14 +30,19 @@ export class BufferPool {
     private maxBytes = Infinity,
   ) {}
 
-  /** A buffer of at least `bytes`; `label` names what it is for in the error thrown when it cannot exist. */
-  acquire(bytes: number, label = 'buffer'): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`; `label` names what it is for in the error thrown when it cannot exist. With
+   * `upload`, the buffer will be written by queue.writeBuffer, so only one nothing recorded still reads is given.
+   */
+  acquire(bytes: number, label = 'buffer', upload = false): GPUBuffer {
     if (bytes > this.maxBytes) {
       throw new Error(`${label}: needs a buffer of ${bytes} bytes (${(bytes / MB).toFixed(1)} MB), over this device's ` +
         `maxBufferSize of ${this.maxBytes} bytes (${(this.maxBytes / MB).toFixed(1)} MB); use a smaller batch`);
     }
     const size = Math.min(bucketBytes(bytes), this.maxBytes);
-    let buffer = this.free.get(size)?.pop();
+    let buffer = upload ? undefined : this.recycled.get(size)?.pop();
+    if (buffer) this.reusedInRecording.add(buffer);
+    buffer ??= this.free.get(size)?.pop();
     if (!buffer) {
       buffer = this.device.createBuffer({
         size,
@@ -47,19 +58,21 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
-    this.inUseBytes -= this.sizeOf(buffer);
-    this.pending.push(buffer);
+    const size = this.sizeOf(buffer);
+    this.inUseBytes -= size;
+    push(this.recycled, size, buffer);
   }
 
-  /** Called right after a submit: everything released before it may be handed out again. */
+  /** Whether a queue.writeBuffer into `buffer` now could overtake recorded commands that read its earlier values. */
+  uploadWouldOvertake(buffer: GPUBuffer): boolean {
+    return this.reusedInRecording.has(buffer);
+  }
+
+  /** Called right after a submit: everything released before it is free for uploads too. */
   submitted(): void {
-    for (const buffer of this.pending) {
-      const size = this.sizeOf(buffer);
-      const list = this.free.get(size) ?? [];
-      list.push(buffer);
-      this.free.set(size, list);
-    }
-    this.pending = [];
+    for (const [size, list] of this.recycled) for (const buffer of list) push(this.free, size, buffer);
+    this.recycled.clear();
+    this.reusedInRecording.clear();
   }
 
   /** Destroys the buffers nobody holds; the pool keeps working afterwards. */
@@ -78,4 +91,10 @@ export class BufferPool {
     if (size === undefined) throw new Error('BufferPool: buffer does not belong to this pool');
     return size;
   }
+}
+
+function push(lists: Map<number, GPUBuffer[]>, size: number, buffer: GPUBuffer): void {
+  const list = lists.get(size);
+  if (list) list.push(buffer);
+  else lists.set(size, [buffer]);
 }

@@ -92,8 +92,9 @@ export class DeviceArray {
     return new DeviceArray(a.engine, shape, a.storage.retain());
   }
 
-  protected static allocate(engine: Engine, shape: Shape): Storage {
-    return new Storage(engine, engine.pool.acquire(DeviceArray.bytesOf(sizeOf(shape)), `array ${shapeString(shape)}`));
+  /** Storage for `shape`; `upload` when the host will write it with engine.write (see BufferPool.acquire). */
+  protected static allocate(engine: Engine, shape: Shape, upload = false): Storage {
+    return new Storage(engine, engine.pool.acquire(DeviceArray.bytesOf(sizeOf(shape)), `array ${shapeString(shape)}`, upload));
   }
 
   /** Bytes an array of `size` elements takes (at least 4: WebGPU has no empty buffers). */

@@ -52,9 +52,9 @@ export class Tensor extends DeviceArray {
     scopes[scopes.length - 1]?.add(this);
   }
 
-  /** A fresh tensor with its own (uninitialised) pooled buffer. */
-  static override empty(engine: Engine, shape: Shape): Tensor {
-    return new Tensor(engine, shape, DeviceArray.allocate(engine, shape));
+  /** A fresh tensor with its own (uninitialised) pooled buffer; `upload` when the host will write its values. */
+  static override empty(engine: Engine, shape: Shape, upload = false): Tensor {
+    return new Tensor(engine, shape, DeviceArray.allocate(engine, shape, upload));
   }
 
   /** The tensor owning a kernel's result: takes over its storage (no retain); `a` is unusable afterwards. */

@@ -9,7 +9,7 @@ export function tensor(engine: Engine, data: ArrayLike<number>, shape: Shape = [
   if (sizeOf(shape) !== data.length) {
     throw new Error(`tensor(): ${data.length} values do not fill shape ${shapeString(shape)}`);
   }
-  const t = Tensor.empty(engine, shape);
+  const t = Tensor.empty(engine, shape, true);
   if (data.length) engine.write(t.buffer, data instanceof Float32Array ? data : Float32Array.from(data));
   return t;
 }
