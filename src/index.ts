@@ -6,7 +6,7 @@
 export { Engine, type KernelCall, type EngineStats, type Binding } from './runtime/engine.js';
 export { Params, grid1d } from './runtime/params.js';
 export { DeviceArray, Storage } from './runtime/storage.js';
-export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName } from './runtime/device.js';
+export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName, ENGINE_LIMITS, missingLimits, DeviceLimitsError } from './runtime/device.js';
 export { Tensor, type Shape } from './tensor/tensor.js';
 export { backward, noGrad, detach, keep, tidy, record } from './tensor/autograd.js';
 export { rngState, setRngState, isGradEnabled } from './tensor/state.js';

@@ -9,6 +9,10 @@ export function bucketBytes(bytes: number): number {
   return size;
 }
 
+/** Runs `body` (which creates GPU objects) so that its WebGPU errors are reported as the engine's, not the host's. */
+export type ErrorGuard = <T>(what: string, body: () => T) => T;
+const unguarded: ErrorGuard = (_what, body) => body();
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private pending: GPUBuffer[] = [];
@@ -22,6 +26,7 @@ export class BufferPool {
     private device: GPUDevice,
     /** The device's maxBufferSize: a bucket above it is cut down to it, a request above it refused. */
     private maxBytes = Infinity,
+    private guard: ErrorGuard = unguarded,
   ) {}
 
   /** A buffer of at least `bytes`; `label` names what it is for in the error thrown when it cannot exist. */
@@ -33,10 +38,11 @@ export class BufferPool {
     const size = Math.min(bucketBytes(bytes), this.maxBytes);
     let buffer = this.free.get(size)?.pop();
     if (!buffer) {
-      buffer = this.device.createBuffer({
+      buffer = this.guard(label, () => this.device.createBuffer({
+        label,
         size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      });
+      }));
       this.sizes.set(buffer, size);
       this.allocatedBytes += size;
       this.buffersCreated++;
