@@ -1,9 +1,12 @@
-// atelier's browser-safe public API: the runtime (engine, arrays), tensors, autograd, ops, modules and the DCGAN.
-// Node-only entries (Dawn device creation, files, CLI) live in src/node, src/io, src/data and src/cli.
+/// <reference types="@webgpu/types" preserve="true" />
+// atelier's browser-safe public API (the package's `atelier` entry): the runtime (engine, arrays), tensors,
+// autograd, ops, modules, model files as bytes, and the DCGAN. Nothing reachable from here imports a Node module
+// (test/import-graph.test.ts). The Node entry (`atelier/node`: Dawn, files, data on disk) is src/node/index.ts.
+// The reference above keeps @webgpu/types in the emitted index.d.ts, so a consumer's TypeScript knows GPUDevice.
 export { Engine, type KernelCall, type EngineStats, type Binding } from './runtime/engine.js';
 export { Params, grid1d } from './runtime/params.js';
 export { DeviceArray, Storage } from './runtime/storage.js';
-export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName } from './runtime/device.js';
+export { engineFromAdapter, engineFromDevice, requiredLimits, adapterName, ENGINE_LIMITS, missingLimits, DeviceLimitsError } from './runtime/device.js';
 export { Tensor, type Shape } from './tensor/tensor.js';
 export { backward, noGrad, detach, keep, tidy, record } from './tensor/autograd.js';
 export { rngState, setRngState, isGradEnabled } from './tensor/state.js';
@@ -19,7 +22,8 @@ export * from './tensor/ops/misc.js';
 // Algorithm switches: set `.algorithm = 'naive'` to run the reference kernels instead of the fast ones.
 export { matmulConfig } from './kernels/matmul.js';
 export { convConfig } from './kernels/conv.js';
-export { Module } from './nn/module.js';
+export { Module, type StateDictOptions, type LoadStateDictOptions } from './nn/module.js';
+export { CheckpointError, type HostTensor, type TensorRecord, type LoadedTensors } from './nn/state-dict.js';
 export * from './nn/layers.js';
 export * from './nn/spectral-norm.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
@@ -34,3 +38,15 @@ export * from './gan/evaluate.js';
 // A critic trained after the fact against a frozen generator, and rejection sampling with it.
 export * from './gan/critic.js';
 export * from './gan/rejection.js';
+// Model files as bytes (safetensors), generators from bytes or a URL, images for a page.
+export {
+  decodeSafetensors, encodeSafetensors, SafetensorsError,
+  type SafetensorsContents, type TensorEntry, type DType, type TypedArray,
+} from './data/safetensors-format.js';
+export { loadGenerator, type GeneratorSource, type LoadGeneratorOptions } from './gan/load-generator.js';
+export { loadGeneratorState, inspectGeneratorState, type LoadedGenerator, type GeneratorState } from './gan/generator-state.js';
+export { sample, samplePixels, type SampleOptions } from './gan/sample.js';
+export { inferenceChunk, sampleLatents, generatePixels, type GeneratedPixels } from './gan/sampling.js';
+export { toImageData, drawToCanvas, imageGrid, type Images, type ImageDataLike, type CanvasLike, type ImageDataOptions, type Image, type GridOptions } from './gan/images.js';
+// The training loop (epochs, batches, callbacks, stop and resume) the CLI's train runs.
+export * from './gan/training-loop.js';

@@ -3,6 +3,7 @@ import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose } from './helpers.js';
 import { adamKernel, type AdamStep } from '../src/kernels/adam.js';
 import { tidy } from '../src/tensor/autograd.js';
+import { Adam } from '../src/nn/adam.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -67,5 +68,40 @@ describe('adamKernel', () => {
       expect(() => adamKernel(t(5), t(5), t(5), t(6), o)).toThrow(/adam: v has shape \[6\], param has \[5\]/);
       expect(() => adamKernel(t(5), t(5), t(5), t(5), { ...o, step: 0 })).toThrow(/adam: step must be an integer ≥ 1, got 0/);
     });
+  });
+});
+
+describe('Adam (the optimizer)', () => {
+  it("new Adam(engine, params) takes PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8", async () => {
+    const n = 19;
+    const p = randomArray(n, 11);
+    const pt = toGpu(engine, p, [n]);
+    pt.requiresGrad = true;
+    const opt = new Adam(engine, [pt]);
+    expect([opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay]).toEqual([1e-3, 0.9, 0.999, 1e-8, 0]);
+    const m = new Float64Array(n);
+    const v = new Float64Array(n);
+    for (let step = 1; step <= 3; step++) {
+      const g = randomArray(n, 100 + step, -1, 1);
+      pt.grad = toGpu(engine, g, [n]);
+      opt.update();
+      adamRef(p, g, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step, weightDecay: 0 });
+    }
+    expectClose(await pt.toArray(), p, 1e-6, 1e-4, 'param');
+    opt.dispose();
+    pt.dispose();
+  });
+
+  it('a changed lr applies from the next update; bad options are refused', () => {
+    const pt = toGpu(engine, randomArray(4, 1), [4]);
+    const opt = new Adam(engine, [pt], { beta1: 0.5 });
+    expect([opt.lr, opt.beta1, opt.beta2]).toEqual([1e-3, 0.5, 0.999]);
+    opt.lr = 2e-4;
+    expect(opt.lr).toBe(2e-4);
+    for (const bad of [{ lr: -1 }, { beta1: 1 }, { beta2: -0.1 }, { eps: -1 }, { weightDecay: Number.NaN }]) {
+      expect(() => new Adam(engine, [pt], bad)).toThrow(/^Adam: \w+ = \S+ is out of range$/);
+    }
+    opt.dispose();
+    pt.dispose();
   });
 });

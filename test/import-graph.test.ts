@@ -157,6 +157,31 @@ describe('import graph of src/', () => {
     expect(within).toEqual([]);
   });
 
+  it('nothing reachable from src/index.ts (the browser entry, `atelier`) imports a node: module', () => {
+    const reachable = new Set<string>([join(SRC, 'index.ts')]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const e of valueEdges) {
+        if (reachable.has(e.from) && !reachable.has(e.to)) {
+          reachable.add(e.to);
+          grew = true;
+        }
+      }
+    }
+    expect(reachable.size).toBeGreaterThan(40);
+    const found = nodeImports.filter((i) => reachable.has(i.file)).map((i) => `${name(i.file)} imports ${i.specifier}`);
+    expect(found).toEqual([]);
+  });
+
+  it('only the dispatcher src/cli/atelier.ts loads a CLI entry dynamically', () => {
+    const dynamic = files
+      .filter((f) => layerOf(f) === 'cli' && name(f) !== 'cli/atelier.ts')
+      .filter((f) => /\bimport\s*\(/.test(readFileSync(f, 'utf8')))
+      .map(name);
+    expect(dynamic).toEqual([]);
+    expect(readFileSync(join(SRC, 'cli', 'atelier.ts'), 'utf8')).toMatch(/await import\(entry\.href\)/);
+  });
+
   it(`the core (${CORE.join(', ')}) imports no node: module`, () => {
     const found = nodeImports.filter((i) => CORE.includes(layerOf(i.file))).map((i) => `${name(i.file)} imports ${i.specifier}`);
     expect(found).toEqual([]);

@@ -3,7 +3,8 @@
 import { join, extname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
-import { generatePixels, sampleLatents } from '../gan/sampling.js';
+import { generatePixels } from '../gan/sampling.js';
+import { samplePixels } from '../gan/sample.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
@@ -90,14 +91,8 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const writer = new OutputWriter();
   try {
     // z is drawn whole from the key (seed, 0), then G runs in chunks: the images do not depend on the chunking.
-    const z = sampleLatents(gpu, n, latentDim, { seed, counter: 0 }, temperature);
-    let images;
-    try {
-      images = await generatePixels(gpu, G, z, options.chunk);
-    } finally {
-      z.dispose();
-    }
-    const { pixels, height: h, width: w } = images;
+    // The same function as the library's sample(), before its mapping to [0, 1].
+    const { pixels, height: h, width: w } = await samplePixels(gpu, G, { n, seed, temperature, chunk: options.chunk });
     writer.write('--out', out, gridPng(pixels, n, h, w, Math.ceil(Math.sqrt(n))));
     if (each) {
       for (let i = 0; i < n; i++) {

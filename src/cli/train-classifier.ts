@@ -109,8 +109,7 @@ export async function trainClassifier(argv: string[], hooks: ClassifierHooks = {
   checkOutputs({ files: [{ flag: '--out', path: options.out }, { flag: "--out's record", path: recordPath(options.out) }] });
   setRngState(engine, { seed: options.seed, counter: 0 });
   const model = new FeatureClassifier(engine);
-  const adam = { lr: options.lr };
-  const optimizer = new Adam(engine, model.parameters(), adam);
+  const optimizer = new Adam(engine, model.parameters(), { lr: options.lr });
   const totalSteps = options.epochs * batcher.batchesPerEpoch;
   log(`atelier feature classifier — adapter: ${engine.adapterName}`);
   log(summary('Classifier', model));
@@ -132,7 +131,7 @@ export async function trainClassifier(argv: string[], hooks: ClassifierHooks = {
       model.train();
       for (const batch of batcher.epochBatches()) {
         // Cosine decay of the learning rate to 0 over the whole run (Adam reads it at every update).
-        adam.lr = options.lr * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps));
+        optimizer.lr = options.lr * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps));
         targets.fill(0);
         batch.labels.forEach((label, i) => (targets[i * CLASSIFIER_CLASSES + label] = 1));
         const loss = tidy(engine, () => {

@@ -5,7 +5,6 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
-import { predictedClasses } from './quality.js';
 
 export interface ClassifierOutputs {
   count: number;
@@ -71,10 +70,23 @@ export function appendOutputs(into: ClassifierOutputs, batch: ClassifierOutputs,
   into.logits.set(batch.logits, start * CLASSIFIER_CLASSES);
 }
 
-/** Fraction of rows whose predicted class is the label. */
-export function accuracy(logits: Float32Array, labels: Uint8Array): number {
-  const predicted = predictedClasses(logits, CLASSIFIER_CLASSES);
+/**
+ * Fraction of rows whose predicted class (the arg-max of the row's logits; the first on ties) is the label.
+ * logits: [rows, classes] row-major; labels: [rows] class indices. The class count is logits.length / rows, so
+ * any number of classes works (a CIFAR-100 head as well as Fashion-MNIST's 10). Throws when the logits do not
+ * split into `labels.length` equal rows or there are no rows.
+ */
+export function accuracy(logits: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const rows = labels.length;
+  const classes = rows > 0 ? logits.length / rows : 0;
+  if (!(Number.isInteger(classes) && classes >= 1)) {
+    throw new Error(`accuracy: ${logits.length} logits do not split into ${rows} rows of equal length (one per label)`);
+  }
   let right = 0;
-  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) right++;
-  return right / predicted.length;
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    if (best === labels[i]) right++;
+  }
+  return right / rows;
 }

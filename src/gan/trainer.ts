@@ -72,8 +72,8 @@ export class GanTrainer {
 
   /** Scales both learning rates from their configured values (for a schedule); 1 restores them. */
   setLearningRateScale(scale: number): void {
-    this.optG.options.lr = this.config.lrG * scale;
-    this.optD.options.lr = this.config.lrD * scale;
+    this.optG.lr = this.config.lrG * scale;
+    this.optD.lr = this.config.lrD * scale;
   }
 
   /** The generator to sample from: the weight average when there is one. */

@@ -1,15 +1,15 @@
-// Safetensors files on disk (Node only). The format itself, in memory, is in safetensors-format.ts, which a
+// Safetensors files on disk (Node only). The format itself, in memory, is in src/data/safetensors-format.ts, which a
 // browser can use; this adds reading a file with every length checked before it is read, and atomic writing.
 import { closeSync } from 'node:fs';
 import { writeFileAtomic } from './atomic.js';
 import { openRegularFile, readExactly } from './regular-file.js';
-import { SafetensorsError, encodeSafetensors, readHeaderLength, parseSafetensorsHeader, tensorsFromData, type SafetensorsContents, type TensorEntry } from './safetensors-format.js';
+import { SafetensorsError, encodeSafetensors, readHeaderLength, parseSafetensorsHeader, tensorsFromData, type SafetensorsContents, type TensorEntry } from '../data/safetensors-format.js';
 
 export {
   SafetensorsError, encodeSafetensors, decodeSafetensors, parseSafetensorsHeader, readHeaderLength, tensorsFromData, echo,
   MAX_HEADER_BYTES, MAX_HEADER_DEPTH, ECHO_LIMIT,
   type DType, type TypedArray, type TensorEntry, type SafetensorsContents, type SafetensorsHeader, type TensorSpan,
-} from './safetensors-format.js';
+} from '../data/safetensors-format.js';
 
 export function writeSafetensors(path: string, tensors: Record<string, TensorEntry>, metadata?: Record<string, string>): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));

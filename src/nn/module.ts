@@ -1,6 +1,18 @@
 // Module: named parameters, buffers and children, a flat state dict, train/eval mode — as in torch.nn.
 import { keep } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { tensor, copyInto } from '../tensor/ops/create.js';
+import { readTensor, checkState, type LoadedTensors, type TensorRecord } from './state-dict.js';
+
+export interface StateDictOptions {
+  /** Put before every name (a checkpoint holding several models: "generator.", "discriminator."); default ''. */
+  prefix?: string;
+}
+
+export interface LoadStateDictOptions extends StateDictOptions {
+  /** Names the record in errors (a file name or URL); default 'state dict'. */
+  source?: string;
+}
 
 export abstract class Module {
   training = true;
@@ -58,6 +70,33 @@ export abstract class Module {
   /** Parameters and buffers (batchnorm running statistics) by dotted name, as in PyTorch's state_dict(). */
   stateDict(): Map<string, Tensor> {
     return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /**
+   * The state dict read back to the host: { [prefix + name]: { dtype: 'F32', shape, data } }, ready for
+   * encodeSafetensors. Like torch's state_dict() followed by a copy to the CPU.
+   */
+  async readStateDict({ prefix = '' }: StateDictOptions = {}): Promise<TensorRecord> {
+    const out: TensorRecord = {};
+    for (const [name, t] of this.stateDict()) out[`${prefix}${name}`] = await readTensor(t);
+    return out;
+  }
+
+  /**
+   * Copies every parameter and buffer from `record` (for example decodeSafetensors(bytes).tensors), reading
+   * `prefix + name` for each state-dict name — strictly, as torch's load_state_dict(strict=True): every tensor
+   * is checked first (present, F32, the model's shape, finite; no unexpected name under `prefix`), and nothing
+   * is written unless all pass. Throws CheckpointError naming `source`, the tensor and the problem.
+   */
+  loadStateDict(record: LoadedTensors, { prefix = '', source = 'state dict' }: LoadStateDictOptions = {}): this {
+    const state = [...this.stateDict()];
+    const values = checkState(record, prefix, state.map(([name, t]) => [name, t.shape] as const), source);
+    for (const [name, t] of state) {
+      const src = tensor(t.engine, values.get(prefix + name)!, t.shape);
+      copyInto(t, src);
+      src.dispose();
+    }
+    return this;
   }
 
   parameterCount(): number {

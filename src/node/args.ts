@@ -53,7 +53,7 @@ export function list(values: Record<string, Raw>, name: string): string[] {
 }
 
 /** Errors that are the input's fault (or the disk's), printed as one `error:` line without a stack. */
-export const EXPECTED_ERRORS = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'TrainingError', 'NonFiniteLossError', 'FileError', 'RunLockError'];
+export const EXPECTED_ERRORS = ['UsageError', 'DataError', 'CheckpointError', 'SafetensorsError', 'NoAdapterError', 'MissingWebgpuError', 'DeviceLimitsError', 'TrainingError', 'NonFiniteLossError', 'FileError', 'RunLockError'];
 
 /**
  * What runCli prints for an expected error: `error: ` and its message, on one line (a usage text may follow a

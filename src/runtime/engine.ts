@@ -1,9 +1,13 @@
-// The engine owns one GPUDevice: it compiles and caches pipelines, records every dispatch into one open
-// command encoder (submitted only when a value is read or flush() is called), hands out pooled buffers and
-// surfaces WebGPU errors as exceptions that name the kernel.
+// The engine drives one GPUDevice, which it may share with a host app: it compiles and caches pipelines,
+// records every dispatch into one open command encoder (submitted only when a value is read or flush() is
+// called), hands out pooled buffers and surfaces WebGPU errors as exceptions that name the kernel. Only the
+// engine's own work runs inside its error scopes (one pair per submit, pipeline, buffer or upload — never per
+// dispatch), so an error the host's own code causes stays the host's: the engine installs no device-wide
+// `uncapturederror` listener. A bad bind group is caught by the submit's scope, when the encoder that used it
+// is finished.
 import { shaderSources } from './shaders.generated.js';
 import { preprocess, type Defines } from './preprocess.js';
-import { BufferPool } from './pool.js';
+import { BufferPool, type ErrorGuard } from './pool.js';
 import { TexturePool } from './texture-pool.js';
 import { MAX_WORKGROUPS_PER_DIM } from './params.js';
 import type { DeviceArray } from './storage.js';
@@ -80,6 +84,9 @@ export class Engine {
   private staging: GPUBuffer[] = [];
   private error: Error | null = null;
   private lost: string | null = null;
+  private destroyed = false;
+  /** Error scopes popped but not yet settled; read() and sync() wait for them before reporting. */
+  private scopes = new Set<Promise<void>>();
 
   constructor(
     readonly device: GPUDevice,
@@ -88,15 +95,39 @@ export class Engine {
     /** Lanes per subgroup when the device has subgroups of one fixed width (kernels may rely on it), else null. */
     readonly subgroupSize: number | null = null,
   ) {
-    this.pool = new BufferPool(device, device.limits.maxBufferSize);
-    this.textures = new TexturePool(device);
-    device.addEventListener('uncapturederror', (event) => {
-      const message = (event as GPUUncapturedErrorEvent).error.message;
-      this.error ??= new Error(`WebGPU error: ${message}`);
-    });
+    const guard: ErrorGuard = (what, body) => this.scoped(what, body);
+    this.pool = new BufferPool(device, device.limits.maxBufferSize, guard);
+    this.textures = new TexturePool(device, guard);
+    // A promise's handler cannot be removed; it only records the loss for this engine's next call.
     void device.lost.then((info) => {
       this.lost = `WebGPU device lost (${info.reason}): ${info.message}`;
     });
+  }
+
+  /**
+   * Runs `body` inside a validation and an out-of-memory error scope of the device: whatever WebGPU error it
+   * causes becomes this engine's error (thrown by its next call, or by read()/sync() once the scope settles),
+   * named after `what`. Nothing the host does outside these calls is caught.
+   */
+  private scoped<T>(what: string, body: () => T): T {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    try {
+      return body();
+    } finally {
+      const validation = this.device.popErrorScope();
+      const memory = this.device.popErrorScope();
+      const settled: Promise<void> = Promise.all([validation, memory]).then(([v, m]) => {
+        const e = v ?? m;
+        if (e) this.error ??= new Error(`${what}: WebGPU ${v ? 'validation' : 'out-of-memory'} error: ${e.message}`);
+      }, () => undefined).finally(() => this.scopes.delete(settled));
+      this.scopes.add(settled);
+    }
+  }
+
+  /** Waits until every error scope popped so far has settled (so check() sees their errors). */
+  private async settled(): Promise<void> {
+    while (this.scopes.size) await Promise.all([...this.scopes]);
   }
 
   /** Records one compute dispatch into the open command encoder. */
@@ -155,13 +186,13 @@ export class Engine {
     copy?.dispose();
   }
 
-  /** Uploads data into a buffer. Safe to call while recording: pooled buffers are only reused after a submit. */
+  /** Uploads data into a buffer. Safe to call while recording on a buffer the pool gave for an upload (see BufferPool.acquire). */
   write(buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
     this.check();
     if (this.pool.uploadWouldOvertake(buffer)) {
       throw new Error('engine.write: this buffer was reused within the open recording, so the upload would overtake the commands that read it; allocate upload targets with upload = true');
     }
-    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+    this.scoped('upload', () => this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength));
   }
 
   /** Submits everything recorded so far. */
@@ -169,12 +200,16 @@ export class Engine {
     this.check();
     this.endPass();
     if (!this.encoder) return;
-    for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
-      const bytes = i === this.chunkIndex ? this.chunkOffset : UNIFORM_CHUNK_BYTES;
-      if (bytes > 0) this.device.queue.writeBuffer(this.chunks[i].gpu, 0, this.chunks[i].cpu.buffer, 0, bytes);
-    }
-    this.device.queue.submit([this.encoder.finish()]);
+    const encoder = this.encoder;
     this.encoder = null;
+    const what = this.profile?.length ? `kernel "${this.profile[this.profile.length - 1].label}"` : `submit #${this.stats.submits + 1}`;
+    this.scoped(what, () => {
+      for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
+        const bytes = i === this.chunkIndex ? this.chunkOffset : UNIFORM_CHUNK_BYTES;
+        if (bytes > 0) this.device.queue.writeBuffer(this.chunks[i].gpu, 0, this.chunks[i].cpu.buffer, 0, bytes);
+      }
+      this.device.queue.submit([encoder.finish()]);
+    });
     this.chunkIndex = 0;
     this.chunkOffset = 0;
     this.stats.submits++;
@@ -192,10 +227,16 @@ export class Engine {
     try {
       await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, size), this.lostPromise()]);
     } catch (e) {
+      await this.settled();
       this.check();
       throw e;
     }
-    this.check();
+    await this.settled();
+    if (this.error || this.lost) {
+      staging.unmap();
+      this.staging.push(staging);
+      this.check();
+    }
     const data = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
     this.staging.push(staging);
@@ -206,20 +247,35 @@ export class Engine {
   async sync(): Promise<void> {
     this.flush();
     await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise()]);
+    await this.settled();
     this.check();
   }
 
+  /**
+   * Removes what the engine made on the device: pooled buffers and textures, readback and uniform buffers, the
+   * pipeline cache; unsubmitted work is dropped. Tensors still alive keep their own buffers (dispose them first).
+   * The device itself stays the caller's (a shared device is not destroyed); the engine cannot be used again.
+   */
   destroy(): void {
+    this.endPass();
+    this.encoder = null;
+    this.pool.submitted();
+    this.textures.submitted();
     this.pool.trim();
     this.textures.trim();
     for (const s of this.staging) s.destroy();
     for (const c of this.chunks) c.gpu.destroy();
     this.staging = [];
     this.chunks = [];
+    this.chunkIndex = 0;
+    this.chunkOffset = 0;
+    this.pipelines.clear();
+    this.destroyed = true;
   }
 
-  /** Throws the first error the device reported (validation, out-of-memory, loss). */
+  /** Throws the first error the device reported (validation, out-of-memory, loss) for this engine's work. */
   check(): void {
+    if (this.destroyed) throw new Error('this Engine was destroyed (engine.destroy()); create a new one');
     if (this.lost) throw new Error(this.lost);
     if (this.error) {
       const error = this.error;
@@ -252,16 +308,11 @@ export class Engine {
     if (source === undefined) throw new Error(`no shader named "${call.shader}" in shaders/`);
     const label = call.label ?? call.shader;
     const code = preprocess(source, call.defines, (name) => shaderSources[name]);
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ label, code });
-    pipeline = this.device.createComputePipeline({
+    pipeline = this.scoped(`kernel "${label}" failed to compile`, () => this.device.createComputePipeline({
       label,
       layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: call.constants },
-    });
-    void this.device.popErrorScope().then((e) => {
-      if (e) this.error ??= new Error(`kernel "${label}" failed to compile: ${e.message}`);
-    });
+      compute: { module: this.device.createShaderModule({ label, code }), entryPoint: 'main', constants: call.constants },
+    }));
     this.pipelines.set(key, pipeline);
     this.stats.pipelines++;
     return pipeline;
@@ -274,11 +325,11 @@ export class Engine {
       this.chunkOffset = 0;
     }
     if (this.chunkIndex === this.chunks.length) {
-      const gpu = this.device.createBuffer({
+      const gpu = this.scoped('uniform buffer', () => this.device.createBuffer({
         label: 'uniforms',
         size: UNIFORM_CHUNK_BYTES,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      });
+      }));
       this.chunks.push({ gpu, cpu: new Uint8Array(UNIFORM_CHUNK_BYTES) });
     }
     const chunk = this.chunks[this.chunkIndex];
@@ -306,7 +357,7 @@ export class Engine {
   private takeStaging(size: number): GPUBuffer {
     const i = this.staging.findIndex((b) => b.size >= size && b.size <= size * 4);
     if (i >= 0) return this.staging.splice(i, 1)[0];
-    return this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    return this.scoped('readback buffer', () => this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
   }
 
   private lostPromise(): Promise<never> {

@@ -11,6 +11,10 @@ export function bucketBytes(bytes: number): number {
   return size;
 }
 
+/** Runs `body` (which creates GPU objects) so that its WebGPU errors are reported as the engine's, not the host's. */
+export type ErrorGuard = <T>(what: string, body: () => T) => T;
+const unguarded: ErrorGuard = (_what, body) => body();
+
 export class BufferPool {
   /** Free for anything. */
   private free = new Map<number, GPUBuffer[]>();
@@ -28,6 +32,7 @@ export class BufferPool {
     private device: GPUDevice,
     /** The device's maxBufferSize: a bucket above it is cut down to it, a request above it refused. */
     private maxBytes = Infinity,
+    private guard: ErrorGuard = unguarded,
   ) {}
 
   /**
@@ -44,10 +49,11 @@ export class BufferPool {
     if (buffer) this.reusedInRecording.add(buffer);
     buffer ??= this.free.get(size)?.pop();
     if (!buffer) {
-      buffer = this.device.createBuffer({
+      buffer = this.guard(label, () => this.device.createBuffer({
+        label,
         size,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      });
+      }));
       this.sizes.set(buffer, size);
       this.allocatedBytes += size;
       this.buffersCreated++;

@@ -1,5 +1,7 @@
 // A pool of rgba32float textures keyed by size, for matrix operands staged into textures (see matmul.wgsl's
 // TEX). As with buffers, a released texture is handed out again only after the submit that last used it.
+import type { ErrorGuard } from './pool.js';
+
 export interface PooledTexture {
   texture: GPUTexture;
   view: GPUTextureView;
@@ -13,16 +15,16 @@ export class TexturePool {
   allocatedBytes = 0;
   texturesCreated = 0;
 
-  constructor(private device: GPUDevice) {}
+  constructor(private device: GPUDevice, private guard: ErrorGuard = (_what, body) => body()) {}
 
   acquire(width: number, height: number): PooledTexture {
     const found = this.free.get(`${width}x${height}`)?.pop();
     if (found) return found;
-    const texture = this.device.createTexture({
+    const texture = this.guard('texture', () => this.device.createTexture({
       size: [width, height],
       format: 'rgba32float',
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
-    });
+    }));
     this.allocatedBytes += width * height * 16;
     this.texturesCreated++;
     return { texture, view: texture.createView(), width, height };

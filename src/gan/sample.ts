@@ -1,0 +1,65 @@
+// Images from a generator, the one way both the CLI and a page make them: z ~ N(0, temperature²) drawn whole
+// from the key (seed, 0), then G run in chunks (see sampling.ts), so a seed gives the same images everywhere.
+import type { Engine } from '../runtime/engine.js';
+import type { Sequential } from '../nn/layers.js';
+import { generatePixels, sampleLatents, type GeneratedPixels } from './sampling.js';
+import type { LoadedGenerator } from './generator-state.js';
+import type { Images } from './images.js';
+
+export interface SampleOptions {
+  /** Images to make; default 64. A whole number ≥ 1. */
+  n?: number;
+  /** Seed of z; default 0. A whole number in [0, 2³²). */
+  seed?: number;
+  /** Standard deviation of z; default 1, as trained. Below 1: more typical, less varied images. */
+  temperature?: number;
+  /** The class to draw, for a class-conditional generator only (none ships yet: giving one throws). */
+  class?: number;
+  /** Images per GPU chunk; default inferenceChunk for G's width. */
+  chunk?: number;
+}
+
+/** The latent size of a DCGAN generator: the rows of its first weight [latentDim, 2·ngf, 7, 7]. */
+function latentDimOf(G: Sequential): number {
+  const first = G.parameters()[0];
+  if (first?.shape.length !== 4) throw new Error('sample: G is not a DCGAN generator (its first weight is not [latentDim, 2·ngf, 7, 7])');
+  return first.shape[0];
+}
+
+function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label }: SampleOptions): { n: number; seed: number; temperature: number } {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`sample: n must be a whole number ≥ 1, got ${n}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new Error(`sample: seed must be a whole number in [0, 2^32), got ${seed}`);
+  if (!(temperature > 0 && temperature < Infinity)) throw new Error(`sample: temperature must be a finite number > 0, got ${temperature}`);
+  if (label !== undefined) {
+    throw new Error(`sample: class ${label} was asked for, but this generator is not class-conditional; leave out \`class\``);
+  }
+  return { n, seed, temperature };
+}
+
+/**
+ * G's raw output for `options` (see SampleOptions): n×H×W floats in G's range [−1, 1] (tanh), on the host.
+ * The CLI's generate writes these; sample() maps them to [0, 1].
+ */
+export async function samplePixels(engine: Engine, generator: LoadedGenerator | Sequential, options: SampleOptions = {}): Promise<GeneratedPixels> {
+  const G = 'G' in generator ? generator.G : generator;
+  const { n, seed, temperature } = checkSampleOptions(options);
+  const z = sampleLatents(engine, n, latentDimOf(G), { seed, counter: 0 }, temperature);
+  try {
+    return await generatePixels(engine, G, z, options.chunk);
+  } finally {
+    z.dispose();
+  }
+}
+
+/**
+ * `n` images from a generator (what loadGenerator returns, or its G), as host floats in [0, 1] laid out
+ * [n, 1, H, W] — ready for toImageData / drawToCanvas. The same seed and temperature give the same images as
+ * `atelier generate --seed S --temperature T`. Throws for a bad n, seed or temperature, or a class asked of a
+ * generator that has none.
+ */
+export async function sample(engine: Engine, generator: LoadedGenerator | Sequential, options: SampleOptions = {}): Promise<Images> {
+  const { pixels, count, height, width } = await samplePixels(engine, generator, options);
+  const data = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) data[i] = (pixels[i] + 1) / 2;
+  return { data, count, channels: 1, height, width };
+}
