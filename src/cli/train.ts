@@ -12,7 +12,7 @@ import { Batcher } from '../data/batches.js';
 import { GanTrainer, specOfConfig, type StepStats } from '../gan/trainer.js';
 import { summary } from '../gan/models.js';
 import { runTraining, emptyTotals, TrainingError, NonFiniteLossError, type TrainingCallbacks, type StopSignal } from '../gan/training-loop.js';
-import { stepTooLarge, bufferLimit, formatBytes, SAMPLE_GRID_BATCH } from '../gan/step-memory.js';
+import { stepTooLarge, bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from '../node/train-options.js';
@@ -211,9 +211,9 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
 function refuseImpossibleStep(options: TrainOptions, engine: Engine): void {
   const limit = bufferLimit(engine.device.limits);
   if (options.model !== 'dcgan') {
-    // From the spec: the largest per-image buffer of G (also run on the 64 fixed z of the grids) and of D.
+    // From the spec: the largest per-image buffer of G and of D (the sample grids run G in chunks that fit).
     const spec = specOfConfig(options);
-    const g = generatorShapes(spec).bytesPerImage * Math.max(options.batchSize, SAMPLE_GRID_BATCH);
+    const g = generatorShapes(spec).bytesPerImage * options.batchSize;
     const d = discriminatorShapes(spec).bytesPerImage * options.batchSize;
     const bytes = Math.max(g, d);
     if (bytes <= limit) return;
