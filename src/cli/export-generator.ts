@@ -3,6 +3,7 @@
 // has one, unless --trained.
 import { readSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
+import { readModelSpec, SPEC_METADATA_KEY } from '../node/model-spec.js';
 import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
@@ -25,7 +26,7 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
   if (!checkpoint || !out) throw new UsageError(`--checkpoint FILE and --out FILE are required\n\n${EXPORT_USAGE}`);
   const { tensors, metadata } = readSafetensors(checkpoint);
   // Every generator tensor is checked (names, shapes, dtype, finite values) so a broken file is never re-exported.
-  const { prefix, weights } = inspectGeneratorState(tensors, checkpoint, { trained: Boolean(v.trained) });
+  const { prefix, weights, spec } = inspectGeneratorState(tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(metadata, checkpoint));
   checkOutputs({ files: [{ flag: '--out', path: out }], inputs: [{ flag: '--checkpoint', path: checkpoint }] });
   const average = weights === 'average';
   const picked = Object.entries(tensors).filter(([name]) => name.startsWith(prefix));
@@ -34,6 +35,7 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
   new OutputWriter().write('--out', out, encodeSafetensors(generator, {
     ...Object.fromEntries(kept.map((k) => [k, metadata[k]])),
     format: GENERATOR_FORMAT,
+    [SPEC_METADATA_KEY]: JSON.stringify(spec),
     weights: average ? 'moving average' : 'trained',
     ...(v.note ? { trained_with: String(v.note) } : {}),
   }));

@@ -10,6 +10,7 @@ import { imageGrid, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
+import { readModelSpec } from '../node/model-spec.js';
 import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
@@ -79,7 +80,7 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
-  inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) });
+  inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
   const names = each ? eachNames(n) : [];
   checkOutputs({
     files: [{ flag: '--out', path: out }, ...(steps ? [{ flag: '--interpolate', path: interpolationPath(out) }] : [])],

@@ -9,10 +9,11 @@ import { keep } from '../tensor/autograd.js';
 import { FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
 import { loadFashionMnist } from '../node/mnist-files.js';
 import { Batcher } from '../data/batches.js';
-import { GanTrainer, type StepStats } from '../gan/trainer.js';
+import { GanTrainer, specOfConfig, type StepStats } from '../gan/trainer.js';
 import { summary } from '../gan/models.js';
 import { runTraining, emptyTotals, TrainingError, NonFiniteLossError, type TrainingCallbacks, type StopSignal } from '../gan/training-loop.js';
 import { stepTooLarge, bufferLimit, formatBytes } from '../gan/step-memory.js';
+import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from '../node/train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from '../node/checkpoint-files.js';
@@ -99,7 +100,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   removeStaleFiles(outDir);
   if (options.overwrite && !p.resumingHere) clearPreviousRun(outDir);
 
-  const trainer = new GanTrainer(engine, options);
+  const trainer = new GanTrainer(engine, options, resumed?.spec);
   let fixedZ = keep(randn(engine, [64, options.latentDim, 1, 1], 0, 1, { seed: (options.seed ^ 0x5eed) >>> 0 }));
   let totals = emptyTotals();
   let step = 0;
@@ -113,7 +114,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   // Records past the checkpoint were never committed: the run makes them again.
   const history = truncateMetrics(metricsPath(outDir), step).filter((l) => l.kind === 'epoch');
 
-  log(`atelier DCGAN — adapter: ${engine.adapterName}`);
+  log(`atelier ${options.model} — adapter: ${engine.adapterName}`);
   log(summary('Generator', trainer.G));
   log(summary('Discriminator', trainer.D));
   const classNames = data.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ');
@@ -209,6 +210,16 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
 /** Refuses, before anything is created, a batch size or width whose step needs a buffer the device cannot hold. */
 function refuseImpossibleStep(options: TrainOptions, engine: Engine): void {
   const limit = bufferLimit(engine.device.limits);
+  if (options.model !== 'dcgan') {
+    // From the spec: the largest per-image buffer of G and of D (the sample grids run G in chunks that fit).
+    const spec = specOfConfig(options);
+    const g = generatorShapes(spec).bytesPerImage * options.batchSize;
+    const d = discriminatorShapes(spec).bytesPerImage * options.batchSize;
+    const bytes = Math.max(g, d);
+    if (bytes <= limit) return;
+    throw new UsageError(`--model ${options.model} --batch-size ${options.batchSize} needs a ${formatBytes(bytes)} buffer (${g >= d ? 'G' : 'D'}'s largest), ` +
+      `more than the ${formatBytes(limit)} this device allows per buffer; use a smaller --batch-size`);
+  }
   const tooLarge = stepTooLarge(options, limit);
   if (!tooLarge) return;
   const { buffer, largestBatch } = tooLarge;

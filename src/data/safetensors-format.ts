@@ -193,6 +193,24 @@ function scanJson(text: string, name: string): void {
   }
 }
 
+/** Metadata values holding JSON longer than this are refused (a model spec is a few KiB). */
+export const MAX_METADATA_JSON = 64 * 1024;
+
+/**
+ * A metadata value's JSON, parsed after the header's checks: at most MAX_METADATA_JSON characters, nested at
+ * most MAX_HEADER_DEPTH levels, no duplicate keys. Throws SafetensorsError naming `name` and the key.
+ */
+export function parseMetadataJson(text: string, name: string, key: string): unknown {
+  if (text.length > MAX_METADATA_JSON) throw new SafetensorsError(`${name}: metadata ${echo(key)} is ${text.length} characters, more than the ${MAX_METADATA_JSON} allowed; the file is corrupt`);
+  const where = `${name} (metadata ${echo(key)})`;
+  scanJson(text, where);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(`${where}: not valid JSON (${echo((e as Error).message)}); the file is corrupt`);
+  }
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 

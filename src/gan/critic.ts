@@ -15,7 +15,7 @@ import { inference, type Sequential } from '../nn/layers.js';
 import { buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { generate } from './trainer.js';
 import { streamSeed } from './streams.js';
-import { chunkRanges, forEachGenerated, generatorWidth, inferenceChunk, sampleLatents } from './sampling.js';
+import { chunkRanges, forEachGenerated, inferenceChunk, sampleLatents } from './sampling.js';
 
 export interface CriticOptions {
   lr?: number;
@@ -114,7 +114,7 @@ export async function criticLogitsOfImages(engine: Engine, critic: Sequential, i
  * `use`, when given, also sees each chunk's images on the GPU and where they start.
  */
 export async function generatedCriticLogits(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, first: number, count: number, seed: number,
-  use?: (images: Tensor, start: number) => Promise<void>, chunk = Math.min(inferenceChunk(engine, generatorWidth(G)), inferenceChunk(engine, DEFAULT_WIDTH))): Promise<Float32Array> {
+  use?: (images: Tensor, start: number) => Promise<void>, chunk = Math.min(inferenceChunk(engine, G), inferenceChunk(engine, DEFAULT_WIDTH))): Promise<Float32Array> {
   if (first % CRITIC_Z_BATCH !== 0) throw new Error(`generatedCriticLogits: first (${first}) must start a z batch of ${CRITIC_Z_BATCH}`);
   const out = new Float32Array(count);
   for (let start = 0; start < count; start += CRITIC_Z_BATCH) {

@@ -18,7 +18,7 @@
 // And the full report behind `npm run evaluate` (evaluateGenerator). Browser-safe: arrays in, numbers out.
 import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
-import { forEachGenerated, generatorWidth, inferenceChunk, sampleLatents } from './sampling.js';
+import { forEachGenerated, inferenceChunk, sampleLatents } from './sampling.js';
 import type { ImageSet } from './real-samples.js';
 import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
 import type { LoadedTensors } from './checkpoint.js';
@@ -58,7 +58,7 @@ export interface Samples {
  */
 export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, chunk, temperature = 1, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
   const outputs = emptyOutputs(n);
-  const maxChunk = chunk ?? inferenceChunk(engine, generatorWidth(G));
+  const maxChunk = chunk ?? inferenceChunk(engine, G);
   let pixels: Float32Array | undefined;
   for (let start = 0, b = 0; start < n; start += batchSize, b++) {
     const count = Math.min(batchSize, n - start);

@@ -2,7 +2,7 @@
 //   bce:   the original (non-saturating) DCGAN loss, with one-sided label smoothing on real targets.
 //   hinge: D minimises E[relu(1 − D(x))] + E[relu(1 + D(G(z)))], G minimises −E[D(G(z))] (Miyato et al. 2018).
 import type { Tensor } from '../tensor/tensor.js';
-import { add, relu, neg, addScalar } from '../tensor/ops/elementwise.js';
+import { add, relu, neg, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { bceWithLogits } from '../tensor/ops/loss.js';
@@ -15,7 +15,22 @@ export interface GanLoss {
   generator(fakeLogits: Tensor): Tensor;
 }
 
-export function ganLoss(name: GanLossName, realLabel: number): GanLoss {
+/** D's targets: real → `real`, fake → `fake` (G's target is `real`); with `noise`, each D target moves by noise·U(0, 1) toward the other. */
+export interface GanLabels {
+  real: number;
+  fake: number;
+  noise: number;
+  /** Draws the noise: U(0, 1) of the logits' shape (from the engine's stream). */
+  uniform?: (like: Tensor) => Tensor;
+}
+
+/** The target tensor `label` ± noise·U(0, 1) toward `other`, or the number itself without noise. */
+function target(label: number, other: number, labels: GanLabels, like: Tensor): Tensor | number {
+  if (!labels.noise || !labels.uniform) return label;
+  return addScalar(mulScalar(labels.uniform(like), Math.sign(other - label) * labels.noise), label);
+}
+
+export function ganLoss(name: GanLossName, realLabel: number, labels: GanLabels = { real: realLabel, fake: 0, noise: 0 }): GanLoss {
   if (name === 'hinge') {
     const meanOf = (t: Tensor) => reshape(mean(t), [1]);
     return {
@@ -23,8 +38,9 @@ export function ganLoss(name: GanLossName, realLabel: number): GanLoss {
       generator: (fake) => neg(meanOf(fake)),
     };
   }
+  const { real: r, fake: f } = labels;
   return {
-    discriminator: (real, fake) => add(bceWithLogits(real, realLabel), bceWithLogits(fake, 0)),
-    generator: (fake) => bceWithLogits(fake, realLabel),
+    discriminator: (real, fake) => add(bceWithLogits(real, target(r, f, labels, real)), bceWithLogits(fake, target(f, r, labels, fake))),
+    generator: (fake) => bceWithLogits(fake, r),
   };
 }

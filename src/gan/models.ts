@@ -3,90 +3,63 @@
 // `width` is that example's ngf / ndf: the channel count of the layer next to the image (64 in the reference).
 import type { Engine } from '../runtime/engine.js';
 import { Module } from '../nn/module.js';
-import { Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, ReLU, LeakyReLU, Tanh, Flatten } from '../nn/layers.js';
-import { SpectralNormConv2d } from '../nn/spectral-norm.js';
+import { type Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, Linear } from '../nn/layers.js';
 import { randn, fill, copyInto } from '../tensor/ops/create.js';
+import { glorotUniform } from '../nn/init.js';
+import { dcganSpec, DEFAULT_WIDTH } from './presets.js';
+import { generatorShapes, discriminatorShapes, buildGeneratorOf, buildDiscriminatorOf, type GanSpec, type StateShapes } from './spec.js';
 import { tidy } from '../tensor/autograd.js';
 
-export const DEFAULT_WIDTH = 64;
+export { DEFAULT_WIDTH } from './presets.js';
 /** The largest z and layer width a model may have: the caps of --latent-dim and --ngf/--ndf, also applied to files. */
 export const MAX_LATENT_DIM = 4096;
 export const MAX_WIDTH = 1024;
 
-/** A model's state dict as names and shapes, known without building it (so a file can be checked first). */
-export interface StateShapes {
-  parameters: [string, number[]][];
-  buffers: [string, number[]][];
-}
+export type { StateShapes } from './spec.js';
 
-const batchNormShapes = (at: number, channels: number): StateShapes => ({
-  parameters: [[`${at}.weight`, [channels]], [`${at}.bias`, [channels]]],
-  buffers: [[`${at}.running_mean`, [channels]], [`${at}.running_var`, [channels]]],
-});
-const merge = (...parts: StateShapes[]): StateShapes => ({
-  parameters: parts.flatMap((p) => p.parameters),
-  buffers: parts.flatMap((p) => p.buffers),
-});
-const weightOnly = (at: number, shape: number[]): StateShapes => ({ parameters: [[`${at}.weight`, shape]], buffers: [] });
+const dcgan = (latentDim: number, ngf: number, ndf: number, spectralNorm: boolean) => dcganSpec({ latentDim, ngf, ndf, spectralNorm });
 
-/** The names and shapes of buildGenerator(engine, latentDim, width)'s state dict (a test keeps them in step). */
+/** The names and shapes of buildGenerator(engine, latentDim, width)'s state dict (from its spec). */
 export function generatorStateShapes(latentDim: number, width = DEFAULT_WIDTH): StateShapes {
-  return merge(
-    weightOnly(0, [latentDim, 2 * width, 7, 7]), batchNormShapes(1, 2 * width),
-    weightOnly(3, [2 * width, width, 4, 4]), batchNormShapes(4, width),
-    weightOnly(6, [width, 1, 4, 4]),
-  );
+  const { parameters, buffers } = generatorShapes(dcgan(latentDim, width, DEFAULT_WIDTH, false));
+  return { parameters, buffers };
 }
 
 /** The names and shapes of buildDiscriminator(engine, width, { spectralNorm })'s state dict. */
 export function discriminatorStateShapes(width = DEFAULT_WIDTH, { spectralNorm = false } = {}): StateShapes {
-  if (spectralNorm) {
-    const sn = (at: number, inC: number, outC: number, k: number): StateShapes => ({
-      parameters: [[`${at}.weight`, [outC, inC, k, k]]],
-      buffers: [[`${at}.weight_u`, [outC, 1]], [`${at}.weight_v`, [inC * k * k, 1]]],
-    });
-    return merge(sn(0, 1, width, 4), sn(2, width, 2 * width, 4), sn(4, 2 * width, 1, 7));
-  }
-  return merge(
-    weightOnly(0, [width, 1, 4, 4]), weightOnly(2, [2 * width, width, 4, 4]), batchNormShapes(3, 2 * width),
-    weightOnly(5, [1, 2 * width, 7, 7]),
-  );
+  const { parameters, buffers } = discriminatorShapes(dcgan(1, DEFAULT_WIDTH, width, spectralNorm));
+  return { parameters, buffers };
 }
 
+/** The reference DCGAN's generator (presets.ts dcganSpec). */
 export function buildGenerator(engine: Engine, latentDim = 100, width = DEFAULT_WIDTH): Sequential {
-  return new Sequential(
-    new ConvTranspose2d(engine, latentDim, 2 * width, 7, { stride: 1, padding: 0, bias: false }),
-    new BatchNorm2d(engine, 2 * width),
-    ReLU(),
-    new ConvTranspose2d(engine, 2 * width, width, 4, { stride: 2, padding: 1, bias: false }),
-    new BatchNorm2d(engine, width),
-    ReLU(),
-    new ConvTranspose2d(engine, width, 1, 4, { stride: 2, padding: 1, bias: false }),
-    Tanh(),
-  );
+  return buildGeneratorOf(engine, dcgan(latentDim, width, DEFAULT_WIDTH, false));
 }
 
 export function buildDiscriminator(engine: Engine, width = DEFAULT_WIDTH, { spectralNorm = false } = {}): Sequential {
-  if (spectralNorm) {
-    // Miyato et al.'s setting: every conv spectrally normalised and no batchnorm (σ would be undone by it).
-    return new Sequential(
-      new SpectralNormConv2d(engine, 1, width, 4, { stride: 2, padding: 1, bias: false }),
-      LeakyReLU(0.2),
-      new SpectralNormConv2d(engine, width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
-      LeakyReLU(0.2),
-      new SpectralNormConv2d(engine, 2 * width, 1, 7, { stride: 1, padding: 0, bias: false }),
-      Flatten(),
-    );
-  }
-  return new Sequential(
-    new Conv2d(engine, 1, width, 4, { stride: 2, padding: 1, bias: false }),
-    LeakyReLU(0.2),
-    new Conv2d(engine, width, 2 * width, 4, { stride: 2, padding: 1, bias: false }),
-    new BatchNorm2d(engine, 2 * width),
-    LeakyReLU(0.2),
-    new Conv2d(engine, 2 * width, 1, 7, { stride: 1, padding: 0, bias: false }),
-    Flatten(),
-  );
+  return buildDiscriminatorOf(engine, dcgan(1, DEFAULT_WIDTH, width, spectralNorm));
+}
+
+/** Initialises a spec's network: 'dcgan' (dcganInit), 'glorot' (glorotInit) or 'default' (as constructed). */
+export function initialise(engine: Engine, model: Module, init: GanSpec['init']): void {
+  if (init === 'dcgan') dcganInit(engine, model);
+  else if (init === 'glorot') glorotInit(engine, model);
+}
+
+/** Keras's defaults: conv and dense weights Glorot-uniform, biases 0 (batchnorm keeps γ 1, β 0). */
+export function glorotInit(engine: Engine, model: Module): void {
+  tidy(engine, () => {
+    for (const [, m] of model.namedModules()) {
+      let fans: [number, number] | undefined;
+      if (m instanceof Conv2d) fans = [m.inChannels * m.kernelSize ** 2, m.outChannels * m.kernelSize ** 2];
+      else if (m instanceof ConvTranspose2d) fans = [m.outChannels * m.kernelSize ** 2, m.inChannels * m.kernelSize ** 2];
+      else if (m instanceof Linear) fans = [m.inFeatures, m.outFeatures];
+      if (!fans) continue;
+      const layer = m as Conv2d | ConvTranspose2d | Linear;
+      copyInto(layer.weight, glorotUniform(engine, [...layer.weight.shape], ...fans));
+      if (layer.bias) copyInto(layer.bias, fill(engine, layer.bias.shape, 0));
+    }
+  });
 }
 
 /** DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0. */

@@ -9,6 +9,7 @@ import type { Sequential } from '../nn/layers.js';
 import { tensor, randn, type RandomKey } from '../tensor/ops/create.js';
 import { generate } from './trainer.js';
 import { DEFAULT_WIDTH } from './models.js';
+import { Network } from './spec.js';
 
 /** Images per inference chunk at most, whatever the device allows. */
 export const INFERENCE_CHUNK = 256;
@@ -25,11 +26,14 @@ export const dcganBytesPerImage = (width: number) => 4 * width * 16 * 49;
 /**
  * The most images to run through a DCGAN G or D of `width` at once: INFERENCE_CHUNK (256), or fewer when the
  * widest buffer of that many would exceed the device's maxStorageBufferBindingSize (from width 168 upwards on a
- * device with the guaranteed 128 MiB; 42 images at the largest --ngf, 1024). At least 1.
+ * device with the guaranteed 128 MiB; 42 images at the largest --ngf, 1024). Given a network built from a spec
+ * (spec.ts Network), its own largest per-image buffer decides. At least 1.
  */
-export function inferenceChunk(engine: Engine, width = DEFAULT_WIDTH): number {
+export function inferenceChunk(engine: Engine, width: number | Sequential = DEFAULT_WIDTH): number {
   const limit = engine.device?.limits?.maxStorageBufferBindingSize ?? DEFAULT_BINDING_LIMIT;
-  return Math.max(1, Math.min(INFERENCE_CHUNK, Math.floor(limit / dcganBytesPerImage(width))));
+  // A network built from a spec knows its largest per-image buffer; a bare DCGAN is sized by its width.
+  const bytes = typeof width === 'number' ? dcganBytesPerImage(width) : width instanceof Network ? width.bytesPerImage : dcganBytesPerImage(generatorWidth(width));
+  return Math.max(1, Math.min(INFERENCE_CHUNK, Math.floor(limit / bytes)));
 }
 
 /** Channels of a DCGAN generator's layer next to the image (ngf), read from its first weight [latent, 2·ngf, 7, 7]. */
@@ -101,7 +105,7 @@ export interface GeneratedPixels {
 }
 
 /** G(z) for z [n, latentDim, 1, 1], in chunks of at most `chunk` images (default inferenceChunk for G), on the host. */
-export async function generatePixels(engine: Engine, G: Sequential, z: Tensor, chunk = inferenceChunk(engine, generatorWidth(G))): Promise<GeneratedPixels> {
+export async function generatePixels(engine: Engine, G: Sequential, z: Tensor, chunk = inferenceChunk(engine, G)): Promise<GeneratedPixels> {
   const n = z.shape[0];
   let out: GeneratedPixels | undefined;
   await forEachGenerated(engine, G, z, chunk, async (images, start) => {

@@ -5,14 +5,16 @@ import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, backward, noGrad, keep } from '../tensor/autograd.js';
 import { setRngState } from '../tensor/state.js';
-import { randn } from '../tensor/ops/create.js';
-import { sigmoid } from '../tensor/ops/elementwise.js';
+import { randn, rand } from '../tensor/ops/create.js';
+import { sigmoid, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
 import { Adam } from '../nn/adam.js';
 import { inference, type Sequential } from '../nn/layers.js';
-import { buildGenerator, buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
+import { initialise, DEFAULT_WIDTH } from './models.js';
+import { findPreset, DEFAULT_PRESET } from './presets.js';
+import { buildGeneratorOf, buildDiscriminatorOf, withSignedOutput, type GanSpec, type Network } from './spec.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
 
@@ -34,10 +36,14 @@ export interface GanConfig {
   ndf: number;
   /** Spectrally normalised convs in D, without its batchnorm (Miyato et al. 2018). */
   spectralNorm: boolean;
+  /** The preset the spec is made from (presets.ts); ngf, ndf and spectralNorm apply to 'dcgan' alone. */
+  model: string;
+  /** Each of D's targets moves by labelNoise·U(0, 1) toward the other class's (0: none). */
+  labelNoise: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
-  latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false,
+  latentDim: 100, lrG: 2e-4, lrD: 2e-4, beta1: 0.5, beta2: 0.999, realLabel: 0.9, seed: 0, loss: 'bce', ema: 0, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false, model: DEFAULT_PRESET, labelNoise: 0,
 };
 
 /** The four numbers a step reports: D's loss (real + fake), G's loss, mean D(x), mean D(G(z)). */
@@ -48,26 +54,45 @@ export interface StepStats {
   dFake: number;
 }
 
+/** The spec a config trains: its preset's, at its latent size (and widths, for dcgan). Throws for an unknown preset. */
+export function specOfConfig(config: GanConfig): GanSpec {
+  const name = config.model ?? DEFAULT_PRESET;
+  const preset = findPreset(name);
+  if (!preset) throw new Error(`unknown model preset ${JSON.stringify(name)}`);
+  return preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false });
+}
+
 export class GanTrainer {
-  readonly G: Sequential;
-  readonly D: Sequential;
+  readonly G: Network;
+  readonly D: Network;
+  /** The architecture and the recipe parts that are not flags (written into checkpoints). */
+  readonly spec: GanSpec;
   readonly optG: Adam;
   readonly optD: Adam;
   /** The weight-averaged generator, when config.ema > 0. */
   readonly average: WeightAverage | null;
   private readonly loss: GanLoss;
 
-  constructor(readonly engine: Engine, readonly config: GanConfig) {
+  private signedSampler: { of: Network; signed: Network } | null = null;
+
+  /** `spec` (a checkpoint's) must be the one its config describes; default specOfConfig(config). */
+  constructor(readonly engine: Engine, readonly config: GanConfig, spec: GanSpec = specOfConfig(config)) {
+    this.spec = spec;
     setRngState(engine, { seed: config.seed >>> 0, counter: 0 });
-    this.G = buildGenerator(engine, config.latentDim, config.ngf);
-    this.D = buildDiscriminator(engine, config.ndf, { spectralNorm: config.spectralNorm ?? false });
-    dcganInit(engine, this.G);
-    dcganInit(engine, this.D);
-    this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2 });
-    this.optD = new Adam(engine, this.D.parameters(), { lr: config.lrD, beta1: config.beta1, beta2: config.beta2 });
-    this.loss = ganLoss(config.loss ?? 'bce', config.realLabel);
+    this.G = buildGeneratorOf(engine, spec);
+    this.D = buildDiscriminatorOf(engine, spec);
+    initialise(engine, this.G, spec.init);
+    initialise(engine, this.D, spec.init);
+    const eps = spec.training.adamEps;
+    this.optG = new Adam(engine, this.G.parameters(), { lr: config.lrG, beta1: config.beta1, beta2: config.beta2, eps });
+    this.optD = new Adam(engine, this.D.parameters(), { lr: config.lrD, beta1: config.beta1, beta2: config.beta2, eps });
+    const inverted = spec.training.labels === 'real-0';
+    this.loss = ganLoss(config.loss ?? 'bce', config.realLabel, {
+      real: inverted ? 0 : config.realLabel, fake: inverted ? 1 : 0, noise: config.labelNoise ?? 0,
+      uniform: (like) => rand(engine, [...like.shape]),
+    });
     const decay = config.ema ?? 0;
-    this.average = decay > 0 ? new WeightAverage(engine, buildGenerator(engine, config.latentDim, config.ngf), this.G, decay) : null;
+    this.average = decay > 0 ? new WeightAverage(engine, buildGeneratorOf(engine, spec), this.G, decay) : null;
   }
 
   /** Scales both learning rates from their configured values (for a schedule); 1 restores them. */
@@ -76,9 +101,11 @@ export class GanTrainer {
     this.optD.lr = this.config.lrD * scale;
   }
 
-  /** The generator to sample from: the weight average when there is one. */
+  /** The generator to sample from, with images in [−1, 1] (see withSignedOutput): the weight average when there is one. */
   get sampler(): Sequential {
-    return this.average?.model ?? this.G;
+    const of = (this.average?.model ?? this.G) as Network;
+    if (this.signedSampler?.of !== of) this.signedSampler = { of, signed: withSignedOutput(of, this.spec) };
+    return this.signedSampler.signed;
   }
 
   /**
@@ -88,7 +115,10 @@ export class GanTrainer {
   step(real: Tensor): Tensor {
     const { engine, G, D, config } = this;
     const batch = real.shape[0];
+    const { image, training } = this.spec;
     return tidy(engine, () => {
+      // The data are in [−1, 1]; a sigmoid generator's D reads [0, 1].
+      if (image.range === '[0,1]') real = addScalar(mulScalar(real, 0.5), 0.5);
       const z = randn(engine, [batch, config.latentDim, 1, 1]);
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
@@ -101,6 +131,8 @@ export class GanTrainer {
 
       // G's step needs gradients through D but not D's weight gradients; D trains again even if this throws.
       D.setRequiresGrad(false);
+      // The Keras project runs D in inference mode (no dropout) inside G's step.
+      if (training.discriminatorInGeneratorStep === 'eval') D.eval();
       let lossG: Tensor;
       try {
         const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
@@ -108,6 +140,7 @@ export class GanTrainer {
         backward(lossG);
       } finally {
         D.setRequiresGrad(true);
+        D.train();
       }
       this.optG.update();
       this.average?.update(this.optG.step);

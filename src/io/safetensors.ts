@@ -6,7 +6,7 @@ import { openRegularFile, readExactly } from './regular-file.js';
 import { SafetensorsError, encodeSafetensors, readHeaderLength, parseSafetensorsHeader, tensorsFromData, type SafetensorsContents, type TensorEntry } from '../data/safetensors-format.js';
 
 export {
-  SafetensorsError, encodeSafetensors, decodeSafetensors, parseSafetensorsHeader, readHeaderLength, tensorsFromData, echo,
+  SafetensorsError, encodeSafetensors, decodeSafetensors, parseMetadataJson, MAX_METADATA_JSON, parseSafetensorsHeader, readHeaderLength, tensorsFromData, echo,
   MAX_HEADER_BYTES, MAX_HEADER_DEPTH, ECHO_LIMIT,
   type DType, type TypedArray, type TensorEntry, type SafetensorsContents, type SafetensorsHeader, type TensorSpan,
 } from '../data/safetensors-format.js';

@@ -11,3 +11,12 @@ export function defaultUniform(engine: Engine, shape: number[], fanIn: number): 
 
 export const normal = (engine: Engine, shape: number[], mean: number, std: number) => randn(engine, shape, mean, std);
 export const constant = (engine: Engine, shape: number[], value: number) => fill(engine, shape, value);
+
+/**
+ * Glorot & Bengio (2010) uniform, Keras's default kernel initialiser: U(−b, b) with b = √(6 / (fanIn + fanOut)),
+ * where a conv's fans are its input and output channels times the kernel area.
+ */
+export function glorotUniform(engine: Engine, shape: number[], fanIn: number, fanOut: number): Tensor {
+  const bound = Math.sqrt(6 / Math.max(1, fanIn + fanOut));
+  return rand(engine, shape, -bound, bound);
+}

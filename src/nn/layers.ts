@@ -6,15 +6,34 @@ import { defaultUniform, constant } from './init.js';
 import { conv2d, convTranspose2d } from '../tensor/ops/conv.js';
 import { batchNorm2d } from '../tensor/ops/batchnorm.js';
 import { matmul } from '../tensor/ops/matmul.js';
-import { add, relu, leakyRelu, tanh, sigmoid } from '../tensor/ops/elementwise.js';
+import { add, relu, leakyRelu, tanh, sigmoid, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { reshape, flatten } from '../tensor/ops/shape.js';
 import { dropout, upsampleNearest } from '../tensor/ops/misc.js';
+import { pad2d, type Pad2d } from '../tensor/ops/pad.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
 
 export interface ConvOptions {
   stride?: number;
-  padding?: number;
+  /** Pixels of zero padding on every side, or 'same' as Keras means it (see samePadding). */
+  padding?: number | 'same';
   bias?: boolean;
+}
+
+/**
+ * Keras's (TensorFlow's) 'same' padding of one spatial axis of `size` for a kernel `k` at `stride`: the output
+ * has ceil(size / stride) positions and the padding total = max((out − 1)·stride + k − size, 0) is split with
+ * the odd pixel after (bottom/right), so even kernels and stride 2 pad asymmetrically. Returns [before, after].
+ */
+export function samePadding(size: number, k: number, stride: number): [number, number] {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + k - size, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/** The [top, bottom, left, right] padding of Keras's 'same' for an input of h × w. */
+export function samePadding2d(h: number, w: number, k: number, stride: number): Pad2d {
+  return [...samePadding(h, k, stride), ...samePadding(w, k, stride)] as Pad2d;
 }
 
 export class Conv2d extends Module {
@@ -29,13 +48,18 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return this.convolve(x, this.weight);
   }
-  /** This layer's convolution (stride, padding, bias) with a given weight. */
+  /** This layer's convolution (stride, padding, bias) with a given weight. 'same': pad2d, then no padding. */
   protected convolve(x: Tensor, weight: Tensor): Tensor {
-    return conv2d(x, weight, this.bias, { stride: this.options.stride ?? 1, padding: this.options.padding ?? 0 });
+    const stride = this.options.stride ?? 1;
+    const padding = this.options.padding ?? 0;
+    if (padding !== 'same') return conv2d(x, weight, this.bias, { stride, padding });
+    const pads = samePadding2d(x.shape[2], x.shape[3], this.kernelSize, stride);
+    const padded = pads.some((p) => p > 0) ? pad2d(x, pads) : x;
+    return conv2d(padded, weight, this.bias, { stride, padding: 0 });
   }
   override describe(): string {
     const { stride = 1, padding = 0 } = this.options;
-    return `Conv2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, p${padding})`;
+    return `Conv2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, ${padding === 'same' ? "'same'" : `p${padding}`})`;
   }
 }
 
@@ -49,13 +73,21 @@ export class ConvTranspose2d extends Module {
     this.weight = this.parameter('weight', defaultUniform(engine, [inChannels, outChannels, kernelSize, kernelSize], fanIn));
     this.bias = options.bias === false ? null : this.parameter('bias', defaultUniform(engine, [outChannels], fanIn));
   }
+  /**
+   * 'same' (Keras): the output is input·stride per side; the full transposed convolution ((in − 1)·stride + k)
+   * is cropped by the padding of the conv it is the transpose of, the odd pixel from the bottom/right.
+   */
   forward(x: Tensor): Tensor {
     const { stride = 1, padding = 0, outputPadding = 0 } = this.options;
-    return convTranspose2d(x, this.weight, this.bias, { stride, padding, outputPadding });
+    if (padding !== 'same') return convTranspose2d(x, this.weight, this.bias, { stride, padding, outputPadding });
+    const full = convTranspose2d(x, this.weight, this.bias, { stride, padding: 0, outputPadding: 0 });
+    const [t, b] = samePadding(x.shape[2] * stride, this.kernelSize, stride);
+    const [l, r] = samePadding(x.shape[3] * stride, this.kernelSize, stride);
+    return t + b + l + r > 0 ? pad2d(full, [-t, -b, -l, -r]) : full;
   }
   override describe(): string {
     const { stride = 1, padding = 0 } = this.options;
-    return `ConvTranspose2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, p${padding})`;
+    return `ConvTranspose2d(${this.inChannels}→${this.outChannels}, k${this.kernelSize}, s${stride}, ${padding === 'same' ? "'same'" : `p${padding}`})`;
   }
 }
 
@@ -80,6 +112,16 @@ export class BatchNorm2d extends Module {
   }
   override describe(): string {
     return `BatchNorm2d(${this.channels})`;
+  }
+}
+
+/** Batchnorm over the features of [N, F] (Keras's BatchNormalization after a Dense layer): batchNorm2d on [N, F, 1, 1]. */
+export class BatchNorm1d extends BatchNorm2d {
+  override forward(x: Tensor): Tensor {
+    return reshape(super.forward(reshape(x, [x.shape[0], x.shape[1], 1, 1])), [x.shape[0], x.shape[1]]);
+  }
+  override describe(): string {
+    return `BatchNorm1d(${this.channels})`;
   }
 }
 
@@ -120,6 +162,8 @@ export const Sigmoid = () => new Lambda('Sigmoid', sigmoid);
 export const Flatten = () => new Lambda('Flatten', flatten);
 export const Reshape = (shape: number[]) => new Lambda(`Reshape(${shape.join('×')})`, (x) => reshape(x, [x.shape[0], ...shape]));
 export const Upsample = (scale: number) => new Lambda(`Upsample(×${scale})`, (x) => upsampleNearest(x, scale));
+/** [0, 1] images → [−1, 1]: 2x − 1. */
+export const ToSignedRange = () => new Lambda('ToSignedRange(2x − 1)', (x) => addScalar(mulScalar(x, 2), -1));
 export const Dropout = (p: number) => new Lambda(`Dropout(${p})`, (x, training) => dropout(x, p, training));
 
 export class Sequential extends Module {

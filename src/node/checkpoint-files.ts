@@ -9,7 +9,11 @@ import { keep } from '../tensor/autograd.js';
 import { rngState, setRngState } from '../tensor/state.js';
 import type { Batcher } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
-import { DEFAULT_WIDTH, generatorStateShapes, discriminatorStateShapes } from '../gan/models.js';
+import { DEFAULT_WIDTH } from '../gan/models.js';
+import { generatorShapes, discriminatorShapes, type GanSpec } from '../gan/spec.js';
+import { specOfConfig } from '../gan/trainer.js';
+import { readModelSpec, SPEC_METADATA_KEY } from './model-spec.js';
+import { DEFAULT_PRESET } from '../gan/presets.js';
 import { EMA_PREFIX } from '../gan/generator-state.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';
 import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
@@ -66,6 +70,7 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     batcher: JSON.stringify(c.batcher.state()),
     epoch_totals: JSON.stringify(c.totals),
     adapter: c.engine.adapterName,
+    [SPEC_METADATA_KEY]: JSON.stringify(trainer.spec),
     saved_at: new Date().toISOString(),
   };
   const bytes = encodeSafetensors(tensors, metadata);
@@ -91,6 +96,8 @@ export function resolveCheckpointPath(path: string): string {
 
 export interface LoadedTrainingCheckpoint {
   options: StoredOptions;
+  /** The file's model spec, or the reference DCGAN its config describes (files from before specs). */
+  spec: GanSpec;
   runDir: string;
   restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; totals: EpochTotals; step: number };
 }
@@ -120,11 +127,21 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
   const step = validateCount(metadata, 'step', path);
   const stepG = validateCount(metadata, 'optimizer_g_step', path);
   const stepD = validateCount(metadata, 'optimizer_d_step', path);
-  checkTrainingTensors(tensors, options, path);
+  const stored = readModelSpec(metadata, path);
+  const spec = stored ?? specOfConfig({ ...options, model: DEFAULT_PRESET });
+  const model = options.model ?? DEFAULT_PRESET;
+  if (stored && stored.preset !== model) {
+    throw new CheckpointError(`${path}: metadata "model" is the spec of preset ${JSON.stringify(stored.preset).slice(0, 70)} but its config says --model ${model}; the checkpoint is corrupt`);
+  }
+  if (stored && stored.latentDim !== options.latentDim) {
+    throw new CheckpointError(`${path}: metadata "model" has latentDim ${stored.latentDim} but its config says --latent-dim ${options.latentDim}; the checkpoint is corrupt`);
+  }
+  checkTrainingTensors(tensors, options, spec, path);
   const checkpointsDir = dirname(path);
   const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
   return {
     options,
+    spec,
     runDir,
     restore(engine, trainer, batcher) {
       loadModuleState(engine, 'generator.', trainer.G, tensors, path);
@@ -143,9 +160,9 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
 }
 
 /** Every tensor a checkpoint of these options holds, checked on the host (no GPU memory yet). */
-function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, path: string): void {
-  const G = generatorStateShapes(options.latentDim, options.ngf);
-  const D = discriminatorStateShapes(options.ndf, { spectralNorm: options.spectralNorm });
+function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, spec: GanSpec, path: string): void {
+  const G = generatorShapes(spec, path);
+  const D = discriminatorShapes(spec, path);
   checkState(tensors, 'generator.', [...G.parameters, ...G.buffers], path);
   checkState(tensors, 'discriminator.', [...D.parameters, ...D.buffers], path);
   if (options.ema > 0) checkState(tensors, EMA_PREFIX, [...G.parameters, ...G.buffers], path);
@@ -156,13 +173,16 @@ function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, pa
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm'];
-const FLAG: Record<string, string> = { batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise'];
+const FLAG: Record<string, string> = { model: 'model', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
   // Checkpoints from before --ngf/--ndf/--spectral-norm hold the reference settings.
-  const stored = { ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false };
+  const stored = {
+    ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false,
+    model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0,
+  };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];
     if (cli.given.includes(flag) && JSON.stringify(cli[key]) !== JSON.stringify(stored[key as keyof typeof stored])) {

@@ -35,6 +35,8 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   evalEvery: { flag: 'eval-every', kind: 'number', required: false },
   evalN: { flag: 'eval-n', kind: 'number', required: false },
   classifier: { flag: 'classifier', kind: 'string', required: false },
+  model: { flag: 'model', kind: 'string', required: false },
+  labelNoise: { flag: 'label-noise', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,6 +1,7 @@
 // `npm run train` flags → a validated TrainOptions.
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
+import { PRESETS, PRESET_NAMES, DEFAULT_PRESET, findPreset, presetCounts } from '../gan/presets.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
 import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
 import { DEFAULT_CLASSIFIER } from './classifier-file.js';
@@ -32,6 +33,9 @@ export interface TrainOptions extends GanConfig {
 }
 
 export const TRAIN_USAGE = `usage: npm run train -- [options]
+  --model NAME        the model preset (default dcgan); --model list prints them. A preset's recipe sets the
+                      defaults below (rates, betas, batch, epochs, labels, data) unless the flag is given
+  --label-noise X     move each of D's targets by X·U(0, 1) toward the other class (default 0; keras-upsample 0.15)
   --epochs N          epochs to train (default 20)
   --batch-size N      images per step (default 128)
   --decay-epochs N    the learning rates fall linearly to zero over the last N of the epochs (default 0: constant)
@@ -65,21 +69,31 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, 'spectral-norm': { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
-  const d = DEFAULT_GAN_CONFIG;
+  const model = str(v, 'model') ?? DEFAULT_PRESET;
+  if (model === 'list') throw new HelpRequest(presetList());
+  const preset = findPreset(model);
+  if (!preset) throw new UsageError(`--model ${model}: unknown model; use one of ${PRESET_NAMES.join(', ')} (--model list shows them)`);
+  if (model !== 'dcgan') {
+    // The reference's own values pass (checkpoints store every field).
+    const only = (['ngf', 'ndf', 'spectral-norm'] as const).find((f) => v[f] !== undefined && v[f] !== String(DEFAULT_GAN_CONFIG.ngf) && v[f] !== false);
+    if (only) throw new UsageError(`--${only} applies to --model dcgan alone; ${model}'s layers are fixed by its source (drop --${only})`);
+  }
+  const p = preset.defaults;
+  const d = { ...DEFAULT_GAN_CONFIG, ...p };
   const limit = v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 });
   const loss = (str(v, 'loss') ?? d.loss) as GanLossName;
   if (!GAN_LOSSES.includes(loss)) throw new UsageError(`--loss ${loss}: unknown loss; use one of ${GAN_LOSSES.join(', ')}`);
   const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
-  const epochs = num(v, 'epochs', 20, { int: true, min: 1 });
+  const epochs = num(v, 'epochs', p.epochs, { int: true, min: 1 });
   const decayEpochs = num(v, 'decay-epochs', 0, { int: true, min: 0 });
   if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
   return {
     epochs,
     decayEpochs,
-    batchSize: num(v, 'batch-size', 128, { int: true, min: 1, max: 4096 }),
+    batchSize: num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 }),
     lrG: num(v, 'lr-g', d.lrG, { minExclusive: 0, max: 1 }),
     lrD: num(v, 'lr-d', d.lrD, { minExclusive: 0, max: 1 }),
     beta1: num(v, 'beta1', d.beta1, { min: 0, maxExclusive: 1 }),
@@ -92,8 +106,10 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     loss,
     ema: num(v, 'ema', d.ema, { min: 0, maxExclusive: 1 }),
     seed: num(v, 'seed', d.seed, { int: true, min: 0, max: 2 ** 32 - 1 }),
-    classes: list(v, 'class'),
-    limit,
+    classes: v.class === undefined ? [...p.classes] : list(v, 'class'),
+    limit: v.limit === undefined && v.class === undefined ? p.limit : limit,
+    model,
+    labelNoise: num(v, 'label-noise', p.labelNoise, { min: 0, maxExclusive: 0.5 }),
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     out: str(v, 'out'),
     resume: str(v, 'resume'),
@@ -106,4 +122,14 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     given: Object.keys(v).filter((k) => v[k] !== undefined),
   };
+}
+
+/** `--model list`: each preset with its G and D parameter counts and its source. */
+export function presetList(): string {
+  const rows = PRESETS.map((p) => {
+    const c = presetCounts(p);
+    const g = c.generator.toLocaleString('en-US') + (c.generatorBuffers ? ` (+${c.generatorBuffers.toLocaleString('en-US')} running statistics)` : '');
+    return `  ${p.name.padEnd(18)} G ${g}, D ${c.discriminator.toLocaleString('en-US')}\n  ${''.padEnd(18)} ${p.source}`;
+  });
+  return `model presets (npm run train -- --model NAME):\n${rows.join('\n')}`;
 }

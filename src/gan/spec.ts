@@ -1,0 +1,351 @@
+// A GAN's architecture as data: the generator and discriminator as lists of layers, with the image they make
+// and the parts of the training recipe that are not flags. It is JSON, written into every checkpoint's metadata
+// ("model"), so a file alone says how to build its networks. Checked here, on the host, before anything is
+// allocated: every field's type and cap, each layer's input against the previous layer's output, and (by the
+// caller, with checkState) every tensor against stateShapesOf. Browser-safe.
+//
+// Extension point: a later version may add an optional top-level field (e.g. `conditional: { classes,
+// embedding }` for a class embedding concatenated to z in G and a projection term in D); validateSpec refuses
+// top-level keys it does not know, so an older build refuses such a file rather than misreading it.
+import type { Engine } from '../runtime/engine.js';
+import { Module } from '../nn/module.js';
+import {
+  Sequential, Conv2d, ConvTranspose2d, BatchNorm2d, BatchNorm1d, Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Flatten, Reshape, Upsample, Dropout,
+  samePadding, ToSignedRange, type ConvOptions,
+} from '../nn/layers.js';
+import { SpectralNormConv2d } from '../nn/spectral-norm.js';
+import { CheckpointError } from './checkpoint.js';
+
+export const SPEC_FORMAT = 'atelier-gan-spec/1';
+
+/** Caps on a spec's sizes, as the flags cap them (--ngf/--ndf 1024 → 2048 inner channels, --latent-dim 4096). */
+export const SPEC_LIMITS = {
+  latentDim: 4096,
+  channels: 2048,
+  /** Features of a Dense layer: the widest DCGAN's 2·1024·7·7. */
+  features: 2048 * 49,
+  kernel: 16,
+  stride: 8,
+  padding: 16,
+  upsample: 8,
+  layers: 64,
+  /** Floats of one image's activation after any layer (16 MiB). */
+  activation: 4 * 1024 * 1024,
+  /** Floats in one layer's weight: the largest --latent-dim × --ngf DCGAN layer's (4096 × 2048 × 7 × 7). */
+  weight: 4096 * 2048 * 49,
+} as const;
+
+export type Padding = number | 'same';
+
+export type LayerSpec =
+  | { type: 'linear'; in: number; out: number; bias: boolean }
+  | { type: 'conv2d'; in: number; out: number; kernel: number; stride: number; padding: Padding; bias: boolean; spectralNorm?: boolean }
+  | { type: 'convTranspose2d'; in: number; out: number; kernel: number; stride: number; padding: Padding; bias: boolean }
+  | { type: 'batchNorm2d'; channels: number; momentum: number; eps: number }
+  | { type: 'batchNorm1d'; features: number; momentum: number; eps: number }
+  | { type: 'relu' } | { type: 'tanh' } | { type: 'sigmoid' } | { type: 'flatten' }
+  | { type: 'leakyRelu'; slope: number }
+  | { type: 'reshape'; shape: number[] }
+  | { type: 'upsample'; scale: number }
+  | { type: 'dropout'; p: number };
+
+export type LayerType = LayerSpec['type'];
+/** Images a generator makes and a discriminator reads: [-1, 1] (tanh) or [0, 1] (sigmoid). */
+export type ImageRange = '[-1,1]' | '[0,1]';
+
+export interface GanSpec {
+  format: typeof SPEC_FORMAT;
+  /** The preset it was made from (informative: the layers below are what is built). */
+  preset: string;
+  latentDim: number;
+  image: { channels: number; height: number; width: number; range: ImageRange };
+  generator: LayerSpec[];
+  discriminator: LayerSpec[];
+  /** Weight initialisation: 'dcgan' N(0, 0.02) (Radford et al.), 'glorot' uniform with zero biases (Keras), 'default' PyTorch's. */
+  init: 'dcgan' | 'glorot' | 'default';
+  training: {
+    /** 'real-1': D's targets real → realLabel, fake → 0; 'real-0' (inverted): real → 0, fake → 1. G's target is the real one. */
+    labels: 'real-1' | 'real-0';
+    /** D's mode inside G's step: 'train' (dropout and batch statistics on) or 'eval' (as the Keras project). */
+    discriminatorInGeneratorStep: 'train' | 'eval';
+    /** Adam's ε (PyTorch 1e-8, Keras 1e-7). */
+    adamEps: number;
+  };
+}
+
+/** A [C, H, W] or [F] activation shape of one image. */
+export type ImageShape = number[];
+
+export interface StateShapes {
+  parameters: [string, number[]][];
+  buffers: [string, number[]][];
+}
+
+const fail = (source: string, what: string) => new CheckpointError(`${source}: ${what}`);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const shown = (v: unknown) => {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+};
+
+const LAYER_FIELDS: Record<LayerType, Record<string, 'int' | 'number' | 'boolean' | 'padding' | 'shape' | 'boolean?'>> = {
+  linear: { in: 'int', out: 'int', bias: 'boolean' },
+  conv2d: { in: 'int', out: 'int', kernel: 'int', stride: 'int', padding: 'padding', bias: 'boolean', spectralNorm: 'boolean?' },
+  convTranspose2d: { in: 'int', out: 'int', kernel: 'int', stride: 'int', padding: 'padding', bias: 'boolean' },
+  batchNorm2d: { channels: 'int', momentum: 'number', eps: 'number' },
+  batchNorm1d: { features: 'int', momentum: 'number', eps: 'number' },
+  relu: {}, tanh: {}, sigmoid: {}, flatten: {},
+  leakyRelu: { slope: 'number' },
+  reshape: { shape: 'shape' },
+  upsample: { scale: 'int' },
+  dropout: { p: 'number' },
+};
+
+/** One layer's fields checked for type and cap; the error names `where` (e.g. "generator layer 3 (conv2d)"). */
+function validateLayer(raw: unknown, where: string, source: string): LayerSpec {
+  if (!isObject(raw)) throw fail(source, `model spec ${where} is ${shown(raw)}, not a layer object; the file is corrupt`);
+  const type = raw.type;
+  if (typeof type !== 'string' || !Object.hasOwn(LAYER_FIELDS, type)) {
+    throw fail(source, `model spec ${where} has unknown layer type ${shown(type)}; this build knows ${Object.keys(LAYER_FIELDS).join(', ')}`);
+  }
+  const named = `${where.replace(/ \(.*\)$/, '')} (${type})`;
+  const fields = LAYER_FIELDS[type as LayerType];
+  for (const key of Object.keys(raw)) {
+    if (key !== 'type' && !Object.hasOwn(fields, key)) throw fail(source, `model spec ${named} has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
+  }
+  const cap: Record<string, number> = { in: SPEC_LIMITS.features, out: SPEC_LIMITS.features, channels: SPEC_LIMITS.channels, features: SPEC_LIMITS.features, kernel: SPEC_LIMITS.kernel, stride: SPEC_LIMITS.stride, scale: SPEC_LIMITS.upsample };
+  if (type === 'conv2d' || type === 'convTranspose2d') cap.in = cap.out = SPEC_LIMITS.channels;
+  for (const [key, kind] of Object.entries(fields)) {
+    const v = raw[key];
+    const bad = (why: string) => fail(source, `model spec ${named} field "${key}" is ${shown(v)}: ${why}; the file is corrupt`);
+    if (v === undefined) {
+      if (kind === 'boolean?') continue;
+      throw fail(source, `model spec ${named} has no "${key}"; the file is corrupt`);
+    }
+    if (kind === 'int' && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= cap[key])) throw bad(`expected a whole number 1…${cap[key]}`);
+    if (kind === 'number' && !(typeof v === 'number' && Number.isFinite(v))) throw bad('expected a finite number');
+    if ((kind === 'boolean' || kind === 'boolean?') && typeof v !== 'boolean') throw bad('expected true or false');
+    if (kind === 'padding' && v !== 'same' && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= SPEC_LIMITS.padding)) throw bad(`expected 'same' or a whole number 0…${SPEC_LIMITS.padding}`);
+    if (kind === 'shape' && !(Array.isArray(v) && v.length >= 1 && v.length <= 3 && v.every((d) => Number.isInteger(d) && d >= 1 && d <= SPEC_LIMITS.features))) {
+      throw bad(`expected 1 to 3 whole numbers 1…${SPEC_LIMITS.features}`);
+    }
+  }
+  const r = raw as Record<string, number>;
+  if (type === 'dropout' && !(r.p >= 0 && r.p < 1)) throw fail(source, `model spec ${named} field "p" is ${shown(r.p)}: expected 0 ≤ p < 1; the file is corrupt`);
+  if ((type === 'batchNorm2d' || type === 'batchNorm1d') && !(r.momentum > 0 && r.momentum <= 1 && r.eps > 0 && r.eps < 1)) {
+    throw fail(source, `model spec ${named} momentum ${shown(r.momentum)} / eps ${shown(r.eps)}: expected 0 < momentum ≤ 1 and 0 < eps < 1; the file is corrupt`);
+  }
+  return { ...raw } as LayerSpec;
+}
+
+/**
+ * A spec from parsed JSON, every field checked (see SPEC_LIMITS), then the layers' shapes (stateShapesOf) so a
+ * layer whose input does not fit the previous layer's output is refused. Throws CheckpointError naming
+ * `source`, the network, the layer index and type, and the field.
+ */
+export function validateSpec(raw: unknown, source: string): GanSpec {
+  if (!isObject(raw)) throw fail(source, `model spec is ${shown(raw)}, not an object; the file is corrupt`);
+  const known = ['format', 'preset', 'latentDim', 'image', 'generator', 'discriminator', 'init', 'training'];
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) throw fail(source, `model spec has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
+  }
+  for (const key of known) if (raw[key] === undefined) throw fail(source, `model spec has no "${key}"; the file is corrupt`);
+  if (raw.format !== SPEC_FORMAT) throw fail(source, `model spec format is ${shown(raw.format)}, expected "${SPEC_FORMAT}"`);
+  if (typeof raw.preset !== 'string' || raw.preset.length > 64) throw fail(source, `model spec "preset" is ${shown(raw.preset)}, not a name`);
+  const latentDim = raw.latentDim;
+  if (!(Number.isInteger(latentDim) && (latentDim as number) >= 1 && (latentDim as number) <= SPEC_LIMITS.latentDim)) {
+    throw fail(source, `model spec "latentDim" is ${shown(latentDim)}: expected a whole number 1…${SPEC_LIMITS.latentDim} (the rule of --latent-dim); the file is corrupt`);
+  }
+  const image = raw.image;
+  if (!isObject(image) || image.channels !== 1 || image.height !== 28 || image.width !== 28 || (image.range !== '[-1,1]' && image.range !== '[0,1]')) {
+    throw fail(source, `model spec "image" is ${shown(image)}: expected {"channels":1,"height":28,"width":28,"range":"[-1,1]" or "[0,1]"}`);
+  }
+  if (raw.init !== 'dcgan' && raw.init !== 'glorot' && raw.init !== 'default') throw fail(source, `model spec "init" is ${shown(raw.init)}: expected "dcgan", "glorot" or "default"`);
+  const t = raw.training;
+  if (!isObject(t) || (t.labels !== 'real-1' && t.labels !== 'real-0') || (t.discriminatorInGeneratorStep !== 'train' && t.discriminatorInGeneratorStep !== 'eval') ||
+    !(typeof t.adamEps === 'number' && t.adamEps > 0 && t.adamEps < 1) || Object.keys(t).length !== 3) {
+    throw fail(source, `model spec "training" is ${shown(t)}: expected {"labels":"real-1"|"real-0","discriminatorInGeneratorStep":"train"|"eval","adamEps":0…1}`);
+  }
+  const layers = (net: 'generator' | 'discriminator'): LayerSpec[] => {
+    const list = raw[net];
+    if (!Array.isArray(list) || list.length < 1 || list.length > SPEC_LIMITS.layers) {
+      throw fail(source, `model spec "${net}" is ${shown(list)}: expected a list of 1…${SPEC_LIMITS.layers} layers`);
+    }
+    return list.map((l, i) => validateLayer(l, `${net} layer ${i}`, source));
+  };
+  const spec: GanSpec = {
+    format: SPEC_FORMAT, preset: raw.preset, latentDim: latentDim as number,
+    image: { channels: 1, height: 28, width: 28, range: image.range as ImageRange },
+    generator: layers('generator'), discriminator: layers('discriminator'), init: raw.init,
+    training: { labels: t.labels, discriminatorInGeneratorStep: t.discriminatorInGeneratorStep, adamEps: t.adamEps },
+  };
+  generatorShapes(spec, source);
+  discriminatorShapes(spec, source);
+  return spec;
+}
+
+/** What a network's layers hold and make, one image at a time. */
+export interface NetworkShapes extends StateShapes {
+  output: ImageShape;
+  /** Bytes of the largest per-image buffer a forward pass makes (an activation or a conv's unfolded input). */
+  bytesPerImage: number;
+}
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * The state names and shapes of a layer list (as Sequential numbers them: "<index>.weight"), its output shape
+ * for one image of `input`, and its largest per-image buffer, from the spec alone. Throws CheckpointError
+ * naming `net`, the layer and why its input does not fit.
+ */
+export function stateShapesOf(layers: readonly LayerSpec[], input: ImageShape, net: string, source: string): NetworkShapes {
+  const out: NetworkShapes = { parameters: [], buffers: [], output: input, bytesPerImage: 4 * size(input) };
+  let shape = [...input];
+  layers.forEach((l, i) => {
+    const where = `${net} layer ${i} (${l.type})`;
+    const refuse = (why: string) => fail(source, `model spec ${where}: ${why}`);
+    const need = (expected: string, ok: boolean) => {
+      if (!ok) throw refuse(`its input is [${shape.join(', ')}], expected ${expected}; the spec contradicts itself`);
+    };
+    const param = (name: string, s: number[]) => {
+      if (size(s) > SPEC_LIMITS.weight) throw refuse(`its ${name} [${s.join(', ')}] has more than ${SPEC_LIMITS.weight} values`);
+      out.parameters.push([`${i}.${name}`, s]);
+    };
+    switch (l.type) {
+      case 'linear':
+        need(`[${l.in}]`, same(shape, [l.in]));
+        param('weight', [l.out, l.in]);
+        if (l.bias) param('bias', [l.out]);
+        shape = [l.out];
+        break;
+      case 'conv2d': {
+        need(`[${l.in}, H, W]`, shape.length === 3 && shape[0] === l.in);
+        const [, h, w] = shape;
+        const dims = [h, w].map((d) => {
+          if (l.padding === 'same') return Math.ceil(d / l.stride);
+          return Math.floor((d + 2 * l.padding - l.kernel) / l.stride) + 1;
+        });
+        if (!(dims[0] >= 1 && dims[1] >= 1)) throw refuse(`a ${l.kernel}×${l.kernel} kernel does not fit its ${h}×${w} input`);
+        param('weight', [l.out, l.in, l.kernel, l.kernel]);
+        if (l.bias) param('bias', [l.out]);
+        if (l.spectralNorm) out.buffers.push([`${i}.weight_u`, [l.out, 1]], [`${i}.weight_v`, [l.in * l.kernel * l.kernel, 1]]);
+        out.bytesPerImage = Math.max(out.bytesPerImage, 4 * l.in * l.kernel * l.kernel * dims[0] * dims[1]);
+        shape = [l.out, dims[0], dims[1]];
+        break;
+      }
+      case 'convTranspose2d': {
+        need(`[${l.in}, H, W]`, shape.length === 3 && shape[0] === l.in);
+        const [, h, w] = shape;
+        if (l.padding === 'same' && l.kernel < l.stride) throw refuse(`'same' needs a kernel of at least the stride (${l.stride})`);
+        const dims = [h, w].map((d) => (l.padding === 'same' ? d * l.stride : (d - 1) * l.stride - 2 * l.padding + l.kernel));
+        if (!(dims[0] >= 1 && dims[1] >= 1)) throw refuse(`its padding leaves an empty output from its ${h}×${w} input`);
+        param('weight', [l.in, l.out, l.kernel, l.kernel]);
+        if (l.bias) param('bias', [l.out]);
+        out.bytesPerImage = Math.max(out.bytesPerImage, 4 * l.out * l.kernel * l.kernel * h * w);
+        shape = [l.out, dims[0], dims[1]];
+        break;
+      }
+      case 'batchNorm2d':
+        need(`[${l.channels}, H, W]`, shape.length === 3 && shape[0] === l.channels);
+        param('weight', [l.channels]);
+        param('bias', [l.channels]);
+        out.buffers.push([`${i}.running_mean`, [l.channels]], [`${i}.running_var`, [l.channels]]);
+        break;
+      case 'batchNorm1d':
+        need(`[${l.features}]`, same(shape, [l.features]));
+        param('weight', [l.features]);
+        param('bias', [l.features]);
+        out.buffers.push([`${i}.running_mean`, [l.features]], [`${i}.running_var`, [l.features]]);
+        break;
+      case 'flatten':
+        shape = [size(shape)];
+        break;
+      case 'reshape':
+        need(`${size(l.shape)} values for [${l.shape.join(', ')}]`, size(shape) === size(l.shape));
+        shape = [...l.shape];
+        break;
+      case 'upsample':
+        need('[C, H, W]', shape.length === 3);
+        shape = [shape[0], shape[1] * l.scale, shape[2] * l.scale];
+        break;
+      default:
+        break; // elementwise: shape unchanged
+    }
+    if (size(shape) > SPEC_LIMITS.activation) throw refuse(`its output [${shape.join(', ')}] has more than ${SPEC_LIMITS.activation} values per image`);
+    out.bytesPerImage = Math.max(out.bytesPerImage, 4 * size(shape));
+  });
+  out.output = shape;
+  return out;
+}
+
+/** G's shapes: from z [latentDim, 1, 1] to the spec's image. */
+export function generatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
+  const s = stateShapesOf(spec.generator, [spec.latentDim, 1, 1], 'generator', source);
+  const { channels, height, width } = spec.image;
+  if (!same(s.output, [channels, height, width])) {
+    throw fail(source, `model spec generator makes [${s.output.join(', ')}] from z, not the image [${channels}, ${height}, ${width}]; the spec contradicts itself`);
+  }
+  return s;
+}
+
+/** D's shapes: from the image to one logit. */
+export function discriminatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
+  const { channels, height, width } = spec.image;
+  const s = stateShapesOf(spec.discriminator, [channels, height, width], 'discriminator', source);
+  if (!same(s.output, [1])) throw fail(source, `model spec discriminator ends in [${s.output.join(', ')}], not one logit [1]; the spec contradicts itself`);
+  return s;
+}
+
+export const parameterCount = (s: StateShapes) => s.parameters.reduce((n, [, shape]) => n + size(shape), 0);
+export const bufferCount = (s: StateShapes) => s.buffers.reduce((n, [, shape]) => n + size(shape), 0);
+
+/** A network built from a spec: a Sequential that knows its largest per-image buffer (for inference chunks). */
+export class Network extends Sequential {
+  constructor(readonly bytesPerImage: number, layers: Module[]) {
+    super(...layers);
+  }
+}
+
+/**
+ * G with images in [−1, 1], what sampling, evaluation and the sample grids expect: G itself for a [−1, 1] spec,
+ * else a Network over G's layers (the same tensors, the same state names) with 2x − 1 appended. Dispose one of
+ * the two, not both.
+ */
+export function withSignedOutput(G: Network, spec: GanSpec): Network {
+  return spec.image.range === '[-1,1]' ? G : new Network(G.bytesPerImage, [...G.layers, ToSignedRange()]);
+}
+
+function buildLayer(engine: Engine, l: LayerSpec): Module {
+  switch (l.type) {
+    case 'linear': return new Linear(engine, l.in, l.out, { bias: l.bias });
+    case 'conv2d': {
+      const options: ConvOptions = { stride: l.stride, padding: l.padding, bias: l.bias };
+      return l.spectralNorm ? new SpectralNormConv2d(engine, l.in, l.out, l.kernel, options) : new Conv2d(engine, l.in, l.out, l.kernel, options);
+    }
+    case 'convTranspose2d': return new ConvTranspose2d(engine, l.in, l.out, l.kernel, { stride: l.stride, padding: l.padding, bias: l.bias });
+    case 'batchNorm2d': return new BatchNorm2d(engine, l.channels, { momentum: l.momentum, eps: l.eps });
+    case 'batchNorm1d': return new BatchNorm1d(engine, l.features, { momentum: l.momentum, eps: l.eps });
+    case 'relu': return ReLU();
+    case 'tanh': return Tanh();
+    case 'sigmoid': return Sigmoid();
+    case 'flatten': return Flatten();
+    case 'leakyRelu': return LeakyReLU(l.slope);
+    case 'reshape': return Reshape(l.shape);
+    case 'upsample': return Upsample(l.scale);
+    case 'dropout': return Dropout(l.p);
+  }
+}
+
+/** G of a (validated) spec, layers constructed in order (each draws its default initial weights from the engine's stream). */
+export function buildGeneratorOf(engine: Engine, spec: GanSpec): Network {
+  return new Network(generatorShapes(spec).bytesPerImage, spec.generator.map((l) => buildLayer(engine, l)));
+}
+
+export function buildDiscriminatorOf(engine: Engine, spec: GanSpec): Network {
+  return new Network(discriminatorShapes(spec).bytesPerImage, spec.discriminator.map((l) => buildLayer(engine, l)));
+}
+
+/** Keras's 'same' crop of a transposed conv, re-exported for tests. */
+export { samePadding };
