@@ -3,7 +3,7 @@
 // has one, unless --trained.
 import { readSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
-import { readModelSpec, SPEC_METADATA_KEY } from '../node/model-spec.js';
+import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
 import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 

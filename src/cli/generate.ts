@@ -10,7 +10,7 @@ import { imageGrid, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
-import { readModelSpec } from '../node/model-spec.js';
+import { readModelSpec } from '../gan/model-spec.js';
 import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 

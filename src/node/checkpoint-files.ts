@@ -12,7 +12,7 @@ import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { generatorShapes, discriminatorShapes, type GanSpec } from '../gan/spec.js';
 import { specOfConfig } from '../gan/trainer.js';
-import { readModelSpec, SPEC_METADATA_KEY } from './model-spec.js';
+import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
 import { DEFAULT_PRESET } from '../gan/presets.js';
 import { EMA_PREFIX } from '../gan/generator-state.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';

@@ -2,7 +2,7 @@
 import type { Engine } from '../runtime/engine.js';
 import { readSafetensors, type SafetensorsContents } from '../io/safetensors.js';
 import { loadGeneratorState, type LoadedGenerator } from '../gan/generator-state.js';
-import { readModelSpec } from './model-spec.js';
+import { readModelSpec } from '../gan/model-spec.js';
 
 export type { LoadedGenerator } from '../gan/generator-state.js';
 

@@ -1,7 +1,7 @@
 // The model spec in a file's metadata ("model"), read through the safetensors reader's capped JSON parse and
 // checked (src/gan/spec.ts validateSpec) before anything is built.
-import { parseMetadataJson } from '../io/safetensors.js';
-import { validateSpec, type GanSpec } from '../gan/spec.js';
+import { parseMetadataJson } from '../data/safetensors-format.js';
+import { validateSpec, type GanSpec } from './spec.js';
 
 export const SPEC_METADATA_KEY = 'model';
 
