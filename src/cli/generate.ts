@@ -88,12 +88,13 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
     inputs: [{ flag: '--checkpoint', path: checkpoint }],
   });
   const gpu = engine ?? (await createNodeEngine());
-  const { G, latentDim } = loadGenerator(gpu, checkpoint, contents, { trained: Boolean(v.trained) });
+  const loaded = loadGenerator(gpu, checkpoint, contents, { trained: Boolean(v.trained) });
+  const { G, latentDim } = loaded;
   const writer = new OutputWriter();
   try {
     // z is drawn whole from the key (seed, 0), then G runs in chunks: the images do not depend on the chunking.
     // The same function as the library's sample(), before its mapping to [0, 1].
-    const { pixels, height: h, width: w } = await samplePixels(gpu, G, { n, seed, temperature, chunk: options.chunk });
+    const { pixels, height: h, width: w } = await samplePixels(gpu, loaded, { n, seed, temperature, chunk: options.chunk });
     writer.write('--out', out, gridPng(pixels, n, h, w, Math.ceil(Math.sqrt(n))));
     if (each) {
       for (let i = 0; i < n; i++) {

@@ -19,10 +19,13 @@ export interface SampleOptions {
   chunk?: number;
 }
 
-/** The latent size of a DCGAN generator: the rows of its first weight [latentDim, 2·ngf, 7, 7]. */
-function latentDimOf(G: Sequential): number {
-  const first = G.parameters()[0];
-  if (first?.shape.length !== 4) throw new Error('sample: G is not a DCGAN generator (its first weight is not [latentDim, 2·ngf, 7, 7])');
+/** The latent size: the loaded file's, or for a bare DCGAN generator the rows of its first weight [latentDim, 2·ngf, 7, 7]. */
+function latentDimOf(generator: LoadedGenerator | Sequential): number {
+  if ('G' in generator) return generator.latentDim;
+  const first = generator.parameters()[0];
+  if (first?.shape.length !== 4) {
+    throw new Error('sample: G is not a DCGAN generator (its first weight is not [latentDim, 2·ngf, 7, 7]); pass what loadGenerator returns');
+  }
   return first.shape[0];
 }
 
@@ -43,7 +46,7 @@ function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label }:
 export async function samplePixels(engine: Engine, generator: LoadedGenerator | Sequential, options: SampleOptions = {}): Promise<GeneratedPixels> {
   const G = 'G' in generator ? generator.G : generator;
   const { n, seed, temperature } = checkSampleOptions(options);
-  const z = sampleLatents(engine, n, latentDimOf(G), { seed, counter: 0 }, temperature);
+  const z = sampleLatents(engine, n, latentDimOf(generator), { seed, counter: 0 }, temperature);
   try {
     return await generatePixels(engine, G, z, options.chunk);
   } finally {
