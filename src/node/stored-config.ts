@@ -5,6 +5,7 @@ import { parseTrainOptions, type TrainOptions } from './train-options.js';
 import { resolveClasses, FASHION_MNIST } from '../data/fashion-mnist.js';
 import { CheckpointError } from '../gan/checkpoint.js';
 import type { BatcherState } from '../data/batches.js';
+import type { EpochTotals } from '../gan/training-loop.js';
 
 export type StoredOptions = Omit<TrainOptions, 'given' | 'resume' | 'out' | 'overwrite'>;
 
@@ -123,18 +124,10 @@ export function validateBatcherState(value: unknown, path: string, batchSize: nu
   return { seed: b.seed, epoch: b.epoch, batch: b.batch, count: b.count, batchSize: b.batchSize, shuffle: b.shuffle };
 }
 
-export interface StoredEpochTotals {
-  lossD: number;
-  lossG: number;
-  dReal: number;
-  dFake: number;
-  steps: number;
-  seconds: number;
-}
 
 /** The running sums of the epoch in progress: finite numbers, whole steps, non-negative seconds. */
-export function validateEpochTotals(value: unknown, path: string): StoredEpochTotals {
-  const t = checkRecord<StoredEpochTotals>(value, 'epoch_totals', path, {
+export function validateEpochTotals(value: unknown, path: string): EpochTotals {
+  const t = checkRecord<EpochTotals>(value, 'epoch_totals', path, {
     lossD: [isFiniteNumber, 'a finite number'], lossG: [isFiniteNumber, 'a finite number'], dReal: [isFiniteNumber, 'a finite number'],
     dFake: [isFiniteNumber, 'a finite number'], steps: [isCount, 'a whole number ≥ 0'], seconds: [(v) => isFiniteNumber(v) && v >= 0, 'a number ≥ 0'],
   });
