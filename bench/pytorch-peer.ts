@@ -15,6 +15,7 @@ import { randn } from '../src/tensor/ops/create.js';
 import { noGrad, tidy } from '../src/tensor/autograd.js';
 import { setRngState } from '../src/tensor/state.js';
 import { LATENT_DIM, type ModelFacts } from './model-check.js';
+import type { PeerFigures } from './peers.js';
 
 /** Set to run another interpreter than `python3` (e.g. a virtual environment's). */
 export const PYTHON_ENV = 'ATELIER_PYTHON';
@@ -170,16 +171,10 @@ export function outputDifferences(atelier: { G: ArrayLike<number>; D: ArrayLike<
   return { worst, problems };
 }
 
-export interface PytorchFigures {
+/** A peer's figures (as the tfjs peers report them) with PyTorch's own: its BLAS and the same-model check. */
+export interface PytorchFigures extends Omit<PeerFigures, 'system' | 'threads' | 'adapter'> {
   system: string;
-  detail: string;
   threads: number;
-  batch: number;
-  msPerStep: number;
-  steps: number;
-  warmups: number;
-  firstStats: number[];
-  facts: ModelFacts;
   blas: string;
   /** Largest relative difference from atelier's G and D outputs on the same weights and input. */
   outputDifference: number;
