@@ -4,7 +4,6 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
-import { randn } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
 import { FASHION_MNIST_CLASSES, type Dataset } from '../data/fashion-mnist.js';
 import { loadFashionMnist } from '../node/mnist-files.js';
@@ -14,6 +13,8 @@ import { summary } from '../gan/models.js';
 import { runTraining, emptyTotals, TrainingError, NonFiniteLossError, type TrainingCallbacks, type StopSignal } from '../gan/training-loop.js';
 import { stepTooLarge, bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
+import { conditionalInput } from '../gan/network.js';
+import { drawFixedSamples } from '../gan/fixed-samples.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { parseTrainOptions, type TrainOptions } from '../node/train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from '../node/checkpoint-files.js';
@@ -101,20 +102,24 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   if (options.overwrite && !p.resumingHere) clearPreviousRun(outDir);
 
   const trainer = new GanTrainer(engine, options, resumed?.spec);
-  let fixedZ = keep(randn(engine, [64, options.latentDim, 1, 1], 0, 1, { seed: (options.seed ^ 0x5eed) >>> 0 }));
+  const conditional = trainer.spec.conditional;
+  let { z: fixedZ, labels: fixedLabels } = await drawFixedSamples(engine, options.latentDim, options.seed, conditional);
   let totals = emptyTotals();
   let step = 0;
   if (resumed) {
     const restored = resumed.restore(engine, trainer, batcher);
     fixedZ.dispose();
     fixedZ = restored.fixedZ;
+    fixedLabels = restored.fixedLabels;
     totals = restored.totals;
     step = restored.step;
   }
+  // G's input for the grids: z, or [z ; onehot(class)] with one row per class.
+  const gridInput = conditional ? keep(conditionalInput(engine, fixedZ, fixedLabels!, conditional.classes)) : fixedZ;
   // Records past the checkpoint were never committed: the run makes them again.
   const history = truncateMetrics(metricsPath(outDir), step).filter((l) => l.kind === 'epoch');
 
-  log(`atelier ${options.model} — adapter: ${engine.adapterName}`);
+  log(`atelier ${options.model}${conditional ? ` (class-conditional: ${conditional.classes} classes, embedding ${conditional.embedding}, projection D)` : ''} — adapter: ${engine.adapterName}`);
   log(summary('Generator', trainer.G));
   log(summary('Discriminator', trainer.D));
   const classNames = data.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ');
@@ -142,7 +147,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   const appendMetrics = (line: object) => write(metrics, () => appendFileSync(metrics, JSON.stringify(line) + '\n'));
   const grid = (name: string) => {
     const path = join(outDir, 'samples', name);
-    return write(path, () => writeSampleGrid(trainer, fixedZ, path));
+    return write(path, () => writeSampleGrid(trainer, gridInput, path));
   };
   let epochLine: (MetricsLine & { fid?: number; eval_n?: number; class_kl?: number }) | undefined;
 
@@ -173,7 +178,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
     },
     onCheckpoint: async (m) => {
       const path = await write(latestPath(outDir), () =>
-        saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, totals: m.totals, step: m.step, epochsDone: m.epochsDone, perEpoch: m.epochEnd }));
+        saveCheckpoint(outDir, { engine, trainer, batcher, options, fixedZ, fixedLabels, totals: m.totals, step: m.step, epochsDone: m.epochsDone, perEpoch: m.epochEnd }));
       lastGood = { path: latestPath(outDir), step: m.step };
       if (m.epochEnd && epochLine) {
         const l = epochLine;
@@ -202,6 +207,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
     throw e;
   } finally {
     probe?.dispose();
+    if (gridInput !== fixedZ) gridInput.dispose();
     fixedZ.dispose();
     trainer.dispose();
   }

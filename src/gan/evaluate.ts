@@ -19,6 +19,7 @@
 import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
 import { forEachGenerated, inferenceChunk, sampleLatents } from './sampling.js';
+import { ConditionalGenerator, balancedLabels, generatorInput } from './network.js';
 import type { ImageSet } from './real-samples.js';
 import { loadClassifier, CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
 import type { LoadedTensors } from './checkpoint.js';
@@ -54,7 +55,8 @@ export interface Samples {
 
 /**
  * n images from G in eval mode, z drawn per batch of `batchSize` from the key (seed, b), each run through G and
- * classified on the GPU in chunks of at most `chunk` images as it is made.
+ * classified on the GPU in chunks of at most `chunk` images as it is made. A class-conditional G makes image i
+ * of class i mod classes (balancedLabels).
  */
 export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim: number, classifier: FeatureClassifier, n: number, { seed = 0, batchSize = 250, chunk, temperature = 1, keepPixels = false }: SampleOptions = {}): Promise<Samples> {
   const outputs = emptyOutputs(n);
@@ -62,7 +64,10 @@ export async function sampleAndClassify(engine: Engine, G: Sequential, latentDim
   let pixels: Float32Array | undefined;
   for (let start = 0, b = 0; start < n; start += batchSize, b++) {
     const count = Math.min(batchSize, n - start);
-    const z = sampleLatents(engine, count, latentDim, { seed, counter: b }, temperature);
+    const drawn = sampleLatents(engine, count, latentDim, { seed, counter: b }, temperature);
+    // A conditional G is asked for the classes in turn (image i: class i mod classes), a balanced set.
+    const z = generatorInput(engine, G, drawn, G instanceof ConditionalGenerator ? balancedLabels(start, count, G.classes) : undefined);
+    if (z !== drawn) drawn.dispose();
     try {
       await forEachGenerated(engine, G, z, maxChunk, async (images, offset) => {
         appendOutputs(outputs, await classifyBatch(engine, classifier, images), start + offset);

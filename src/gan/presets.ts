@@ -4,6 +4,11 @@
 import { SPEC_FORMAT, generatorShapes, discriminatorShapes, parameterCount, bufferCount, type GanSpec, type LayerSpec } from './spec.js';
 
 export const DEFAULT_WIDTH = 64;
+/**
+ * `--conditional`: Fashion-MNIST's 10 classes, and a class embedding of 50 for G, the size of the Keras cGAN
+ * references for (Fashion-)MNIST (Embedding(n_classes, 50)).
+ */
+export const CONDITIONAL = { classes: 10, embedding: 50 } as const;
 export const DEFAULT_PRESET = 'dcgan';
 
 /** Training settings a preset sets unless their flag is given. */

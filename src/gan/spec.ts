@@ -4,17 +4,24 @@
 // allocated: every field's type and cap, each layer's input against the previous layer's output, and (by the
 // caller, with checkState) every tensor against stateShapesOf. Browser-safe.
 //
-// Extension point: a later version may add an optional top-level field (e.g. `conditional: { classes,
-// embedding }` for a class embedding concatenated to z in G and a projection term in D); validateSpec refuses
-// top-level keys it does not know, so an older build refuses such a file rather than misreading it.
+// The optional top-level `conditional: { classes, embedding }` makes both networks class-conditional (network.ts):
+// G's first layer then takes latentDim + embedding inputs (z and the class embedding "embedding.weight"), and D
+// gets a projection term "projection.weight" [classes, F] over the F features before its last weighted layer.
+// validateSpec refuses top-level keys it does not know, so an older build refuses such a file rather than
+// misreading it.
 import type { Engine } from '../runtime/engine.js';
-import { Module } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
 import {
-  Sequential, Conv2d, ConvTranspose2d, BatchNorm2d, BatchNorm1d, Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Flatten, Reshape, Upsample, Dropout,
+  Conv2d, ConvTranspose2d, BatchNorm2d, BatchNorm1d, Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Flatten, Reshape, Upsample, Dropout,
   samePadding, ToSignedRange, type ConvOptions,
 } from '../nn/layers.js';
 import { SpectralNormConv2d } from '../nn/spectral-norm.js';
 import { CheckpointError } from './checkpoint.js';
+import { Embedding } from '../nn/embedding.js';
+import { glorotUniform } from '../nn/init.js';
+import { Network, ConditionalGenerator, ProjectionDiscriminator } from './network.js';
+
+export { Network, ConditionalGenerator, ProjectionDiscriminator } from './network.js';
 
 export const SPEC_FORMAT = 'atelier-gan-spec/1';
 
@@ -33,6 +40,9 @@ export const SPEC_LIMITS = {
   activation: 4 * 1024 * 1024,
   /** Floats in one layer's weight: the largest --latent-dim × --ngf DCGAN layer's (4096 × 2048 × 7 × 7). */
   weight: 4096 * 2048 * 49,
+  /** Classes of a conditional model, and the size of G's class embedding (the rule of --latent-dim). */
+  classes: 1000,
+  embedding: 4096,
 } as const;
 
 export type Padding = number | 'same';
@@ -71,6 +81,15 @@ export interface GanSpec {
     /** Adam's ε (PyTorch 1e-8, Keras 1e-7). */
     adamEps: number;
   };
+  /** Class-conditional G (class embedding concatenated to z) and projection D; absent: unconditional. */
+  conditional?: ConditionalSpec;
+}
+
+export interface ConditionalSpec {
+  /** Classes y ∈ 0…classes−1 (Fashion-MNIST: 10). */
+  classes: number;
+  /** Size of G's class embedding, concatenated to z (50, as in common cGAN references). */
+  embedding: number;
 }
 
 /** A [C, H, W] or [F] activation shape of one image. */
@@ -148,7 +167,7 @@ export function validateSpec(raw: unknown, source: string): GanSpec {
   if (!isObject(raw)) throw fail(source, `model spec is ${shown(raw)}, not an object; the file is corrupt`);
   const known = ['format', 'preset', 'latentDim', 'image', 'generator', 'discriminator', 'init', 'training'];
   for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) throw fail(source, `model spec has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
+    if (!known.includes(key) && key !== 'conditional') throw fail(source, `model spec has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
   }
   for (const key of known) if (raw[key] === undefined) throw fail(source, `model spec has no "${key}"; the file is corrupt`);
   if (raw.format !== SPEC_FORMAT) throw fail(source, `model spec format is ${shown(raw.format)}, expected "${SPEC_FORMAT}"`);
@@ -180,9 +199,25 @@ export function validateSpec(raw: unknown, source: string): GanSpec {
     generator: layers('generator'), discriminator: layers('discriminator'), init: raw.init,
     training: { labels: t.labels, discriminatorInGeneratorStep: t.discriminatorInGeneratorStep, adamEps: t.adamEps },
   };
+  if (raw.conditional !== undefined) spec.conditional = validateConditional(raw.conditional, source);
   generatorShapes(spec, source);
   discriminatorShapes(spec, source);
   return spec;
+}
+
+function validateConditional(c: unknown, source: string): ConditionalSpec {
+  const expected = `expected {"classes":1…${SPEC_LIMITS.classes},"embedding":1…${SPEC_LIMITS.embedding}} (whole numbers)`;
+  if (!isObject(c)) throw fail(source, `model spec "conditional" is ${shown(c)}: ${expected}; the file is corrupt`);
+  for (const key of Object.keys(c)) {
+    if (key !== 'classes' && key !== 'embedding') throw fail(source, `model spec "conditional" has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
+  }
+  for (const key of ['classes', 'embedding'] as const) {
+    const v = c[key];
+    if (!(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= SPEC_LIMITS[key])) {
+      throw fail(source, `model spec "conditional" field "${key}" is ${shown(v)}: ${expected}; the file is corrupt`);
+    }
+  }
+  return { classes: c.classes as number, embedding: c.embedding as number };
 }
 
 /** What a network's layers hold and make, one image at a time. */
@@ -280,33 +315,78 @@ export function stateShapesOf(layers: readonly LayerSpec[], input: ImageShape, n
   return out;
 }
 
-/** G's shapes: from z [latentDim, 1, 1] to the spec's image. */
+/**
+ * G's shapes: from z [latentDim, 1, 1] (with a conditional spec, z and the class embedding: [latentDim +
+ * embedding, 1, 1], and "embedding.weight" [classes, embedding]) to the spec's image.
+ */
 export function generatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
-  const s = stateShapesOf(spec.generator, [spec.latentDim, 1, 1], 'generator', source);
+  const c = spec.conditional;
+  const s = stateShapesOf(spec.generator, [spec.latentDim + (c?.embedding ?? 0), 1, 1], c ? 'generator (input: z and the class embedding)' : 'generator', source);
   const { channels, height, width } = spec.image;
   if (!same(s.output, [channels, height, width])) {
     throw fail(source, `model spec generator makes [${s.output.join(', ')}] from z, not the image [${channels}, ${height}, ${width}]; the spec contradicts itself`);
   }
+  if (c) s.parameters.push(['embedding.weight', [c.classes, c.embedding]]);
   return s;
 }
 
-/** D's shapes: from the image to one logit. */
+/** D's shapes: from the image to one logit (with a conditional spec, and "projection.weight" [classes, F]; see projectionSplit). */
 export function discriminatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
   const { channels, height, width } = spec.image;
   const s = stateShapesOf(spec.discriminator, [channels, height, width], 'discriminator', source);
   if (!same(s.output, [1])) throw fail(source, `model spec discriminator ends in [${s.output.join(', ')}], not one logit [1]; the spec contradicts itself`);
+  const c = spec.conditional;
+  if (c) {
+    const features = projectionFeatures(spec, source);
+    if (c.classes * features > SPEC_LIMITS.weight) throw fail(source, `model spec "conditional": the projection [${c.classes}, ${features}] has more than ${SPEC_LIMITS.weight} values`);
+    s.parameters.push(['projection.weight', [c.classes, features]]);
+  }
   return s;
+}
+
+const SHAPE_ONLY: ReadonlySet<LayerType> = new Set(['flatten', 'reshape']);
+
+/**
+ * The index of D's last weighted layer, which a projection discriminator keeps as its unconditional output:
+ * it must be linear or conv2d (to one logit: the spec's output is [1]) with nothing after it but flatten or
+ * reshape. Throws CheckpointError naming the layer when D does not have this form.
+ */
+export function projectionSplit(layers: readonly LayerSpec[], source = 'model spec'): number {
+  let last = layers.length - 1;
+  while (last >= 0 && SHAPE_ONLY.has(layers[last].type)) last--;
+  const l = layers[last];
+  if (!l || (l.type !== 'linear' && l.type !== 'conv2d')) {
+    const where = l ? `layer ${last} (${l.type})` : 'has no weighted layer; it';
+    throw fail(source, `model spec discriminator ${where}: a projection discriminator (conditional) needs D to end in a linear or conv2d layer to one logit, then nothing but flatten/reshape; this D does not fit class-conditional training`);
+  }
+  return last;
+}
+
+/** F: the features φ(x) before D's last weighted layer, one image's (the projection's width). */
+export function projectionFeatures(spec: GanSpec, source = 'model spec'): number {
+  const split = projectionSplit(spec.discriminator, source);
+  const { channels, height, width } = spec.image;
+  return size(stateShapesOf(spec.discriminator.slice(0, split), [channels, height, width], 'discriminator', source).output);
+}
+
+/**
+ * A spec made class-conditional: `conditional` set and G's first layer widened by the embedding (its `in`:
+ * latentDim → latentDim + embedding). Throws CheckpointError when G has no first linear/conv layer to widen or
+ * D does not fit a projection (projectionSplit).
+ */
+export function conditionalSpec(spec: GanSpec, conditional: ConditionalSpec): GanSpec {
+  const first = spec.generator.findIndex((l) => !SHAPE_ONLY.has(l.type));
+  const l = spec.generator[first];
+  if (!l || !(l.type === 'linear' || l.type === 'conv2d' || l.type === 'convTranspose2d') || l.in !== spec.latentDim) {
+    throw fail(spec.preset, `its generator does not start with a layer reading z (${spec.latentDim} inputs) that the class embedding could widen; it cannot be made class-conditional`);
+  }
+  projectionSplit(spec.discriminator, spec.preset);
+  const generator = spec.generator.map((layer, i) => (i === first ? { ...layer, in: spec.latentDim + conditional.embedding } as LayerSpec : layer));
+  return { ...spec, generator, conditional: { ...conditional } };
 }
 
 export const parameterCount = (s: StateShapes) => s.parameters.reduce((n, [, shape]) => n + size(shape), 0);
 export const bufferCount = (s: StateShapes) => s.buffers.reduce((n, [, shape]) => n + size(shape), 0);
-
-/** A network built from a spec: a Sequential that knows its largest per-image buffer (for inference chunks). */
-export class Network extends Sequential {
-  constructor(readonly bytesPerImage: number, layers: Module[]) {
-    super(...layers);
-  }
-}
 
 /**
  * G with images in [−1, 1], what sampling, evaluation and the sample grids expect: G itself for a [−1, 1] spec,
@@ -314,7 +394,8 @@ export class Network extends Sequential {
  * the two, not both.
  */
 export function withSignedOutput(G: Network, spec: GanSpec): Network {
-  return spec.image.range === '[-1,1]' ? G : new Network(G.bytesPerImage, [...G.layers, ToSignedRange()]);
+  if (spec.image.range === '[-1,1]') return G;
+  return G instanceof ConditionalGenerator ? G.extended([ToSignedRange()]) : new Network(G.bytesPerImage, [...G.layers, ToSignedRange()]);
 }
 
 function buildLayer(engine: Engine, l: LayerSpec): Module {
@@ -340,11 +421,22 @@ function buildLayer(engine: Engine, l: LayerSpec): Module {
 
 /** G of a (validated) spec, layers constructed in order (each draws its default initial weights from the engine's stream). */
 export function buildGeneratorOf(engine: Engine, spec: GanSpec): Network {
-  return new Network(generatorShapes(spec).bytesPerImage, spec.generator.map((l) => buildLayer(engine, l)));
+  const bytes = generatorShapes(spec).bytesPerImage;
+  const layers = spec.generator.map((l) => buildLayer(engine, l));
+  const c = spec.conditional;
+  // The embedding after the layers: it draws its N(0, 1) weights (PyTorch's nn.Embedding) last.
+  return c ? new ConditionalGenerator(bytes, layers, new Embedding(engine, c.classes, c.embedding), spec.latentDim) : new Network(bytes, layers);
 }
 
+/** D of a (validated) spec; a conditional spec's has a projection E_D [classes, F], Glorot-uniform (as SNGAN-projection's code initialises it). */
 export function buildDiscriminatorOf(engine: Engine, spec: GanSpec): Network {
-  return new Network(discriminatorShapes(spec).bytesPerImage, spec.discriminator.map((l) => buildLayer(engine, l)));
+  const bytes = discriminatorShapes(spec).bytesPerImage;
+  const layers = spec.discriminator.map((l) => buildLayer(engine, l));
+  const c = spec.conditional;
+  if (!c) return new Network(bytes, layers);
+  const features = projectionFeatures(spec);
+  const projection = new Embedding(engine, c.classes, features, (e, shape) => glorotUniform(e, shape, features, c.classes));
+  return new ProjectionDiscriminator(bytes, layers, projectionSplit(spec.discriminator), projection);
 }
 
 /** Keras's 'same' crop of a transposed conv, re-exported for tests. */

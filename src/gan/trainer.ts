@@ -13,8 +13,9 @@ import { concat } from '../tensor/ops/misc.js';
 import { Adam } from '../nn/adam.js';
 import { inference, type Sequential } from '../nn/layers.js';
 import { initialise, DEFAULT_WIDTH } from './models.js';
-import { findPreset, DEFAULT_PRESET } from './presets.js';
-import { buildGeneratorOf, buildDiscriminatorOf, withSignedOutput, type GanSpec, type Network } from './spec.js';
+import { findPreset, DEFAULT_PRESET, CONDITIONAL } from './presets.js';
+import { buildGeneratorOf, buildDiscriminatorOf, withSignedOutput, conditionalSpec, type GanSpec, type Network } from './spec.js';
+import { oneHot } from '../nn/embedding.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
 
@@ -40,6 +41,8 @@ export interface GanConfig {
   model: string;
   /** Each of D's targets moves by labelNoise·U(0, 1) toward the other class's (0: none). */
   labelNoise: number;
+  /** Class-conditional G (class embedding) and projection D (presets.ts CONDITIONAL); absent in older configs: false. */
+  conditional?: boolean;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -54,12 +57,17 @@ export interface StepStats {
   dFake: number;
 }
 
-/** The spec a config trains: its preset's, at its latent size (and widths, for dcgan). Throws for an unknown preset. */
+/**
+ * The spec a config trains: its preset's, at its latent size (and widths, for dcgan), made class-conditional
+ * with `conditional` (spec.ts conditionalSpec, presets.ts CONDITIONAL). Throws for an unknown preset, and
+ * CheckpointError for a preset that cannot be made conditional.
+ */
 export function specOfConfig(config: GanConfig): GanSpec {
   const name = config.model ?? DEFAULT_PRESET;
   const preset = findPreset(name);
   if (!preset) throw new Error(`unknown model preset ${JSON.stringify(name)}`);
-  return preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false });
+  const spec = preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false });
+  return config.conditional ? conditionalSpec(spec, { ...CONDITIONAL }) : spec;
 }
 
 export class GanTrainer {
@@ -110,21 +118,30 @@ export class GanTrainer {
 
   /**
    * Records one training step on a batch of real images [B, 1, H, W] and returns a [4] tensor of
-   * StepStats (read it only when needed: reading forces a submit and a wait).
+   * StepStats (read it only when needed: reading forces a submit and a wait). A conditional spec needs the
+   * batch's class `labels` (B of them, 0…classes−1); an unconditional one ignores them.
    */
-  step(real: Tensor): Tensor {
+  step(real: Tensor, labels?: ArrayLike<number>): Tensor {
     const { engine, G, D, config } = this;
     const batch = real.shape[0];
-    const { image, training } = this.spec;
+    const { image, training, conditional } = this.spec;
+    if (conditional && labels?.length !== batch) {
+      throw new Error(`GanTrainer.step: a class-conditional model needs the batch's ${batch} labels, got ${labels?.length ?? 'none'}`);
+    }
     return tidy(engine, () => {
       // The data are in [−1, 1]; a sigmoid generator's D reads [0, 1].
       if (image.range === '[0,1]') real = addScalar(mulScalar(real, 0.5), 0.5);
+      // Conditional: D sees the real images with their own labels, and G's fakes (in D's step and in G's) are
+      // asked for the same batch's labels, so the fakes follow the data's class mix and no random stream is
+      // added (a resume stays bitwise).
+      const rows = conditional ? oneHot(engine, labels!, conditional.classes) : null;
+      const input = (z: Tensor) => (rows ? concat([z, reshape(rows, [batch, rows.shape[1], 1, 1])], 1) : z);
       const z = randn(engine, [batch, config.latentDim, 1, 1]);
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
-      const fake = noGrad(engine, () => G.forward(z));
-      const realLogits = D.forward(real);
-      const fakeLogits = D.forward(fake);
+      const fake = noGrad(engine, () => G.forward(input(z)));
+      const realLogits = D.discriminate(real, rows);
+      const fakeLogits = D.discriminate(fake, rows);
       const lossD = this.loss.discriminator(realLogits, fakeLogits);
       backward(lossD);
       this.optD.update();
@@ -136,7 +153,7 @@ export class GanTrainer {
       let lossG: Tensor;
       try {
         const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-        lossG = this.loss.generator(D.forward(G.forward(z2)));
+        lossG = this.loss.generator(D.discriminate(G.forward(input(z2)), rows));
         backward(lossG);
       } finally {
         D.setRequiresGrad(true);

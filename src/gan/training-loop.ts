@@ -148,7 +148,7 @@ export async function runTraining(input: TrainingLoopInput): Promise<TrainingOut
       const started = performance.now();
       trainer.setLearningRateScale(linearDecayFactor(step, schedule.epochs * perEpoch, schedule.decayEpochs * perEpoch));
       const real = tensor(engine, batch.images, [batcher.batchSize, ...imageShape]);
-      const statsTensor = trainer.step(real);
+      const statsTensor = trainer.step(real, batch.labels);
       const stats = toStats(await statsTensor.toArray());
       real.dispose();
       statsTensor.dispose();

@@ -13,7 +13,8 @@ import { DEFAULT_WIDTH } from '../gan/models.js';
 import { generatorShapes, discriminatorShapes, type GanSpec } from '../gan/spec.js';
 import { specOfConfig } from '../gan/trainer.js';
 import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
-import { DEFAULT_PRESET } from '../gan/presets.js';
+import { DEFAULT_PRESET, CONDITIONAL } from '../gan/presets.js';
+import { fixedSampleCount, gridLabels } from '../gan/fixed-samples.js';
 import { EMA_PREFIX } from '../gan/generator-state.js';
 import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';
 import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
@@ -35,6 +36,8 @@ interface SaveContext {
   batcher: Batcher;
   options: TrainOptions;
   fixedZ: Tensor;
+  /** The class of each fixed z (conditional runs), saved as fixed_labels. */
+  fixedLabels?: Float32Array;
   totals: EpochTotals;
   step: number;
   epochsDone: number;
@@ -57,8 +60,11 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     ...(await adamState('optimizer_g.', trainer.G, trainer.optG)),
     ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
     fixed_z: await readTensor(c.fixedZ),
+    ...(c.fixedLabels ? { fixed_labels: { dtype: 'F32' as const, shape: [c.fixedLabels.length], data: c.fixedLabels } } : {}),
   };
-  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, ...config } = c.options;
+  // `conditional` is stored only when set, so an unconditional run's config is byte for byte what it was.
+  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, conditional, ...rest } = c.options;
+  const config = conditional ? { ...rest, conditional } : rest;
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(config),
@@ -99,7 +105,7 @@ export interface LoadedTrainingCheckpoint {
   /** The file's model spec, or the reference DCGAN its config describes (files from before specs). */
   spec: GanSpec;
   runDir: string;
-  restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; totals: EpochTotals; step: number };
+  restore(engine: Engine, trainer: GanTrainer, batcher: Batcher): { fixedZ: Tensor; fixedLabels?: Float32Array; totals: EpochTotals; step: number };
 }
 
 /**
@@ -136,6 +142,7 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
   if (stored && stored.latentDim !== options.latentDim) {
     throw new CheckpointError(`${path}: metadata "model" has latentDim ${stored.latentDim} but its config says --latent-dim ${options.latentDim}; the checkpoint is corrupt`);
   }
+  checkConditional(stored, options, path);
   checkTrainingTensors(tensors, options, spec, path);
   const checkpointsDir = dirname(path);
   const runDir = basename(checkpointsDir) === 'checkpoints' ? dirname(checkpointsDir) : checkpointsDir;
@@ -149,12 +156,14 @@ export function loadTrainingCheckpoint(path: string): LoadedTrainingCheckpoint {
       if (trainer.average) loadModuleState(engine, EMA_PREFIX, trainer.average.model, tensors, path);
       loadAdamState(engine, 'optimizer_g.', trainer.G, trainer.optG, tensors, path);
       loadAdamState(engine, 'optimizer_d.', trainer.D, trainer.optD, tensors, path);
-      const z = expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
+      const count = fixedSampleCount(spec.conditional);
+      const z = expectTensor(tensors, 'fixed_z', [count, options.latentDim, 1, 1], path);
+      const fixedLabels = spec.conditional ? expectTensor(tensors, 'fixed_labels', [count], path) : undefined;
       trainer.optG.step = stepG;
       trainer.optD.step = stepD;
       setRngState(engine, { seed: rng.seed >>> 0, counter: rng.counter >>> 0 });
       batcher.restore(batcherState);
-      return { fixedZ: keep(tensor(engine, z, [64, options.latentDim, 1, 1])), totals, step };
+      return { fixedZ: keep(tensor(engine, z, [count, options.latentDim, 1, 1])), fixedLabels, totals, step };
     },
   };
 }
@@ -169,19 +178,41 @@ function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, sp
   const adam = (params: [string, number[]][]) => params.flatMap(([n, shape]) => [[`m.${n}`, shape], [`v.${n}`, shape]] as [string, number[]][]);
   checkState(tensors, 'optimizer_g.', adam(G.parameters), path);
   checkState(tensors, 'optimizer_d.', adam(D.parameters), path);
-  expectTensor(tensors, 'fixed_z', [64, options.latentDim, 1, 1], path);
+  const count = fixedSampleCount(spec.conditional);
+  expectTensor(tensors, 'fixed_z', [count, options.latentDim, 1, 1], path);
+  if (spec.conditional) {
+    const labels = expectTensor(tensors, 'fixed_labels', [count], path);
+    const expected = gridLabels(spec.conditional.classes);
+    const at = labels.findIndex((v, i) => v !== expected[i]);
+    if (at >= 0) throw new CheckpointError(`${path}: tensor "fixed_labels" holds ${labels[at]} at ${at}, expected class ${expected[at]} (one row of 8 per class); the checkpoint is corrupt`);
+  } else if (Object.hasOwn(tensors, 'fixed_labels')) {
+    throw new CheckpointError(`${path}: tensor "fixed_labels" is in a checkpoint whose model is not class-conditional; the checkpoint is corrupt`);
+  }
+}
+
+/** The config's --conditional against the file's spec: both or neither, and the spec's classes Fashion-MNIST's. */
+function checkConditional(stored: GanSpec | undefined, options: StoredOptions, path: string): void {
+  const flag = options.conditional ?? false;
+  const has = stored?.conditional !== undefined;
+  if (flag !== has) {
+    throw new CheckpointError(`${path}: metadata "config" says ${flag ? '--conditional' : 'no --conditional'} but its metadata "model" is ${has ? '' : 'not '}class-conditional` +
+      `${stored ? '' : ' (it has no model spec)'}; the checkpoint is corrupt`);
+  }
+  if (stored?.conditional && stored.conditional.classes !== CONDITIONAL.classes) {
+    throw new CheckpointError(`${path}: metadata "model" field "conditional" has ${stored.conditional.classes} classes, but training reads Fashion-MNIST's ${CONDITIONAL.classes}; the checkpoint is corrupt`);
+  }
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise'];
-const FLAG: Record<string, string> = { model: 'model', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'conditional'];
+const FLAG: Record<string, string> = { model: 'model', conditional: 'conditional', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
   // Checkpoints from before --ngf/--ndf/--spectral-norm hold the reference settings.
   const stored = {
     ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false,
-    model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0,
+    model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0, conditional: storedOptions.conditional ?? false,
   };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];

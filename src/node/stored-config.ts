@@ -38,6 +38,7 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   classifier: { flag: 'classifier', kind: 'string', required: false },
   model: { flag: 'model', kind: 'string', required: false },
   labelNoise: { flag: 'label-noise', kind: 'number', required: false },
+  conditional: { flag: 'conditional', kind: 'boolean', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

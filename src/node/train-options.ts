@@ -1,6 +1,6 @@
 // `npm run train` flags → a validated TrainOptions.
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
-import { DEFAULT_GAN_CONFIG, type GanConfig } from '../gan/trainer.js';
+import { DEFAULT_GAN_CONFIG, specOfConfig, type GanConfig } from '../gan/trainer.js';
 import { PRESETS, PRESET_NAMES, DEFAULT_PRESET, findPreset, presetCounts } from '../gan/presets.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
 import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
@@ -47,6 +47,8 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --ngf N, --ndf N    channels of G's and D's layers next to the image, as in PyTorch's DCGAN (default 64;
                       the inner layers have twice as many)
   --spectral-norm     spectrally normalise D's convs and drop its batchnorm (Miyato et al. 2018)
+  --conditional       class-conditional: a class embedding (50) concatenated to G's z, a projection
+                      discriminator (Miyato & Koyama 2018); sample grids get one row per class
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -69,7 +71,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const model = str(v, 'model') ?? DEFAULT_PRESET;
@@ -90,7 +92,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   const epochs = num(v, 'epochs', p.epochs, { int: true, min: 1 });
   const decayEpochs = num(v, 'decay-epochs', 0, { int: true, min: 0 });
   if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
-  return {
+  const options: TrainOptions = {
     epochs,
     decayEpochs,
     batchSize: num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 }),
@@ -110,6 +112,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     limit: v.limit === undefined && v.class === undefined ? p.limit : limit,
     model,
     labelNoise: num(v, 'label-noise', p.labelNoise, { min: 0, maxExclusive: 0.5 }),
+    conditional: Boolean(v.conditional),
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     out: str(v, 'out'),
     resume: str(v, 'resume'),
@@ -122,6 +125,14 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     given: Object.keys(v).filter((k) => v[k] !== undefined),
   };
+  if (options.conditional) {
+    try {
+      specOfConfig(options);
+    } catch (e) {
+      throw new UsageError(`--conditional with --model ${model}: ${(e as Error).message.replace(/^[^:]*: /, '')}; drop --conditional or pick another --model`);
+    }
+  }
+  return options;
 }
 
 /** `--model list`: each preset with its G and D parameter counts and its source. */

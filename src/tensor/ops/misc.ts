@@ -1,10 +1,12 @@
-// Differentiable upsampling, dropout and concatenation.
+// Differentiable upsampling, dropout, concatenation and its inverse (narrow).
 import { record } from '../graph.js';
 import { Tensor, shapeString } from '../tensor.js';
 import { nextRandomKey } from '../state.js';
 import { upsampleNearestKernel, upsampleNearestGradKernel } from '../../kernels/upsample.js';
 import { dropoutKernel } from '../../kernels/dropout.js';
 import { concatKernel, sliceAxisKernel } from '../../kernels/concat.js';
+import { fillKernel } from '../../kernels/elementwise.js';
+import { contiguous } from './shape.js';
 
 /** Nearest-neighbour upsampling of NCHW by an integer factor: [N, C, H, W] → [N, C, H·scale, W·scale]. */
 export function upsampleNearest(x: Tensor, scale: number): Tensor {
@@ -58,5 +60,34 @@ export function concat(tensors: Tensor[], axis = 1): Tensor {
       start += t.shape[ax];
       return part;
     });
+  });
+}
+
+/**
+ * The positions [start, start + length) of x along `axis` (PyTorch's narrow), as a tensor of its own. Its
+ * gradient is the incoming one placed back at those positions, zeros elsewhere. Throws for a range outside x.
+ */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= x.rank) throw new Error(`narrow: axis ${axis} out of range for shape ${shapeString(x.shape)}`);
+  const total = x.shape[ax];
+  if (!(Number.isInteger(start) && Number.isInteger(length) && start >= 0 && length >= 1 && start + length <= total)) {
+    throw new Error(`narrow: [${start}, ${start + length}) is not within 0…${total} of axis ${ax} of ${shapeString(x.shape)}`);
+  }
+  const shape = [...x.shape];
+  shape[ax] = length;
+  const whole = contiguous(x);
+  const y = Tensor.adopt(sliceAxisKernel(whole, ax, start, shape));
+  if (whole !== x) whole.dispose();
+  return record(y, 'narrow', [x], (g) => {
+    const zeros = (n: number) => {
+      const s = [...x.shape];
+      s[ax] = n;
+      return Tensor.adopt(fillKernel(x.engine, s, 0));
+    };
+    const parts = [...(start > 0 ? [zeros(start)] : []), contiguous(g), ...(start + length < total ? [zeros(total - start - length)] : [])];
+    const out = Tensor.adopt(concatKernel(parts, ax, [...x.shape]));
+    for (const p of parts) if (p !== g) p.dispose();
+    return [out];
   });
 }

@@ -1,0 +1,299 @@
+// Class-conditional generation: a class embedding concatenated to G's z and a projection discriminator (Miyato &
+// Koyama 2018). The lookup and the projection against float64 and finite differences, the GAN pattern on the
+// projection D, a short conditional run writing every artifact with a bitwise-equal resume, the conditional spec's
+// round trip through a checkpoint and tampered or contradicting conditional fields refused.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import type { Engine } from '../src/runtime/engine.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { getEngine, rng, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
+import { train } from '../src/cli/train.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { Progress } from '../src/node/progress.js';
+import { PRESETS, CONDITIONAL, DEFAULT_WIDTH } from '../src/gan/presets.js';
+import { conditionalSpec, validateSpec, generatorShapes, discriminatorShapes, buildGeneratorOf, buildDiscriminatorOf, projectionFeatures } from '../src/gan/spec.js';
+import { ConditionalGenerator, ProjectionDiscriminator, conditionalInput } from '../src/gan/network.js';
+import { specOfConfig, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
+import { loadTrainingCheckpoint } from '../src/node/checkpoint-files.js';
+import { loadGenerator } from '../src/node/load-generator.js';
+import { Embedding, oneHot, oneHotRows } from '../src/nn/embedding.js';
+import { Conv2d, BatchNorm2d, LeakyReLU, Flatten, Linear, inference } from '../src/nn/layers.js';
+import { matmul } from '../src/tensor/ops/matmul.js';
+import { mul, add } from '../src/tensor/ops/elementwise.js';
+import { sum } from '../src/tensor/ops/reduce.js';
+import { narrow } from '../src/tensor/ops/misc.js';
+import { backward, tidy } from '../src/tensor/autograd.js';
+import { randn, tensor, copyInto } from '../src/tensor/ops/create.js';
+
+let engine: Engine;
+let dataDir: string;
+const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
+const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-cond-'));
+
+function idx(dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** 24 train and 20 test images, every class: noisy blobs whose place depends on the class. */
+function writeTinyDataset(dir: string): void {
+  const r = rng(13);
+  for (const [prefix, n] of [['train', 24], ['t10k', 20]] as const) {
+    const images = new Uint8Array(n * 784);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 10;
+      const cx = 6 + labels[i] * 1.6;
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+        const d = Math.hypot(x - cx, y - 14) / 6;
+        images[i * 784 + y * 28 + x] = Math.min(255, Math.round(255 * Math.exp(-d * d) + 20 * r()));
+      }
+    }
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
+  }
+}
+
+beforeAll(async () => {
+  engine = await getEngine();
+  dataDir = tmp();
+  writeTinyDataset(dataDir);
+});
+
+const sizes = { ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false };
+const everyClass = Array.from({ length: 10 }, (_, c) => ['--class', String(c)]).flat();
+const flags = (out: string) => ['--conditional', '--data', dataDir, '--batch-size', '8', '--seed', '4', '--epochs', '1', '--limit', '24', ...everyClass, '--out', out];
+
+describe('the conditional spec', () => {
+  it.each(PRESETS.map((p) => p.name))('%s: G takes z and a 50-wide embedding, D gets a projection; it validates and runs', (name) => {
+    const p = PRESETS.find((q) => q.name === name)!;
+    const spec = conditionalSpec(p.spec({ latentDim: p.defaults.latentDim, ...sizes }), { ...CONDITIONAL });
+    expect(CONDITIONAL).toEqual({ classes: 10, embedding: 50 });
+    expect(validateSpec(JSON.parse(JSON.stringify(spec)), 'x')).toEqual(spec);
+    const g = generatorShapes(spec);
+    const d = discriminatorShapes(spec);
+    expect(g.parameters).toContainEqual(['embedding.weight', [10, 50]]);
+    expect(d.parameters).toContainEqual(['projection.weight', [10, projectionFeatures(spec)]]);
+    const G = buildGeneratorOf(engine, spec);
+    const D = buildDiscriminatorOf(engine, spec);
+    expect(G).toBeInstanceOf(ConditionalGenerator);
+    expect(D).toBeInstanceOf(ProjectionDiscriminator);
+    expect(G.stateDict().get('embedding.weight')?.shape).toEqual([10, 50]);
+    const z = randn(engine, [2, spec.latentDim, 1, 1]);
+    const input = conditionalInput(engine, z, [3, 7], 10);
+    const images = inference(engine, G, input);
+    expect(images.shape).toEqual([2, 1, 28, 28]);
+    const rows = oneHot(engine, [3, 7], 10);
+    D.eval();
+    const logits = tidy(engine, () => D.discriminate(images, rows));
+    expect(logits.shape).toEqual([2, 1]);
+    expect(() => D.forward(images)).toThrow(/needs the class of each image/);
+    expect(() => G.forward(z)).toThrow(/expects \[z ; onehot\(y\)\]/);
+    for (const t of [z, input, images, rows, logits]) t.dispose();
+    G.dispose();
+    D.dispose();
+  });
+
+  it('specOfConfig makes the preset conditional only with --conditional; an unconditional spec is unchanged', () => {
+    const plain = specOfConfig(DEFAULT_GAN_CONFIG);
+    expect(plain.conditional).toBeUndefined();
+    expect(JSON.stringify(plain)).not.toContain('conditional');
+    const cond = specOfConfig({ ...DEFAULT_GAN_CONFIG, conditional: true });
+    expect(cond.conditional).toEqual({ classes: 10, embedding: 50 });
+    expect(cond.generator[0]).toMatchObject({ type: 'convTranspose2d', in: 150 });
+    // dcgan's D ends conv(128→1, 7×7) then flatten: φ is [128, 7, 7]
+    expect(projectionFeatures(cond)).toBe(128 * 49);
+  });
+
+  it('refuses a D that does not end in a weighted layer to one logit', () => {
+    const spec = specOfConfig(DEFAULT_GAN_CONFIG);
+    const odd = { ...spec, discriminator: [...spec.discriminator, { type: 'sigmoid' as const }] };
+    expect(() => conditionalSpec(odd, { ...CONDITIONAL })).toThrow(/discriminator layer 7 \(sigmoid\): a projection discriminator \(conditional\) needs D to end in a linear or conv2d layer/);
+  });
+});
+
+describe('the lookup and the projection', () => {
+  it('narrow, the one-hot lookup and the projection term match finite differences', async () => {
+    const labels = [2, 0, 2, 1];
+    const rows = Float64Array.from(oneHotRows(labels, 3));
+    await gradCheck(engine, (x) => narrow(x, 1, 2, 3), [{ data: randomArray(4 * 7 * 2, 1), shape: [4, 7, 2] }]);
+    await gradCheck(engine, (w) => matmul(toGpu(engine, rows, [4, 3]), w), [{ data: randomArray(3 * 5, 2), shape: [3, 5] }]);
+    await gradCheck(engine, (w, phi) => sum(mul(matmul(toGpu(engine, rows, [4, 3]), w), phi), 1, true), [
+      { data: randomArray(3 * 6, 3), shape: [3, 6] }, { data: randomArray(4 * 6, 4), shape: [4, 6] },
+    ]);
+  });
+
+  it('G and D compute [z ; E_G[y]] → first layer and last(φ) + ⟨E_D[y], φ⟩, against float64', async () => {
+    const [latent, classes, emb, b] = [3, 4, 2, 5];
+    const labels = [3, 1, 0, 3, 2];
+    const linear = new Linear(engine, latent + emb, 6);
+    const G = new ConditionalGenerator(0, [Flatten(), linear], new Embedding(engine, classes, emb), latent);
+    const zData = randomArray(b * latent, 5);
+    const z = toGpu(engine, zData, [b, latent, 1, 1]);
+    const out = await inference(engine, G, conditionalInput(engine, z, labels, classes)).toArray();
+    const [W, bias, E] = await Promise.all([linear.weight, linear.bias!, G.embedding.weight].map((t) => t.toArray()));
+    const expected = new Float64Array(b * 6);
+    for (let i = 0; i < b; i++) {
+      const x = [...zData.slice(i * latent, (i + 1) * latent), ...E.slice(labels[i] * emb, (labels[i] + 1) * emb)];
+      for (let o = 0; o < 6; o++) expected[i * 6 + o] = bias[o] + x.reduce((s, v, k) => s + v * W[o * (latent + emb) + k], 0);
+    }
+    expectClose(out, expected, 1e-5, 1e-4, 'conditional G');
+
+    const head = new Linear(engine, 8, 1);
+    const D = new ProjectionDiscriminator(0, [Flatten(), head], 1, new Embedding(engine, classes, 8));
+    const xData = randomArray(b * 8, 6);
+    const logits = await tidy(engine, () => D.discriminate(toGpu(engine, xData, [b, 2, 2, 2]), oneHot(engine, labels, classes))).toArray();
+    const [Wd, bd, Ed] = await Promise.all([head.weight, head.bias!, D.projection.weight].map((t) => t.toArray()));
+    const want = Float64Array.from({ length: b }, (_, i) => {
+      let s = bd[0];
+      for (let k = 0; k < 8; k++) s += xData[i * 8 + k] * (Wd[k] + Ed[labels[i] * 8 + k]);
+      return s;
+    });
+    expectClose(logits, want, 1e-5, 1e-4, 'projection D');
+    G.dispose();
+    D.dispose();
+  });
+
+  it('the GAN pattern on the projection D (batchnorm inside φ): two forwards then one backward equal two separate passes', async () => {
+    const build = () => {
+      const conv = new Conv2d(engine, 1, 3, 3, { stride: 2, padding: 1, bias: false });
+      return new ProjectionDiscriminator(0, [conv, new BatchNorm2d(engine, 3), LeakyReLU(0.2), Flatten(), new Linear(engine, 3 * 16, 1)], 4, new Embedding(engine, 10, 3 * 16));
+    };
+    const D = build();
+    const initial = await Promise.all(D.parameters().map((t) => t.toArray()));
+    const reset = () => {
+      tidy(engine, () => D.parameters().forEach((t, i) => copyInto(t, tensor(engine, initial[i], t.shape))));
+      for (const [, t] of D.namedBuffers()) tidy(engine, () => copyInto(t, tensor(engine, new Float32Array(t.size), t.shape)));
+    };
+    const x = [toGpu(engine, randomArray(4 * 64, 7), [4, 1, 8, 8]), toGpu(engine, randomArray(4 * 64, 8, -2, 1), [4, 1, 8, 8])];
+    const rows = [oneHot(engine, [1, 5, 5, 9], 10), oneHot(engine, [0, 5, 2, 9], 10)];
+    const grads = async () => {
+      const out = await Promise.all(D.parameters().map((t) => t.grad!.toArray()));
+      for (const t of D.parameters()) {
+        t.grad!.dispose();
+        t.grad = null;
+      }
+      return out;
+    };
+    reset();
+    tidy(engine, () => backward(add(sum(D.discriminate(x[0], rows[0])), sum(mul(D.discriminate(x[1], rows[1]), toGpu(engine, [1, -2, 3, 0.5], [4, 1]))))));
+    const joint = await grads();
+    reset();
+    tidy(engine, () => backward(sum(D.discriminate(x[0], rows[0]))));
+    const first = await grads();
+    tidy(engine, () => backward(sum(mul(D.discriminate(x[1], rows[1]), toGpu(engine, [1, -2, 3, 0.5], [4, 1])))));
+    const second = await grads();
+    const names = D.namedParameters().map(([n]) => n);
+    expect(names).toContain('projection.weight');
+    joint.forEach((g, i) => expectClose(g, first[i].map((v, j) => v + second[i][j]), 1e-5, 1e-4, names[i]));
+    // the projection's gradient reaches only the classes asked for: rows 1, 5, 9 and 0, 2 (not 3, 4, 6, 7, 8)
+    const proj = joint[names.indexOf('projection.weight')];
+    for (const c of [3, 4, 6, 7, 8]) expect(proj.slice(c * 48, (c + 1) * 48).every((v) => v === 0), `class ${c}`).toBe(true);
+    for (const c of [0, 1, 2, 5, 9]) expect(proj.slice(c * 48, (c + 1) * 48).some((v) => v !== 0), `class ${c}`).toBe(true);
+    for (const t of [...x, ...rows]) t.dispose();
+    D.dispose();
+  });
+});
+
+describe('npm run train -- --conditional', () => {
+  let whole: string;
+  beforeAll(async () => {
+    whole = tmp();
+    await train(flags(whole), { engine, ...quiet });
+  }, 600_000);
+
+  it('writes every artifact, a 10-class × 8 grid, and resumes bitwise equal', async () => {
+    for (const f of ['samples/epoch_001.png', 'loss.png', 'metrics.jsonl', 'checkpoints/latest.safetensors', 'checkpoints/epoch_001.safetensors']) {
+      expect(existsSync(join(whole, f)), f).toBe(true);
+    }
+    const grid = PNG.sync.read(readFileSync(join(whole, 'samples/epoch_001.png')));
+    expect([grid.width, grid.height]).toEqual([8 * 30 + 2, 10 * 30 + 2]);
+    const parts = tmp();
+    expect(await train([...flags(parts), '--max-steps', '2'], { engine, ...quiet })).toMatchObject({ steps: 2, stopped: true });
+    expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: false });
+    const a = readSafetensors(join(whole, 'checkpoints/latest.safetensors'));
+    const b = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
+    for (const name of ['generator.embedding.weight', 'discriminator.projection.weight', 'optimizer_g.m.embedding.weight', 'optimizer_d.v.projection.weight', 'fixed_labels']) {
+      expect(Object.keys(a.tensors), name).toContain(name);
+    }
+    expect(a.tensors.fixed_z.shape).toEqual([80, 100, 1, 1]);
+    expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
+    for (const n of Object.keys(a.tensors)) expect(Buffer.from(b.tensors[n].data.buffer).equals(Buffer.from(a.tensors[n].data.buffer)), n).toBe(true);
+    expect(Buffer.from(PNG.sync.read(readFileSync(join(parts, 'samples/epoch_001.png'))).data).equals(Buffer.from(grid.data))).toBe(true);
+    expect(JSON.parse(a.metadata.config).conditional).toBe(true);
+  }, 600_000);
+
+  it('the conditional spec round-trips through the checkpoint, and loadGenerator builds it from the file alone', () => {
+    const path = join(whole, 'checkpoints/latest.safetensors');
+    const expected = specOfConfig({ ...DEFAULT_GAN_CONFIG, conditional: true });
+    expect(loadTrainingCheckpoint(path).spec).toEqual(expected);
+    const loaded = loadGenerator(engine, path);
+    expect(loaded.spec).toEqual(expected);
+    expect(loaded.G).toBeInstanceOf(ConditionalGenerator);
+    loaded.G.dispose();
+  });
+
+  it('an unconditional run refuses --conditional on resume, and its config does not mention it', async () => {
+    const plain = tmp();
+    await train([...flags(plain).filter((f) => f !== '--conditional'), '--max-steps', '1'], { engine, ...quiet });
+    const { metadata, tensors } = readSafetensors(join(plain, 'checkpoints/latest.safetensors'));
+    expect(metadata.config).not.toContain('conditional');
+    expect(metadata.model).not.toContain('conditional');
+    expect(tensors.fixed_z.shape).toEqual([64, 100, 1, 1]);
+    expect(Object.keys(tensors)).not.toContain('fixed_labels');
+    await expect(train(['--resume', plain, '--conditional'], { engine, ...quiet })).rejects.toThrow(/--conditional true contradicts the checkpoint's false/);
+  }, 600_000);
+
+  it('refuses tampered or contradicting conditional fields with one line naming the field or tensor', () => {
+    const path = join(whole, 'checkpoints/latest.safetensors');
+    const { tensors, metadata } = readSafetensors(path);
+    const spec = JSON.parse(metadata.model);
+    const config = JSON.parse(metadata.config);
+    let k = 0;
+    const tamper = (edit: { spec?: (s: any) => void; config?: (c: any) => void; tensors?: (t: typeof tensors) => typeof tensors }): string => {
+      const s = structuredClone(spec);
+      const c = structuredClone(config);
+      edit.spec?.(s);
+      edit.config?.(c);
+      const file = join(whole, `tampered-${k++}.safetensors`);
+      writeSafetensors(file, edit.tensors ? edit.tensors({ ...tensors }) : tensors, { ...metadata, model: JSON.stringify(s), config: JSON.stringify(c) });
+      return file;
+    };
+    const cases: [Parameters<typeof tamper>[0], RegExp][] = [
+      [{ spec: (s) => { delete s.conditional; } }, /model spec generator layer 0 \(convTranspose2d\): its input is \[100, 1, 1\], expected \[150, H, W\]/],
+      [{ spec: (s) => { delete s.conditional; s.generator[0].in = 100; } }, /metadata "config" says --conditional but its metadata "model" is not class-conditional/],
+      [{ config: (c) => { delete c.conditional; } }, /metadata "config" says no --conditional but its metadata "model" is class-conditional/],
+      [{ spec: (s) => { s.conditional.embedding = 40; } }, /model spec generator \(input: z and the class embedding\) layer 0 \(convTranspose2d\): its input is \[140, 1, 1\], expected \[150, H, W\]/],
+      [{ spec: (s) => { s.conditional.embedding = 40; s.generator[0].in = 140; } }, /tensor "generator\.0\.weight" has shape \[150, 128, 7, 7\], the model expects \[140, 128, 7, 7\]/],
+      [{ spec: (s) => { s.conditional.classes = 9; } }, /"conditional" has 9 classes, but training reads Fashion-MNIST's 10/],
+      [{ spec: (s) => { s.conditional.classes = 0; } }, /model spec "conditional" field "classes" is 0: expected/],
+      [{ spec: (s) => { s.conditional.classes = 10 ** 6; } }, /model spec "conditional" field "classes" is 1000000: expected \{"classes":1…1000/],
+      [{ spec: (s) => { s.conditional.batchNorm = true; } }, /model spec "conditional" has unknown field "batchNorm"/],
+      [{ spec: (s) => { s.conditional = 'yes'; } }, /model spec "conditional" is "yes"/],
+      [{ tensors: (t) => { delete t['discriminator.projection.weight']; return t; } }, /"discriminator\.projection\.weight"/],
+      [{ tensors: (t) => { const f = t.fixed_labels; t.fixed_labels = { ...f, data: f.data.map((v, i) => (i === 9 ? 4 : v)) }; return t; } }, /tensor "fixed_labels" holds 4 at 9, expected class 1/],
+      [{ tensors: (t) => { delete t.fixed_labels; return t; } }, /"fixed_labels"/],
+    ];
+    for (const [edit, message] of cases) {
+      const file = tamper(edit);
+      let error: Error | undefined;
+      try {
+        loadTrainingCheckpoint(file);
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error?.message, String(message)).toMatch(message);
+      expect(error?.name).toBe('CheckpointError');
+      expect(error?.message).not.toContain('\n');
+    }
+    // The generator path checks the tensors against the file's spec: classes 9 contradicts the embedding.
+    expect(() => loadGenerator(engine, tamper({ spec: (s) => { s.conditional.classes = 9; } }))).toThrow(/tensor "generator\.embedding\.weight" has shape \[10, 50\], the model expects \[9, 50\]/);
+  });
+});
