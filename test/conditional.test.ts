@@ -28,6 +28,16 @@ import { sum } from '../src/tensor/ops/reduce.js';
 import { narrow } from '../src/tensor/ops/misc.js';
 import { backward, tidy } from '../src/tensor/autograd.js';
 import { randn, tensor, copyInto } from '../src/tensor/ops/create.js';
+import { generateImages } from '../src/cli/generate.js';
+import { evaluate } from '../src/cli/evaluate.js';
+import { sample, samplePixels } from '../src/gan/sample.js';
+import { imageGrid } from '../src/gan/images.js';
+import { loadFashionMnist } from '../src/node/mnist-files.js';
+import { loadClassifier } from '../src/gan/classifier.js';
+import { classifyImages } from '../src/gan/features.js';
+import { predictedClasses } from '../src/gan/quality.js';
+import { conditionalAccuracy } from '../src/gan/evaluate.js';
+import { Prng, permutation } from '../src/data/batches.js';
 
 let engine: Engine;
 let dataDir: string;
@@ -296,4 +306,119 @@ describe('npm run train -- --conditional', () => {
     // The generator path checks the tensors against the file's spec: classes 9 contradicts the embedding.
     expect(() => loadGenerator(engine, tamper({ spec: (s) => { s.conditional.classes = 9; } }))).toThrow(/tensor "generator\.embedding\.weight" has shape \[10, 50\], the model expects \[9, 50\]/);
   });
+});
+
+describe('sampling and generate --class from a conditional checkpoint', () => {
+  let run: string;
+  let plain: string;
+  beforeAll(async () => {
+    run = tmp();
+    await train([...flags(run), '--max-steps', '2'], { engine, ...quiet });
+    plain = tmp();
+    await train([...flags(plain).filter((f) => f !== '--conditional'), '--max-steps', '1'], { engine, ...quiet });
+  }, 600_000);
+  const ckpt = (dir: string) => join(dir, 'checkpoints/latest.safetensors');
+
+  it('loadGenerator gives classes; sample({ class }) makes that class, chunked or not; bad classes throw', async () => {
+    const loaded = loadGenerator(engine, ckpt(run));
+    expect(loaded.classes).toBe(10);
+    const sneakers = await samplePixels(engine, loaded, { n: 6, seed: 2, class: 7 });
+    const chunked = await samplePixels(engine, loaded, { n: 6, seed: 2, class: 7, chunk: 4 });
+    expect(Buffer.from(chunked.pixels.buffer).equals(Buffer.from(sneakers.pixels.buffer))).toBe(true);
+    const boots = await samplePixels(engine, loaded, { n: 6, seed: 2, class: 9 });
+    expect(Buffer.from(boots.pixels.buffer).equals(Buffer.from(sneakers.pixels.buffer))).toBe(false);
+    // labels per image, chunked: image i of class labels[i] equals the single-class call's image i
+    const mixed = await samplePixels(engine, loaded, { n: 6, seed: 2, labels: [7, 9, 7, 9, 7, 9], chunk: 4 });
+    for (let i = 0; i < 6; i++) {
+      const want = (i % 2 ? boots : sneakers).pixels.subarray(i * 784, (i + 1) * 784);
+      expectClose(mixed.pixels.subarray(i * 784, (i + 1) * 784), want, 1e-5, 1e-4, `image ${i}`);
+    }
+    await expect(sample(engine, loaded, { n: 2, class: 10 })).rejects.toThrow(/class 10 is not a class index 0…9/);
+    await expect(sample(engine, loaded, { n: 2, class: 1.5 })).rejects.toThrow(/class 1.5 is not a class index/);
+    loaded.G.dispose();
+    const unconditional = loadGenerator(engine, ckpt(plain));
+    expect(unconditional.classes).toBeUndefined();
+    await expect(sample(engine, unconditional, { n: 2, class: 0 })).rejects.toThrow(/this generator is not class-conditional/);
+    unconditional.G.dispose();
+  });
+
+  it('--class sneaker writes that class; --class all a 10-row grid; repeated --class splits; an unconditional file refuses --class', async () => {
+    const out = tmp();
+    const one = join(out, 'sneakers.png');
+    await generateImages(['--checkpoint', ckpt(run), '--class', 'sneaker', '--n', '4', '--seed', '2', '--out', one], engine);
+    const loaded = loadGenerator(engine, ckpt(run));
+    const api = await samplePixels(engine, loaded, { n: 4, seed: 2, class: 7 });
+    const grid = PNG.sync.read(readFileSync(one));
+    const expected = imageGrid(api.pixels, 4, 28, 28, { cols: 2, pad: 2, range: [-1, 1] });
+    expect([grid.width, grid.height]).toEqual([expected.width, expected.height]);
+    const gray = Uint8Array.from({ length: grid.width * grid.height }, (_, i) => grid.data[4 * i]);
+    expect(Buffer.from(gray).equals(Buffer.from(expected.pixels))).toBe(true);
+    await generateImages(['--checkpoint', ckpt(run), '--class', '7', '--n', '4', '--seed', '2', '--out', join(out, 'seven.png')], engine);
+    expect(readFileSync(join(out, 'seven.png')).equals(readFileSync(one))).toBe(true);
+
+    await generateImages(['--checkpoint', ckpt(run), '--class', 'all', '--out', join(out, 'all.png'), '--interpolate', '3'], engine);
+    const all = PNG.sync.read(readFileSync(join(out, 'all.png')));
+    expect([all.width, all.height]).toEqual([8 * 30 + 2, 10 * 30 + 2]);
+    // row r is class r, with the same 8 z in every row: sample({ n: 8, class: r }) at the same seed
+    for (const r of [0, 9]) {
+      const row = await samplePixels(engine, loaded, { n: 8, seed: 0, class: r });
+      const tiles = imageGrid(row.pixels, 8, 28, 28, { cols: 8, pad: 2, range: [-1, 1] });
+      for (let y = 0; y < 28; y++) {
+        for (let x = 0; x < tiles.width; x++) expect(all.data[4 * ((r * 30 + 2 + y) * all.width + x)], `row ${r}`).toBe(tiles.pixels[(2 + y) * tiles.width + x]);
+      }
+    }
+    const split = await generateImages(['--checkpoint', ckpt(run), '--class', 'sneaker', '--class', 'bag', '--n', '4', '--out', join(out, 'split.png')], engine);
+    expect(existsSync(split.files[0])).toBe(true);
+    loaded.G.dispose();
+
+    for (const [args, message] of [
+      [['--checkpoint', ckpt(plain), '--class', 'sneaker'], /^--class sneaker: .* is not class-conditional \(trained without --conditional\); drop --class, or use a checkpoint of npm run train -- --conditional$/],
+      [['--checkpoint', ckpt(run), '--class', 'boots'], /^--class boots: unknown class "boots"; valid classes are 0 t-shirt/],
+      [['--checkpoint', ckpt(run), '--class', 'all', '--class', 'bag'], /^--class all makes every class; give it alone/],
+      [['--checkpoint', ckpt(run), '--class', '12'], /^--class 12: unknown class "12"/],
+    ] as [string[], RegExp][]) {
+      const before = join(out, 'untouched.png');
+      await expect(generateImages([...args, '--out', before], engine)).rejects.toThrow(message);
+      expect(existsSync(before)).toBe(false);
+    }
+  });
+});
+
+describe('conditional accuracy', () => {
+  const data = '/usr/share/datasets/fashion-mnist';
+  const classifierFile = 'models/classifier.safetensors';
+  it.skipIf(!existsSync(join(data, 't10k-labels-idx1-ubyte.gz')) || !existsSync(classifierFile))(
+    'on real test images: 1 against the classifier\'s own predictions, its test accuracy against the true labels, chance for shuffled labels', async () => {
+      const test = loadFashionMnist({ dir: data, split: 'test', limit: 2000 });
+      const classifier = loadClassifier(engine, readSafetensors(classifierFile).tensors, classifierFile);
+      const { logits } = await classifyImages(engine, classifier, test.images, test.count);
+      classifier.dispose();
+      const own = predictedClasses(logits, 10);
+      expect(conditionalAccuracy(logits, own)).toBe(1);
+      const truth = conditionalAccuracy(logits, test.labels);
+      expect(truth).toBeGreaterThan(0.88);
+      expect(truth).toBeLessThan(0.96);
+      const shuffled = permutation(test.count, new Prng(5));
+      const chance = conditionalAccuracy(logits, Array.from(shuffled, (i) => test.labels[i]));
+      expect(chance).toBeGreaterThan(0.07);
+      expect(chance).toBeLessThan(0.13);
+      expect(() => conditionalAccuracy(logits, own.subarray(1))).toThrow(/2000 images but 1999 classes asked for/);
+    }, 120_000);
+
+  it.skipIf(!existsSync('models/classifier.safetensors'))('npm run evaluate on a conditional checkpoint adds conditional accuracy and per-class FID, precision, recall', async () => {
+    const run = tmp();
+    await train([...flags(run), '--max-steps', '1'], { engine, ...quiet });
+    const json = join(run, 'eval.json');
+    const { report, table } = await evaluate(['--checkpoint', join(run, 'checkpoints/latest.safetensors'), '--data', dataDir, '--n', '20', '--json', json], engine);
+    const c = report.conditional!;
+    expect(c.classes).toBe(10);
+    expect(c.accuracy).toBeGreaterThanOrEqual(0);
+    expect(c.accuracy).toBeLessThanOrEqual(1);
+    expect(c.by_class.n).toEqual(Array(10).fill(2));
+    for (const k of ['accuracy', 'fid', 'precision', 'recall'] as const) expect(c.by_class[k]).toHaveLength(10);
+    expect(c.by_class.fid.every(Number.isFinite)).toBe(true);
+    expect(table).toMatch(/conditional accuracy \(the classifier's class = the class asked for\): [\d.]+ over 20 images/);
+    expect(table).toContain('ankle-boot');
+    expect(JSON.parse(readFileSync(json, 'utf8')).conditional.by_class.n).toHaveLength(10);
+  }, 600_000);
 });

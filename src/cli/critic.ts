@@ -28,6 +28,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
+import { readModelSpec } from '../gan/model-spec.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
@@ -135,7 +136,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
   const { n, seed } = options;
   const started = performance.now();
   const checkpoint = readSafetensors(options.checkpoint);
-  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained });
+  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained }, readModelSpec(checkpoint.metadata, options.checkpoint));
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   const train = loadFashionMnist({ dir: options.data, split: 'train' });

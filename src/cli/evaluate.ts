@@ -13,6 +13,7 @@ import { imageGrid, sideBySide, encodePng } from '../io/png.js';
 import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
+import { readModelSpec } from '../gan/model-spec.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
@@ -74,7 +75,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
   const { n, seed, temperature } = options;
   // Refuse bad files and bad data before starting the GPU.
   const checkpoint = readSafetensors(options.checkpoint);
-  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained });
+  inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained }, readModelSpec(checkpoint.metadata, options.checkpoint));
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   if (n > test.count) {
@@ -104,7 +105,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
       testSample: sampleImages(test, n, seed),
       trainSample: sampleImages(train, n, trainSampleSeed(seed)),
       train: { images: train.images, count: train.count },
-      height: train.height, width: train.width,
+      height: train.height, width: train.width, testLabels: test.labels,
     }, { n, seed, temperature, search, log });
     const full = { ...report, checkpoint: options.checkpoint, weights, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
     const writer = new OutputWriter();
@@ -149,10 +150,23 @@ export function formatReport(r: EvaluateResult['report'], testCount: number, cla
     'by predicted class       precision      real    recall      real',
     ...FASHION_MNIST_CLASSES.map((name, c) => `  ${name.padEnd(20)}${[r.by_class.precision, r.by_class.reference_precision, r.by_class.recall, r.by_class.reference_recall]
       .map((v, i) => fixed(v[c], 3).padStart(i % 2 ? 10 : 11)).join('')}`),
+    ...(r.conditional ? conditionalRows(r.conditional) : []),
     '',
     `predicted classes of the generated images: ${histogram}`,
     `FID depends on n (it is biased upward at small n): compare FIDs at the same n, or through the ratio to the floor.`,
   ].join('\n');
+}
+
+/** A conditional generator's table: its accuracy against the class asked for, and per class FID, precision, recall. */
+function conditionalRows(c: NonNullable<Evaluation['conditional']>): string[] {
+  const b = c.by_class;
+  return [
+    '',
+    `conditional accuracy (the classifier's class = the class asked for): ${fixed(c.accuracy, 3)} over ${b.n.reduce((x, y) => x + y, 0)} images, ${c.classes} classes in turn`,
+    'by class asked for            n  accuracy       FID  precision    recall   (vs the test images of that class)',
+    ...b.n.map((count, i) => `  ${(FASHION_MNIST_CLASSES[i] ?? String(i)).padEnd(20)}${String(count).padStart(9)}${fixed(b.accuracy[i], 3).padStart(10)}` +
+      `${fixed(b.fid[i], 2).padStart(10)}${fixed(b.precision[i], 3).padStart(11)}${fixed(b.recall[i], 3).padStart(10)}`),
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

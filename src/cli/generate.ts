@@ -3,7 +3,10 @@
 import { join, extname } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
-import { generatePixels } from '../gan/sampling.js';
+import { generatePixels, sampleLatents } from '../gan/sampling.js';
+import { conditionalInput, generatorInput } from '../gan/network.js';
+import { FASHION_MNIST, resolveClasses } from '../data/fashion-mnist.js';
+import type { LoadedGenerator } from '../gan/generator-state.js';
 import { samplePixels } from '../gan/sample.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { imageGrid, encodePng } from '../io/png.js';
@@ -11,7 +14,7 @@ import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
-import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
@@ -22,7 +25,10 @@ export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [opt
   --out FILE          grid PNG (default grid.png)
   --each DIR          also write every image as DIR/NNNN.png
   --interpolate K     also write <out>_interpolation.png: rows of K steps between random pairs of z
-  --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
+  --trained           use the last step's weights even when the checkpoint has a moving average (--ema)
+  --class NAME|INDEX  a class-conditional checkpoint (train --conditional) makes only this class, e.g. --class
+                      sneaker; repeat it to split the images across classes in turn. --class all: a grid with
+                      one row per class of --n ÷ classes images each (default 8), the same z in every row`;
 
 export interface GenerateResult {
   files: string[];
@@ -59,6 +65,40 @@ export function eachNames(n: number): string[] {
 /** Where --interpolate writes: <out without its extension>_interpolation.png. */
 export const interpolationPath = (out: string) => `${out.slice(0, out.length - extname(out).length)}_interpolation.png`;
 
+/** --class values → class indices (names of FASHION_MNIST_CLASSES or indices), each below the model's class count. */
+function pickClasses(values: string[], classes: number): number[] {
+  const out: number[] = [];
+  for (const value of values) {
+    let index: number;
+    try {
+      [index] = resolveClasses(FASHION_MNIST, [value]);
+    } catch (e) {
+      throw new UsageError(`--class ${value}: ${(e as Error).message.replace(/^Fashion-MNIST: /, '')}, or all`);
+    }
+    if (index >= classes) throw new UsageError(`--class ${value}: the checkpoint's model has ${classes} classes (0…${classes - 1}); pick one of those`);
+    if (!out.includes(index)) out.push(index);
+  }
+  return out;
+}
+
+/** `perRow` images of every class of a conditional generator, row by row, with the same z (seed, 0) in every row. */
+async function everyClassPixels(engine: Engine, loaded: LoadedGenerator, perRow: number, seed: number, temperature: number, chunk?: number) {
+  const classes = loaded.classes!;
+  const drawn = sampleLatents(engine, perRow, loaded.latentDim, { seed, counter: 0 }, temperature);
+  const row = await drawn.toArray();
+  drawn.dispose();
+  const zs = new Float32Array(classes * row.length);
+  for (let c = 0; c < classes; c++) zs.set(row, c * row.length);
+  const z = tensor(engine, zs, [classes * perRow, loaded.latentDim, 1, 1]);
+  const input = conditionalInput(engine, z, Int32Array.from({ length: classes * perRow }, (_, i) => Math.floor(i / perRow)), classes);
+  z.dispose();
+  try {
+    return await generatePixels(engine, loaded.G, input, chunk);
+  } finally {
+    input.dispose();
+  }
+}
+
 export interface GenerateOptions {
   /** Images per chunk on the GPU (default: inferenceChunk for the generator's width); for tests. */
   chunk?: number;
@@ -67,12 +107,15 @@ export interface GenerateOptions {
 export async function generateImages(argv: string[], engine?: Engine, options: GenerateOptions = {}): Promise<GenerateResult> {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, n: { type: 'string' }, seed: { type: 'string' }, temperature: { type: 'string' }, out: { type: 'string' },
-    each: { type: 'string' }, interpolate: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    each: { type: 'string' }, interpolate: { type: 'string' }, trained: { type: 'boolean' }, class: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
   if (v.help) throw new HelpRequest(GENERATE_USAGE);
   const checkpoint = str(v, 'checkpoint');
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${GENERATE_USAGE}`);
-  const n = num(v, 'n', 64, { int: true, min: 1, max: 10000 });
+  const classFlags = list(v, 'class');
+  const all = classFlags.includes('all');
+  if (all && classFlags.length > 1) throw new UsageError(`--class all makes every class; give it alone (without --class ${classFlags.filter((c) => c !== 'all').join(', --class ')})`);
   const seed = num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 });
   const temperature = num(v, 'temperature', 1, { minExclusive: 0, max: 10 });
   const out = str(v, 'out') ?? 'grid.png';
@@ -80,7 +123,17 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
-  inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
+  const { spec } = inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
+  const classes = spec.conditional?.classes;
+  if (classFlags.length && classes === undefined) {
+    throw new UsageError(`--class ${classFlags[0]}: ${checkpoint} is not class-conditional (trained without --conditional); drop --class, or use a checkpoint of npm run train -- --conditional`);
+  }
+  const picked = all ? [] : classFlags.length ? pickClasses(classFlags, classes!) : undefined;
+  // --class all: one row per class; --n counts every image, default 8 per row.
+  const perRow = all ? Math.ceil(num(v, 'n', 8 * classes!, { int: true, min: 1, max: 10000 }) / classes!) : 0;
+  const n = all ? perRow * classes! : num(v, 'n', 64, { int: true, min: 1, max: 10000 });
+  // Repeated --class: the images in blocks of each class in turn.
+  const labels = picked ? Int32Array.from({ length: n }, (_, i) => picked[Math.floor((i * picked.length) / n)]) : undefined;
   const names = each ? eachNames(n) : [];
   checkOutputs({
     files: [{ flag: '--out', path: out }, ...(steps ? [{ flag: '--interpolate', path: interpolationPath(out) }] : [])],
@@ -94,8 +147,10 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   try {
     // z is drawn whole from the key (seed, 0), then G runs in chunks: the images do not depend on the chunking.
     // The same function as the library's sample(), before its mapping to [0, 1].
-    const { pixels, height: h, width: w } = await samplePixels(gpu, loaded, { n, seed, temperature, chunk: options.chunk });
-    writer.write('--out', out, gridPng(pixels, n, h, w, Math.ceil(Math.sqrt(n))));
+    const { pixels, height: h, width: w } = all
+      ? await everyClassPixels(gpu, loaded, perRow, seed, temperature, options.chunk)
+      : await samplePixels(gpu, loaded, { n, seed, temperature, chunk: options.chunk, labels });
+    writer.write('--out', out, gridPng(pixels, n, h, w, all ? perRow : Math.ceil(Math.sqrt(n))));
     if (each) {
       for (let i = 0; i < n; i++) {
         const one = imageGrid(pixels.subarray(i * h * w, (i + 1) * h * w), 1, h, w, { cols: 1, pad: 0, range: [-1, 1] });
@@ -113,7 +168,11 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
         const b = ends.subarray((2 * r + 1) * latentDim, (2 * r + 2) * latentDim);
         for (let k = 0; k < steps; k++) zs.set(slerp(a, b, k / (steps - 1)), (r * steps + k) * latentDim);
       }
-      const zi = tensor(gpu, zs, [rows * steps, latentDim, 1, 1]);
+      const zs0 = tensor(gpu, zs, [rows * steps, latentDim, 1, 1]);
+      // A conditional G: row r interpolates within one class (the --class ones in turn, else every class in turn).
+      const rowClass = (r: number) => (picked?.length ? picked[r % picked.length] : r % classes!);
+      const zi = generatorInput(gpu, G, zs0, classes === undefined ? undefined : Int32Array.from({ length: rows * steps }, (_, i) => rowClass(Math.floor(i / steps))));
+      if (zi !== zs0) zs0.dispose();
       let interp;
       try {
         interp = await generatePixels(gpu, G, zi, options.chunk);

@@ -16,6 +16,7 @@ import { buildDiscriminator, dcganInit, DEFAULT_WIDTH } from './models.js';
 import { generate } from './trainer.js';
 import { streamSeed } from './streams.js';
 import { chunkRanges, forEachGenerated, inferenceChunk, sampleLatents } from './sampling.js';
+import { ConditionalGenerator, balancedLabels, generatorInput } from './network.js';
 
 export interface CriticOptions {
   lr?: number;
@@ -62,7 +63,10 @@ export class CriticTrainer {
       this.targets = tensor(engine, Array.from({ length: 2 * batch }, (_, i) => (i < batch ? 1 : 0)), [2 * batch, 1]);
     }
     const targets = this.targets;
-    const z = sampleLatents(engine, batch, this.latentDim, { seed: this.zSeed, counter: this.steps++ });
+    const drawn = sampleLatents(engine, batch, this.latentDim, { seed: this.zSeed, counter: this.steps++ });
+    // A class-conditional G makes the classes in turn (balancedLabels).
+    const z = generatorInput(engine, this.G, drawn);
+    if (z !== drawn) drawn.dispose();
     const fake = generate(engine, this.G, z);
     try {
       return tidy(engine, () => {
@@ -119,7 +123,9 @@ export async function generatedCriticLogits(engine: Engine, critic: Sequential, 
   const out = new Float32Array(count);
   for (let start = 0; start < count; start += CRITIC_Z_BATCH) {
     const m = Math.min(CRITIC_Z_BATCH, count - start);
-    const z = sampleLatents(engine, m, latentDim, { seed, counter: (first + start) / CRITIC_Z_BATCH });
+    const drawn = sampleLatents(engine, m, latentDim, { seed, counter: (first + start) / CRITIC_Z_BATCH });
+    const z = G instanceof ConditionalGenerator ? generatorInput(engine, G, drawn, balancedLabels(first + start, m, G.classes)) : drawn;
+    if (z !== drawn) drawn.dispose();
     try {
       await forEachGenerated(engine, G, z, chunk, async (images, offset) => {
         out.set(await readLogits(engine, critic, images), start + offset);

@@ -147,6 +147,8 @@ export interface EvaluationData {
   train: ImageSet;
   height: number;
   width: number;
+  /** The test images' true classes: needed for a class-conditional G (per-class FID, precision and recall). */
+  testLabels?: ArrayLike<number>;
 }
 
 export interface EvaluationOptions {
@@ -200,7 +202,64 @@ export interface Evaluation {
   class_kl_test: number;
   memorization: { generated: DistanceSummary; test: DistanceSummary };
   closest_pairs: { generated: number; train: number; distance: number }[];
+  /** A class-conditional G's measures (image i asked for class i mod classes; see conditionalMeasures). */
+  conditional?: ConditionalMeasures;
   seconds: number;
+}
+
+/** Per class c: over the generated images asked for c, against the test images whose true class is c. */
+export interface ConditionalMeasures {
+  classes: number;
+  /** The classifier's accuracy on the generated images against the class asked for. */
+  accuracy: number;
+  by_class: { n: number[]; accuracy: number[]; fid: number[]; precision: number[]; recall: number[] };
+}
+
+/**
+ * The fraction of images whose predicted class (argmax of `logits`, [count, classes]) is the one asked for
+ * (`asked`, count of them): the conditional accuracy. Throws when the counts differ.
+ */
+export function conditionalAccuracy(logits: ArrayLike<number>, asked: ArrayLike<number>, classes = CLASSIFIER_CLASSES): number {
+  const predicted = predictedClasses(logits, classes);
+  if (predicted.length !== asked.length) throw new Error(`conditionalAccuracy: ${predicted.length} images but ${asked.length} classes asked for`);
+  let hits = 0;
+  predicted.forEach((c, i) => { if (c === asked[i]) hits++; });
+  return hits / predicted.length;
+}
+
+const rowsOf = (features: Float32Array, picked: number[], dim: number) => {
+  const out = new Float32Array(picked.length * dim);
+  picked.forEach((r, i) => out.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
+};
+
+/**
+ * Conditional accuracy overall and per class, and per class c the FID, precision and recall (k-NN manifolds) of
+ * the generated images asked for c against the real images of class c (`realFeatures`, `realLabels`). A class
+ * with too few images for a measure gets NaN.
+ */
+export async function conditionalMeasures(fake: ClassifierOutputs, asked: ArrayLike<number>, realFeatures: Float32Array, realLabels: ArrayLike<number>, classes: number, { k = 3, search = exactNeighbours }: { k?: number; search?: NeighbourSearch } = {}): Promise<ConditionalMeasures> {
+  const dim = CLASSIFIER_FEATURES;
+  const predicted = predictedClasses(fake.logits, CLASSIFIER_CLASSES);
+  const by = { n: [] as number[], accuracy: [] as number[], fid: [] as number[], precision: [] as number[], recall: [] as number[] };
+  for (let c = 0; c < classes; c++) {
+    const mine = [...Array(asked.length).keys()].filter((i) => asked[i] === c);
+    const real = [...Array(realLabels.length).keys()].filter((i) => realLabels[i] === c);
+    by.n.push(mine.length);
+    by.accuracy.push(mine.length ? mine.filter((i) => predicted[i] === c).length / mine.length : NaN);
+    const f = rowsOf(fake.features, mine, dim);
+    const r = rowsOf(realFeatures, real, dim);
+    by.fid.push(mine.length >= 2 && real.length >= 2 ? frechetDistance(gaussianStats(f, mine.length, dim), gaussianStats(r, real.length, dim)) : NaN);
+    if (mine.length > k && real.length > k) {
+      const m = await manifoldMembership(r, f, dim, { k, search });
+      by.precision.push(fractionSet(m.generatedInReal));
+      by.recall.push(fractionSet(m.realInGenerated));
+    } else {
+      by.precision.push(NaN);
+      by.recall.push(NaN);
+    }
+  }
+  return { classes, accuracy: conditionalAccuracy(fake.logits, asked), by_class: by };
 }
 
 export interface EvaluationResult {
@@ -259,6 +318,12 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
     pairPixels.train.set(train.images.subarray(t * pixels, (t + 1) * pixels), i * pixels);
   });
 
+  let conditional: ConditionalMeasures | undefined;
+  if (G instanceof ConditionalGenerator) {
+    if (!data.testLabels) throw new Error('evaluateGenerator: a class-conditional generator needs data.testLabels');
+    log(`conditional accuracy, and FID, precision and recall per class`);
+    conditional = await conditionalMeasures(fake.outputs, balancedLabels(0, n, G.classes), testOut.features, data.testLabels, G.classes, { k, search });
+  }
   const histogram = classHistogram(fake.outputs.logits, CLASSIFIER_CLASSES);
   const report: Evaluation = {
     n, k, seed, temperature,
@@ -281,6 +346,7 @@ export async function evaluateGenerator(engine: Engine, G: Sequential, latentDim
       test: summarizeDistances(nearestTest.distance, NEAR_COPY_DISTANCE),
     },
     closest_pairs: order.map((g) => ({ generated: g, train: nearestFake.index[g], distance: nearestFake.distance[g] })),
+    ...(conditional ? { conditional } : {}),
     seconds: (performance.now() - started) / 1000,
   };
   return { report, pairs: pairPixels };

@@ -34,6 +34,8 @@ export interface LoadedGenerator {
   width: number;
   /** 'average' when the checkpoint's moving average of the weights (--ema) was loaded. */
   weights: 'average' | 'trained';
+  /** The class count of a class-conditional generator (sample({ class }) takes 0…classes−1); absent otherwise. */
+  classes?: number;
 }
 
 /**
@@ -83,5 +85,5 @@ export function loadGeneratorState(engine: Engine, tensors: LoadedTensors, sourc
     G.dispose();
     throw e;
   }
-  return { G: withSignedOutput(G, spec), spec, latentDim, width, weights };
+  return { G: withSignedOutput(G, spec), spec, latentDim, width, weights, ...(spec.conditional ? { classes: spec.conditional.classes } : {}) };
 }

@@ -5,6 +5,7 @@ import type { Sequential } from '../nn/layers.js';
 import { generatePixels, sampleLatents, type GeneratedPixels } from './sampling.js';
 import type { LoadedGenerator } from './generator-state.js';
 import type { Images } from './images.js';
+import { ConditionalGenerator, conditionalInput, balancedLabels } from './network.js';
 
 export interface SampleOptions {
   /** Images to make; default 64. A whole number ≥ 1. */
@@ -13,8 +14,14 @@ export interface SampleOptions {
   seed?: number;
   /** Standard deviation of z; default 1, as trained. Below 1: more typical, less varied images. */
   temperature?: number;
-  /** The class to draw, for a class-conditional generator only (none ships yet: giving one throws). */
+  /**
+   * The class to draw, 0…classes−1, for a class-conditional generator (LoadedGenerator.classes) only; giving one
+   * to another generator throws. Without it a conditional generator draws the classes in turn (image i: class
+   * i mod classes).
+   */
   class?: number;
+  /** One class per image (n of them), instead of `class`: for mixing classes in one call. */
+  labels?: ArrayLike<number>;
   /** Images per GPU chunk; default inferenceChunk for G's width. */
   chunk?: number;
 }
@@ -22,6 +29,7 @@ export interface SampleOptions {
 /** The latent size: the loaded file's, or for a bare DCGAN generator the rows of its first weight [latentDim, 2·ngf, 7, 7]. */
 function latentDimOf(generator: LoadedGenerator | Sequential): number {
   if ('G' in generator) return generator.latentDim;
+  if (generator instanceof ConditionalGenerator) return generator.latentDim;
   const first = generator.parameters()[0];
   if (first?.shape.length !== 4) {
     throw new Error('sample: G is not a DCGAN generator (its first weight is not [latentDim, 2·ngf, 7, 7]); pass what loadGenerator returns');
@@ -29,14 +37,33 @@ function latentDimOf(generator: LoadedGenerator | Sequential): number {
   return first.shape[0];
 }
 
-function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label }: SampleOptions): { n: number; seed: number; temperature: number } {
+function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label, labels }: SampleOptions, classes: number | undefined): { n: number; seed: number; temperature: number; labels?: ArrayLike<number> } {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`sample: n must be a whole number ≥ 1, got ${n}`);
   if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new Error(`sample: seed must be a whole number in [0, 2^32), got ${seed}`);
   if (!(temperature > 0 && temperature < Infinity)) throw new Error(`sample: temperature must be a finite number > 0, got ${temperature}`);
-  if (label !== undefined) {
-    throw new Error(`sample: class ${label} was asked for, but this generator is not class-conditional; leave out \`class\``);
+  if (classes === undefined) {
+    if (label !== undefined || labels !== undefined) {
+      throw new Error(`sample: class ${label ?? Array.from(labels!).join(', ')} was asked for, but this generator is not class-conditional; leave out \`class\``);
+    }
+    return { n, seed, temperature };
   }
-  return { n, seed, temperature };
+  const check = (c: number) => {
+    if (!(Number.isInteger(c) && c >= 0 && c < classes)) throw new Error(`sample: class ${c} is not a class index 0…${classes - 1}`);
+  };
+  if (labels !== undefined) {
+    if (label !== undefined) throw new Error('sample: give `class` or `labels`, not both');
+    if (labels.length !== n) throw new Error(`sample: ${labels.length} labels for n = ${n} images`);
+    Array.from(labels).forEach(check);
+    return { n, seed, temperature, labels };
+  }
+  if (label !== undefined) check(label);
+  return { n, seed, temperature, labels: label !== undefined ? new Int32Array(n).fill(label) : balancedLabels(0, n, classes) };
+}
+
+/** The class count of a conditional generator (LoadedGenerator.classes, or a bare ConditionalGenerator's). */
+function classesOf(generator: LoadedGenerator | Sequential): number | undefined {
+  if ('G' in generator) return generator.classes;
+  return generator instanceof ConditionalGenerator ? generator.classes : undefined;
 }
 
 /**
@@ -45,8 +72,12 @@ function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label }:
  */
 export async function samplePixels(engine: Engine, generator: LoadedGenerator | Sequential, options: SampleOptions = {}): Promise<GeneratedPixels> {
   const G = 'G' in generator ? generator.G : generator;
-  const { n, seed, temperature } = checkSampleOptions(options);
-  const z = sampleLatents(engine, n, latentDimOf(generator), { seed, counter: 0 }, temperature);
+  const classes = classesOf(generator);
+  const { n, seed, temperature, labels } = checkSampleOptions(options, classes);
+  const drawn = sampleLatents(engine, n, latentDimOf(generator), { seed, counter: 0 }, temperature);
+  // A conditional G's input carries each image's class: [z ; onehot(y)], so every chunk has its own labels.
+  const z = labels ? conditionalInput(engine, drawn, labels, classes!) : drawn;
+  if (z !== drawn) drawn.dispose();
   try {
     return await generatePixels(engine, G, z, options.chunk);
   } finally {
