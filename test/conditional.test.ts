@@ -29,6 +29,8 @@ import { narrow } from '../src/tensor/ops/misc.js';
 import { backward, tidy } from '../src/tensor/autograd.js';
 import { randn, tensor, copyInto } from '../src/tensor/ops/create.js';
 import { generateImages } from '../src/cli/generate.js';
+import { exportGenerator } from '../src/cli/export-generator.js';
+import { critic } from '../src/cli/critic.js';
 import { evaluate } from '../src/cli/evaluate.js';
 import { sample, samplePixels } from '../src/gan/sample.js';
 import { imageGrid } from '../src/gan/images.js';
@@ -420,5 +422,22 @@ describe('conditional accuracy', () => {
     expect(table).toMatch(/conditional accuracy \(the classifier's class = the class asked for\): [\d.]+ over 20 images/);
     expect(table).toContain('ankle-boot');
     expect(JSON.parse(readFileSync(json, 'utf8')).conditional.by_class.n).toHaveLength(10);
+  }, 600_000);
+});
+
+describe('export-generator and critic build the conditional model from the file alone', () => {
+  it.skipIf(!existsSync('models/classifier.safetensors'))('export keeps the spec and the embedding; generate --class reads the export; critic runs', async () => {
+    const run = tmp();
+    await train([...flags(run), '--max-steps', '1'], { engine, ...quiet });
+    const exported = join(run, 'g.safetensors');
+    exportGenerator(['--checkpoint', join(run, 'checkpoints/latest.safetensors'), '--out', exported]);
+    const file = readSafetensors(exported);
+    expect(JSON.parse(file.metadata.model).conditional).toEqual({ classes: 10, embedding: 50 });
+    expect(file.tensors['generator.embedding.weight'].shape).toEqual([10, 50]);
+    await generateImages(['--checkpoint', exported, '--class', 'all', '--n', '10', '--out', join(run, 'all.png')], engine);
+    const grid = PNG.sync.read(readFileSync(join(run, 'all.png')));
+    expect([grid.width, grid.height]).toEqual([30 + 2, 10 * 30 + 2]);
+    const { report } = await critic(['--checkpoint', exported, '--data', dataDir, '--steps', '2', '--batch-size', '4', '--n', '10'], engine, () => undefined, quiet.progress);
+    expect(report).toBeDefined();
   }, 600_000);
 });
