@@ -27,15 +27,18 @@ export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Arra
 }
 
 /**
- * One IDX file from `base` (a folder URL ending in '/'): `<file>.gz` first, then `<file>`; gzip is recognised by
+ * One IDX file from `base` (a folder URL ending in '/', relative to the page in a browser): `<file>.gz` first, then `<file>`; gzip is recognised by
  * its magic bytes, whatever the name. Throws DataError naming the URL for HTTP errors and for anything decodeIdx
  * refuses.
  */
 export async function fetchIdx(base: string | URL, file: string, expectedRank: number, fetchFn: typeof fetch = fetch): Promise<IdxFile> {
+  // A relative base ('/data/') resolves against the page, as fetch would resolve it.
+  const page = (globalThis as { location?: { href: string } }).location?.href;
+  const folder = new URL(String(base), page);
   let response: Response | undefined;
   let url = '';
   for (const candidate of [`${file}.gz`, file]) {
-    url = new URL(candidate, base).href;
+    url = new URL(candidate, folder).href;
     response = await fetchFn(url);
     if (response.status !== 404) break;
   }
