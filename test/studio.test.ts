@@ -1,4 +1,4 @@
-// The studio page in Debian's Chromium (playwright-core, WebGPU on lavapipe), served by the studio server from
+// The studio page in Debian's Chromium (playwright-core; its WebGPU runs on SwiftShader here), served by the studio server from
 // this checkout: the Sample view's pixels against Node's for the same seed, the host's own WebGPU error staying
 // the host's, a few training steps in the tab with pause, resume and a checkpoint that Node's generate and
 // train --resume read, the run view drawing and refreshing a fixture run's curves, and the page without WebGPU.
@@ -187,7 +187,7 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     }
   }, 120_000);
 
-  it("tanh gives ±1, not NaN, for large inputs in Chromium's WebGPU (its builtin overflows from |x| ≈ 89 on lavapipe)", async () => {
+  it("tanh gives ±1, not NaN, for large inputs in Chromium's WebGPU (SwiftShader's builtin overflows from |x| ≈ 89)", async () => {
     const values = await page.evaluate(`(async () => {
       const atelier = await import('/dist/src/index.js');
       const x = atelier.tensor(window.studio.gpu.engine, [0.5, 9, 90, -100, 1000, -1e30], [6]);
@@ -220,7 +220,7 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     await page.fill('#t-batch', '16');
     await page.fill('#t-epochs', '1');
     await page.click('#t-start');
-    // The first step compiles every training pipeline (about 30 s on lavapipe).
+    // The first step compiles every training pipeline (about 30 s on SwiftShader).
     await page.waitForFunction('window.studio.train.state().step >= 1 || window.studio.train.state().error', undefined, { timeout: 150_000 });
     await page.click('#t-pause');
     await page.waitForSelector('#t-save:not([disabled])', { timeout: 60_000 });
@@ -242,7 +242,7 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     expect(imagesPerSecond).toBeGreaterThan(0);
     expect(await page.getAttribute('#t-loss', 'data-points')).toBe('6');
     expect(await page.textContent('#t-grid-caption')).toContain('after epoch 1');
-    console.log(`studio: training in the tab on lavapipe: ${imagesPerSecond.toFixed(1)} images/s (batch 16); checkpoint saved at step ${pausedAt.step}`);
+    console.log(`studio: training in the tab on SwiftShader: ${imagesPerSecond.toFixed(1)} images/s (batch 16); checkpoint saved at step ${pausedAt.step}`);
 
     const cli = (script: string, ...args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'src', 'cli', script), ...args], { encoding: 'utf8', cwd: tmp });
     const generated = cli('generate.js', '--checkpoint', checkpoint, '--n', '4', '--out', join(tmp, 'from-tab.png'));

@@ -26,7 +26,7 @@ export const unaryOps = {
     code: 5, f: 'select(v * u.alpha, v, v > T(0.0))', df: 'select(T(u.alpha), T(1.0), xv > T(0.0))',
     reference: (x, a) => (x > 0 ? x : a * x), derivative: (x, a) => (x > 0 ? 1 : a),
   },
-  // Clamped: some drivers' tanh (Chromium's WebGPU on lavapipe) computes exp(2v) and gives NaN from |v| ≈ 89; in
+  // Clamped: some implementations' tanh (Chromium's WebGPU on SwiftShader) compute exp(2v) and give NaN from |v| ≈ 89; in
   // f32, tanh(±15) is already ±1 exactly, so the clamp changes no finite result.
   tanh: { code: 6, f: 'tanh(clamp(v, T(-15.0), T(15.0)))', df: '1.0 - yv * yv', reference: Math.tanh, derivative: (x) => 1 - Math.tanh(x) ** 2 },
   sigmoid: { code: 7, f: '1.0 / (1.0 + exp(-v))', df: 'yv * (1.0 - yv)', reference: sigmoid, derivative: (x) => sigmoid(x) * (1 - sigmoid(x)) },
