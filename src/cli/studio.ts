@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 
-const USAGE = `usage: npm run studio -- [--port P] [--runs DIR] [--data DIR]
+const USAGE = `usage: npm run studio -- [--port P] [--runs DIR] [--data DIR]   (installed: atelier studio [flags])
   --port P     port on 127.0.0.1 (default 8080; 0 picks a free one)
   --runs DIR   folder of training runs to watch (default runs)
   --data DIR   folder with the Fashion-MNIST IDX files for training in the tab (default ${DEFAULT_DATA_DIR})`;
