@@ -18,6 +18,9 @@ import { createNodeEngine } from '../src/node/gpu.js';
 import { loadGenerator } from '../src/node/load-generator.js';
 import { sample } from '../src/gan/sample.js';
 import { toImageData } from '../src/gan/images.js';
+import { fetchFashionMnist } from '../src/data/fetch-mnist.js';
+import { loadFashionMnist } from '../src/node/mnist-files.js';
+import { decodeSafetensors } from '../src/data/safetensors-format.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -127,6 +130,25 @@ describe('the studio server', () => {
       expect((await rawGet(path)).status, path).not.toBe(200);
     }
     expect((await rawGet('/runs/fixture-run/metrics.jsonl', 'PUT')).status).toBe(405);
+  });
+});
+
+describe('Fashion-MNIST over HTTP (fetchFashionMnist)', () => {
+  it('gunzips with DecompressionStream and selects the same images as the disk loader', async () => {
+    for (const selection of [{ classes: [3], limit: 7 }, { classes: ['ankle-boot', 'coat'], limit: undefined }, { classes: undefined, limit: 50 }]) {
+      const fetched = await fetchFashionMnist(`${url}data/`, { split: 'train', ...selection });
+      const read = loadFashionMnist({ dir: join(tmp, 'data'), split: 'train', ...selection });
+      expect([fetched.count, fetched.height, fetched.width, fetched.classes]).toEqual([read.count, read.height, read.width, read.classes]);
+      expect(fetched.images).toEqual(read.images);
+      expect(fetched.labels).toEqual(read.labels);
+    }
+  });
+
+  it('names the URL and the fix for a missing file, a corrupt gzip and a wrong file', async () => {
+    await expect(fetchFashionMnist(`${url}data/`, { split: 'test' })).rejects.toThrow(/t10k-labels-idx1-ubyte: HTTP 404 .*serve t10k-labels-idx1-ubyte\[\.gz\]/);
+    const bad = (body: Uint8Array) => async () => new Response(body);
+    await expect(fetchFashionMnist('http://x/', { split: 'train', fetch: bad(Uint8Array.of(0x1f, 0x8b, 1, 2, 3)) })).rejects.toThrow(/^http:\/\/x\/train-labels-idx1-ubyte\.gz: not a valid gzip stream/);
+    await expect(fetchFashionMnist('http://x/', { split: 'train', fetch: bad(idx([2, 2], new Uint8Array(4))) })).rejects.toThrow(/wrong magic number/);
   });
 });
 
@@ -249,6 +271,33 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     expect(generated.stderr).not.toMatch(/error/);
     expect(generated.status).toBe(0);
     expect(readFileSync(join(tmp, 'from-tab.png')).subarray(1, 4).toString()).toBe('PNG');
+    // The same flags on the command line make the same run: data order, initial weights, fixed z (to the GPUs' rounding).
+    const direct = cli('train.js', '--data', join(tmp, 'data'), '--limit', '48', '--batch-size', '16', '--epochs', '1', '--seed', '0', '--max-steps', String(pausedAt.step), '--out', join(tmp, 'cli-run'));
+    expect(direct.status, direct.stderr).toBe(0);
+    const tab = decodeSafetensors(readFileSync(checkpoint));
+    const ref = decodeSafetensors(readFileSync(join(tmp, 'cli-run', 'checkpoints', 'latest.safetensors')));
+    expect(Object.keys(tab.tensors).sort()).toEqual(Object.keys(ref.tensors).sort());
+    for (const key of ['step', 'batcher', 'rng', 'optimizer_g_step', 'format', 'model']) expect(tab.metadata[key], key).toBe(ref.metadata[key]);
+    const maxDiff = (name: string) => {
+      const a = tab.tensors[name].data as Float32Array, b = ref.tensors[name].data as Float32Array;
+      return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    };
+    // WGSL's log and cos are loose (SwiftShader and lavapipe differ by up to ~1e-3 in z); another seed differs by ~1.
+    expect(maxDiff('fixed_z')).toBeLessThan(5e-3);
+    // Adam moves a weight by up to lr per step whatever its gradient's size, so weights whose gradients are near 0
+    // (and differ in sign between the GPUs) may differ by 2·lr per step; the mean shows the run is the same one
+    // (another seed changes the initial weights, N(0, 0.02), by about 2e-2 on average).
+    const weights = Object.keys(tab.tensors).filter((n) => /^(generator|discriminator)\.\d+\.weight$/.test(n));
+    let sum = 0, count = 0;
+    for (const name of weights) {
+      const a = tab.tensors[name].data as Float32Array, b = ref.tensors[name].data as Float32Array;
+      a.forEach((v, i) => (sum += Math.abs(v - b[i])));
+      count += a.length;
+    }
+    const worst = Math.max(...weights.map(maxDiff));
+    console.log(`studio: tab vs CLI checkpoint at step ${pausedAt.step}: weights mean |Δ| ${(sum / count).toExponential(2)}, max |Δ| ${worst.toExponential(2)}; fixed z max |Δ| ${maxDiff('fixed_z').toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(2 * 2e-4 * pausedAt.step + 1e-4);
+    expect(sum / count).toBeLessThan(5e-5);
     const resumed = cli('train.js', '--resume', checkpoint, '--out', join(tmp, 'resumed'), '--max-steps', String(pausedAt.step + 1));
     expect(resumed.stderr).not.toMatch(/error/);
     expect(resumed.status).toBe(0);
