@@ -34,11 +34,12 @@ const IDX_FILES = ['train', 't10k'].flatMap((p) => [`${p}-images-idx3-ubyte`, `$
 export const defaultRoot = () => fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * `relative` (URL path segments, already split) inside `folder`, or null when it would leave it: a '..' or empty
- * segment, a NUL or backslash, or a symlink whose target lies outside. The file need not exist.
+ * `relative` (URL path segments, already split and decoded) inside `folder`, or null when it would leave it: a
+ * '.', '..' or empty segment, one holding a slash, backslash or NUL (an encoded %2f), or a symlink whose target
+ * lies outside. The file need not exist.
  */
 export function insideFolder(folder: string, relative: string[]): string | null {
-  if (relative.some((s) => s === '..' || s === '.' || s === '' || s.includes('\0') || s.includes('\\'))) return null;
+  if (relative.some((s) => s === '..' || s === '.' || s === '' || /[\/\\\0]/.test(s))) return null;
   if (!existsSync(folder)) return null;
   const base = realpathSync(folder);
   const path = join(base, ...relative);
