@@ -155,7 +155,7 @@ export function trainView(gpu: Gpu): TrainView {
         },
       });
       r.done = true;
-      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npm run train -- --resume FILE`);
+      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npm run train -- --resume FILE --out runs/NAME`);
     } catch (e) {
       error = errorText(e);
       setStatus(status, `error: ${error}`, true);
@@ -196,7 +196,8 @@ export function trainView(gpu: Gpu): TrainView {
       const link = Object.assign(document.createElement('a'), { href: url, download: `atelier-${r.config.model}-step${r.moment.step}.safetensors` });
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      setStatus(status, `saved ${link.download} (${(bytes.length / 1e6).toFixed(1)} MB, step ${r.moment.step}); npm run generate -- --checkpoint ${link.download} or npm run train -- --resume ${link.download}`);
+      setStatus(status, `saved ${link.download} (${(bytes.length / 1e6).toFixed(1)} MB, step ${r.moment.step}): ` +
+        `npm run generate -- --checkpoint ${link.download}, or continue with npm run train -- --resume ${link.download} --out runs/NAME`);
     } catch (e) {
       setStatus(status, `error: ${errorText(e)}`, true);
     } finally {
