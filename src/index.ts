@@ -50,3 +50,12 @@ export { inferenceChunk, sampleLatents, generatePixels, type GeneratedPixels } f
 export { toImageData, drawToCanvas, imageGrid, type Images, type ImageDataLike, type CanvasLike, type ImageDataOptions, type Image, type GridOptions } from './gan/images.js';
 // The training loop (epochs, batches, callbacks, stop and resume) the CLI's train runs.
 export * from './gan/training-loop.js';
+// Data as bytes: IDX files, the Fashion-MNIST selection, batches, and the files fetched over HTTP (gunzipped with
+// DecompressionStream) for a page that trains in the tab.
+export { decodeIdx, parseIdxHeader, DataError, type IdxFile, type IdxHeader } from './data/idx-format.js';
+export { FASHION_MNIST, FASHION_MNIST_CLASSES, DEFAULT_DATA_DIR, resolveClasses, selectExamples, type Dataset, type MnistLikeSpec, type Split } from './data/fashion-mnist.js';
+export { Batcher, type BatcherState, type BatchSource, type Batch } from './data/batches.js';
+export { fetchFashionMnist, fetchMnistLike, fetchIdx, gunzip, type FetchMnistOptions } from './data/fetch-mnist.js';
+// Model presets and training checkpoints as bytes (what `train` writes and `train --resume` / `generate` read).
+export { PRESETS, PRESET_NAMES, DEFAULT_PRESET, findPreset, type Preset } from './gan/presets.js';
+export { encodeTrainingCheckpoint, CHECKPOINT_FORMAT, type TrainingCheckpointState } from './gan/training-checkpoint.js';

@@ -2,7 +2,7 @@
 // from Node ESM (and the `atelier` bin), from TypeScript (strict, @webgpu/types only through atelier's own
 // .d.ts) and from an esbuild browser bundle that must hold no node: import. Prints the tarball and bundle sizes.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync, realpathSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -58,7 +58,7 @@ describe('the npm package', () => {
   it('holds dist/src (code and types), the LICENSE, README and shipped models; no tests, bench, docs, maps or build info', (ctx) => {
     if (skipped) return ctx.skip(skipped);
     const paths = packed.map((f) => f.path);
-    for (const want of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/node/index.js', 'dist/src/node/index.d.ts', 'dist/src/cli/atelier.js', 'models/dcgan-fashion-mnist.safetensors', 'models/classifier.safetensors']) {
+    for (const want of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/node/index.js', 'dist/src/node/index.d.ts', 'dist/src/cli/atelier.js', 'models/dcgan-fashion-mnist.safetensors', 'models/classifier.safetensors', 'dist/studio/main.js', 'studio/index.html', 'dist/src/cli/studio.js']) {
       expect(paths, want).toContain(want);
     }
     const unwanted = paths.filter((p) => /^(test|bench|docs|scripts|shaders|src)\/|^dist\/(bench|test)\/|\.map$|tsbuildinfo|tfjs/.test(p));
@@ -99,7 +99,30 @@ console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1
     expect(gen.out).toMatch(/wrote grid\.png/);
     expect(statSync(join(app, 'grid.png')).size).toBeGreaterThan(500);
     const unknown = run(join(app, 'node_modules/.bin/atelier'), ['trian'], app);
-    expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity']);
+    expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity, studio']);
+  });
+
+  it('`atelier studio` serves the page, the core and the shipped generators from the installed package', async (ctx) => {
+    if (skipped) return ctx.skip(skipped);
+    const server = spawn(join(app, 'node_modules/.bin/atelier'), ['studio', '--port', '0', '--runs', 'runs'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (c) => {
+          out += c;
+          const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+          if (m) resolve(m[0]);
+        });
+        server.stderr.on('data', (c) => (out += c));
+        server.on('exit', () => reject(new Error(`atelier studio exited: ${out}`)));
+      });
+      expect(await (await fetch(`${url}studio/`)).text()).toContain('atelier studio');
+      for (const path of ['studio/js/main.js', 'studio/style.css', 'dist/src/index.js']) expect((await fetch(url + path)).status, path).toBe(200);
+      const models = (await (await fetch(`${url}api/models`)).json()) as { name: string }[];
+      expect(models.map((m) => m.name)).toEqual(['dcgan-fashion-mnist.safetensors']);
+    } finally {
+      server.kill();
+    }
   });
 
   it('type-checks a strict TypeScript consumer of both entries (WebGPU types only through atelier)', (ctx) => {

@@ -26,7 +26,9 @@ export const unaryOps = {
     code: 5, f: 'select(v * u.alpha, v, v > T(0.0))', df: 'select(T(u.alpha), T(1.0), xv > T(0.0))',
     reference: (x, a) => (x > 0 ? x : a * x), derivative: (x, a) => (x > 0 ? 1 : a),
   },
-  tanh: { code: 6, f: 'tanh(v)', df: '1.0 - yv * yv', reference: Math.tanh, derivative: (x) => 1 - Math.tanh(x) ** 2 },
+  // Clamped: some implementations' tanh (Chromium's WebGPU on SwiftShader) compute exp(2v) and give NaN from |v| ≈ 89; in
+  // f32, tanh(±15) is already ±1 exactly, so the clamp changes no finite result.
+  tanh: { code: 6, f: 'tanh(clamp(v, T(-15.0), T(15.0)))', df: '1.0 - yv * yv', reference: Math.tanh, derivative: (x) => 1 - Math.tanh(x) ** 2 },
   sigmoid: { code: 7, f: '1.0 / (1.0 + exp(-v))', df: 'yv * (1.0 - yv)', reference: sigmoid, derivative: (x) => sigmoid(x) * (1 - sigmoid(x)) },
   addScalar: { code: 8, f: 'v + u.alpha', df: 'T(1.0)', reference: (x, a) => x + a, derivative: () => 1 },
   mulScalar: { code: 9, f: 'v * u.alpha', df: 'T(u.alpha)', reference: (x, a) => x * a, derivative: (_, a) => a },

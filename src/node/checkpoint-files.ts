@@ -6,18 +6,19 @@ import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { keep } from '../tensor/autograd.js';
-import { rngState, setRngState } from '../tensor/state.js';
+import { setRngState } from '../tensor/state.js';
 import type { Batcher } from '../data/batches.js';
 import type { GanTrainer } from '../gan/trainer.js';
 import { DEFAULT_WIDTH } from '../gan/models.js';
 import { generatorShapes, discriminatorShapes, type GanSpec } from '../gan/spec.js';
 import { specOfConfig } from '../gan/trainer.js';
-import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
+import { readModelSpec } from '../gan/model-spec.js';
 import { DEFAULT_PRESET, CONDITIONAL } from '../gan/presets.js';
 import { fixedSampleCount, gridLabels } from '../gan/fixed-samples.js';
 import { EMA_PREFIX } from '../gan/generator-state.js';
-import { moduleState, adamState, readTensor, loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';
-import { encodeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { loadModuleState, loadAdamState, expectTensor, checkState, CheckpointError, type LoadedTensors } from '../gan/checkpoint.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { encodeTrainingCheckpoint, CHECKPOINT_FORMAT } from '../gan/training-checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { withFileErrors } from '../io/fs-errors.js';
 import { validateStoredConfig, validateRng, validateBatcherState, validateEpochTotals, validateCount, type StoredOptions } from './stored-config.js';
@@ -25,7 +26,7 @@ import { UsageError } from './args.js';
 import type { TrainOptions } from './train-options.js';
 import type { EpochTotals } from '../gan/training-loop.js';
 
-export const CHECKPOINT_FORMAT = 'atelier-dcgan/1';
+export { CHECKPOINT_FORMAT } from '../gan/training-checkpoint.js';
 export { EMA_PREFIX } from '../gan/generator-state.js';
 
 export type { EpochTotals } from '../gan/training-loop.js';
@@ -52,34 +53,10 @@ interface SaveContext {
  * the two only makes the resumed run write the same epoch file again.
  */
 export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<string> {
-  const { trainer } = c;
-  const tensors = {
-    ...(await moduleState('generator.', trainer.G)),
-    ...(await moduleState('discriminator.', trainer.D)),
-    ...(trainer.average ? await moduleState(`${EMA_PREFIX}`, trainer.average.model) : {}),
-    ...(await adamState('optimizer_g.', trainer.G, trainer.optG)),
-    ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
-    fixed_z: await readTensor(c.fixedZ),
-    ...(c.fixedLabels ? { fixed_labels: { dtype: 'F32' as const, shape: [c.fixedLabels.length], data: c.fixedLabels } } : {}),
-  };
   // `conditional` is stored only when set, so an unconditional run's config is byte for byte what it was.
   const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, conditional, ...rest } = c.options;
   const config = conditional ? { ...rest, conditional } : rest;
-  const metadata: Record<string, string> = {
-    format: CHECKPOINT_FORMAT,
-    config: JSON.stringify(config),
-    step: String(c.step),
-    epochs_done: String(c.epochsDone),
-    optimizer_g_step: String(trainer.optG.step),
-    optimizer_d_step: String(trainer.optD.step),
-    rng: JSON.stringify(rngState(c.engine)),
-    batcher: JSON.stringify(c.batcher.state()),
-    epoch_totals: JSON.stringify(c.totals),
-    adapter: c.engine.adapterName,
-    [SPEC_METADATA_KEY]: JSON.stringify(trainer.spec),
-    saved_at: new Date().toISOString(),
-  };
-  const bytes = encodeSafetensors(tensors, metadata);
+  const bytes = await encodeTrainingCheckpoint({ ...c, config });
   const latest = join(outDir, 'checkpoints', 'latest.safetensors');
   const named = c.perEpoch ? epochCheckpointPath(outDir, c.epochsDone) : undefined;
   // Each write names its own file when it fails (the caller adds which checkpoint is left intact).
