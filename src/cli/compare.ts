@@ -45,9 +45,9 @@ export const COMPARE_USAGE = `usage: npm run compare -- [options]
   --class NAME        train every preset on this class only (repeatable; default all classes, also for the
                       ganerator presets, whose own default is ankle boots)
   --seed S            seeds training, sampling and the choice of real images (default 0)
-  --n N               generated images per quality measurement (default 1000); FID depends on n
+  --n N               generated images per quality measurement (default 500); FID depends on n
   --nearest N         generated images in the nearest-real comparison (default 20)
-  --timed-steps N     training steps timed after --warmup-steps untimed ones (default 5 and 2)
+  --timed-steps N     training steps timed after --warmup-steps untimed ones (default 3 and 1)
   --warmup-steps N
   --runs DIR          the run folder of each preset is DIR/<preset> (default OUT/runs): a finished run there is
                       reused, an interrupted one continued, a missing one trained
@@ -123,10 +123,10 @@ export function parseCompareOptions(argv: string[]): CompareOptions {
     budgets: models.map((model) => ({ model, epochs: epochs.get(model)!, limit: limit.get(model)!, batchSize: batch.get(model)!, classes, seed, data })),
     batchGiven,
     seed,
-    n: num(v, 'n', 1000, { int: true, min: 10, max: 10000 }),
+    n: num(v, 'n', 500, { int: true, min: 10, max: 10000 }),
     nearest: num(v, 'nearest', 20, { int: true, min: 1, max: 1000 }),
-    timedSteps: num(v, 'timed-steps', 5, { int: true, min: 1, max: 1000 }),
-    warmupSteps: num(v, 'warmup-steps', 2, { int: true, min: 0, max: 1000 }),
+    timedSteps: num(v, 'timed-steps', 3, { int: true, min: 1, max: 1000 }),
+    warmupSteps: num(v, 'warmup-steps', 1, { int: true, min: 0, max: 1000 }),
     runs: str(v, 'runs') ?? join(out, 'runs'),
     out,
     data,
