@@ -99,7 +99,7 @@ console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1
     expect(gen.out).toMatch(/wrote grid\.png/);
     expect(statSync(join(app, 'grid.png')).size).toBeGreaterThan(500);
     const unknown = run(join(app, 'node_modules/.bin/atelier'), ['trian'], app);
-    expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity, studio']);
+    expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity, studio, compare']);
   });
 
   it('`atelier studio` serves the page, the core and the shipped generators from the installed package', async (ctx) => {

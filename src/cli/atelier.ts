@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const COMMANDS = ['train', 'generate', 'evaluate', 'critic', 'export-generator', 'train-classifier', 'metric-sensitivity', 'studio'] as const;
+export const COMMANDS = ['train', 'generate', 'evaluate', 'critic', 'export-generator', 'train-classifier', 'metric-sensitivity', 'studio', 'compare'] as const;
 
 const USAGE = `usage: atelier <command> [flags]   (atelier <command> --help for its flags)
 commands: ${COMMANDS.join(', ')}`;

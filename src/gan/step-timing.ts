@@ -1,0 +1,42 @@
+// Wall time of one GAN training step of any preset, for `npm run compare` (bench/step.ts times the reference
+// DCGAN with more detail). Browser-safe.
+import type { Engine } from '../runtime/engine.js';
+import { tensor } from '../tensor/ops/create.js';
+import { GanTrainer, type GanConfig } from './trainer.js';
+import type { GanSpec } from './spec.js';
+import type { StepTiming } from './comparison.js';
+
+export interface StepTimingOptions {
+  /** Steps run first and not timed (pipeline compilation, pool growth). Default 2. */
+  warmups?: number;
+  /** Steps timed; the median is reported. Default 5. */
+  runs?: number;
+}
+
+/**
+ * Times `runs` training steps after `warmups`, each from upload of `images` (batch×1×H×W in [−1, 1], the
+ * same batch every step) to the stats read back, on a fresh trainer of `config` and `spec` (the engine's
+ * RNG is reseeded by it). Returns the median ms per step and batch / median as images per second.
+ */
+export async function timeTrainingStep(engine: Engine, config: GanConfig, spec: GanSpec, images: Float32Array, shape: [number, number, number, number], { warmups = 2, runs = 5 }: StepTimingOptions = {}): Promise<StepTiming> {
+  if (!(Number.isInteger(runs) && runs >= 1 && Number.isInteger(warmups) && warmups >= 0)) throw new Error(`timeTrainingStep: runs ${runs} must be ≥ 1 and warmups ${warmups} ≥ 0, whole numbers`);
+  const trainer = new GanTrainer(engine, config, spec);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmups + runs; i++) {
+      const started = performance.now();
+      const real = tensor(engine, images, shape);
+      const stats = trainer.step(real);
+      await stats.toArray();
+      real.dispose();
+      stats.dispose();
+      if (i >= warmups) times.push(performance.now() - started);
+    }
+  } finally {
+    trainer.dispose();
+  }
+  times.sort((a, b) => a - b);
+  const m = times.length >> 1;
+  const msPerStep = times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
+  return { batch: shape[0], msPerStep, imagesPerSecond: (1000 * shape[0]) / msPerStep, warmups, runs };
+}
