@@ -1,19 +1,24 @@
-// `npm run compare` on a tiny generated IDX set with two presets and a tiny budget: it writes the table, the JSON
-// and both figures with finite numbers and the presets' exact parameter counts; bad flags and folders get one
-// clean line and leave what was written; an interrupted comparison continues where it stopped.
+// `npm run compare` on a tiny generated IDX set with two presets and one's class-conditional variant
+// (PRESET+conditional) and a tiny budget: it writes the table, the JSON and both figures with finite numbers and
+// the models' exact parameter counts, conditional accuracy for the conditional model alone; bad flags and folders
+// (a run with or without --conditional against the entry's) get one clean line and leave what was written; an
+// interrupted comparison continues where it stopped.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, rng } from './helpers.js';
-import { compare, type TrainRunner } from '../src/cli/compare.js';
+import { compare, parseCompareOptions, type TrainRunner } from '../src/cli/compare.js';
+import { trainArgsOf } from '../src/node/compare-runs.js';
+import { loadGenerator } from '../src/node/load-generator.js';
+import { samplePixels } from '../src/gan/sample.js';
 import { train } from '../src/cli/train.js';
 import { Progress } from '../src/node/progress.js';
 import { cliErrorLine } from '../src/node/args.js';
-import { findPreset, presetCounts } from '../src/gan/presets.js';
+import { findPreset, presetCounts, PRESET_NAMES } from '../src/gan/presets.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { FeatureClassifier, classifierState, CLASSIFIER_FORMAT } from '../src/gan/classifier.js';
 
@@ -21,7 +26,14 @@ let engine: Engine;
 let dataDir: string;
 let classifier: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
-const MODELS = ['ganerator-2', 'mlp-discriminator'];
+const MODELS = ['ganerator-2', 'ganerator-2+conditional', 'mlp-discriminator'];
+const CONDITIONAL_ROW = 1;
+/** ganerator-2's G and D with --conditional: its class embedding [10, 50] and the 50 more inputs of G's Dense(784),
+ * and D's projection [10, 4·4·64] over the features before its last Dense. */
+const conditionalCounts = () => {
+  const plain = presetCounts(findPreset('ganerator-2')!);
+  return { ...plain, generator: plain.generator + 10 * 50 + 50 * 784, discriminator: plain.discriminator + 10 * 4 * 4 * 64 };
+};
 
 function idx(dims: number[], data: Uint8Array): Buffer {
   const header = Buffer.alloc(4 + 4 * dims.length);
@@ -72,20 +84,23 @@ const flags = (out: string, extra: string[] = []) => [
 let firstOut: string;
 
 describe('npm run compare', () => {
-  it('writes the table, the JSON and both figures, with finite numbers and the presets\' exact counts', async () => {
+  it('writes the table, the JSON and both figures, with finite numbers and the models\' exact counts (the +conditional one\'s from its conditional spec)', async () => {
     firstOut = tmp();
     calls.length = 0;
     const result = await compare(flags(firstOut), { engine, train: inProcess });
     expect(result.trained).toEqual(MODELS.map((model) => ({ model, action: 'train' })));
     // Every preset is trained on every class, the same budget (the ganerator presets' own default is ankle boots).
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(3);
     for (const args of calls) expect(args.filter((a) => a === '--class')).toHaveLength(10);
+    // The +conditional entry is its preset trained with --conditional, in a run folder of its own name.
+    expect(calls.map((args) => [args[args.indexOf('--model') + 1], args.includes('--conditional'), args[args.indexOf('--out') + 1]]))
+      .toEqual(MODELS.map((m, i) => [m.replace('+conditional', ''), i === CONDITIONAL_ROW, join(firstOut, 'runs', m)]));
     for (const name of ['comparison.md', 'comparison.json', 'samples.png', 'nearest.png']) expect(existsSync(join(firstOut, name)), name).toBe(true);
     expect(readFileSync(join(firstOut, 'comparison.md'), 'utf8')).toBe(result.table + '\n');
     const json = JSON.parse(readFileSync(join(firstOut, 'comparison.json'), 'utf8'));
-    expect(json.rows).toHaveLength(2);
+    expect(json.rows).toHaveLength(3);
     for (const [i, row] of result.rows.entries()) {
-      const counts = presetCounts(findPreset(MODELS[i])!);
+      const counts = i === CONDITIONAL_ROW ? conditionalCounts() : presetCounts(findPreset(MODELS[i])!);
       expect(row.size).toMatchObject({ model: MODELS[i], generator: counts.generator, generatorBuffers: counts.generatorBuffers, discriminator: counts.discriminator });
       expect(row.size.ratio).toBeCloseTo(counts.generator / counts.discriminator, 12);
       expect(row.budget).toMatchObject({ epochs: 1, images: 16, batch: 8, steps: 2, secondsPerEpochSource: 'measured' });
@@ -93,32 +108,68 @@ describe('npm run compare', () => {
         row.quality.fidRatio, row.quality.precision, row.quality.recall, row.quality.classKl, row.nearest.meanL2, row.nearest.seconds]) {
         expect(Number.isFinite(v), JSON.stringify(row)).toBe(true);
       }
-      expect(row.quality.conditionalAccuracy).toBeNull();
+      if (i === CONDITIONAL_ROW) {
+        expect(row.quality.conditionalAccuracy).toBeGreaterThanOrEqual(0);
+        expect(row.quality.conditionalAccuracy).toBeLessThanOrEqual(1);
+      } else {
+        expect(row.quality.conditionalAccuracy).toBeNull();
+      }
+      expect(row.run).toBe(join(firstOut, 'runs', MODELS[i]));
       expect(row.nearest).toMatchObject({ count: 4, searched: 16 });
       // A distance over 784 pixels in [0, 1]: at most √784 = 28.
       expect(row.nearest.meanL2).toBeGreaterThan(0);
       expect(row.nearest.meanL2).toBeLessThanOrEqual(28);
       expect(row.nearest.meanL2Signed).toBeCloseTo(2 * row.nearest.meanL2, 12);
     }
-    const big = result.rows[1].size;
+    const big = result.rows[2].size;
     expect(big.percentOfLargest).toBe(100);
     expect(result.rows[0].size.percentOfLargest).toBeCloseTo((100 * result.rows[0].size.total) / big.total, 10);
-    // Unconditional models show — in the conditional-accuracy column.
     expect(result.table).toMatch(/\| `ganerator-2` \| 104,881 \(\+1,760\) \| 29,089 \|/);
-    expect(result.table.split('\n').filter((l) => l.startsWith('| `')).every((l) => !l.includes('NaN'))).toBe(true);
-    expect(result.table).toMatch(/\| — \| [\d.]+ \|/);
+    expect(result.table).toMatch(/\| `ganerator-2\+conditional` \| 144,581 \(\+1,760\) \| 39,329 \|/);
+    const lines = result.table.split('\n').filter((l) => l.startsWith('| `'));
+    expect(lines.every((l) => !l.includes('NaN'))).toBe(true);
+    // The quality table: the conditional model's accuracy in %, — for the unconditional ones.
+    const quality = lines.filter((l) => / \| \d+ × /.test(l));
+    expect(quality).toHaveLength(3);
+    for (const [i, line] of quality.entries()) {
+      expect(line.startsWith(`| \`${MODELS[i]}\` |`), line).toBe(true);
+      expect(line, line).toMatch(i === CONDITIONAL_ROW ? /\| \d{1,3}\.\d % \| [\d.]+ \| [\d.]+ s over/ : /\| — \| [\d.]+ \| [\d.]+ s over/);
+    }
     const samples = PNG.sync.read(readFileSync(join(firstOut, 'samples.png')));
-    expect([samples.width, samples.height]).toEqual([16 * 30 + 2, 2 * 30 + 2]);
+    expect([samples.width, samples.height]).toEqual([16 * 30 + 2, 3 * 30 + 2]);
     const pairs = PNG.sync.read(readFileSync(join(firstOut, 'nearest.png')));
-    expect([pairs.width, pairs.height]).toEqual([4 * 30 + 2, 4 * 30 + 2]);
+    expect([pairs.width, pairs.height]).toEqual([4 * 30 + 2, 6 * 30 + 2]);
+    // The conditional model's row of samples asks for the classes in turn (samplePixels without `class`).
+    const loaded = loadGenerator(engine, join(firstOut, 'runs', MODELS[CONDITIONAL_ROW], 'checkpoints', 'latest.safetensors'));
+    try {
+      expect(loaded.classes).toBe(10);
+      const bytes = async (options: Parameters<typeof samplePixels>[2]) => Buffer.from((await samplePixels(engine, loaded, options)).pixels.buffer);
+      const inTurn = await bytes({ n: 16, seed: 1 });
+      expect(inTurn.equals(await bytes({ n: 16, seed: 1, labels: Int32Array.from({ length: 16 }, (_, i) => i % 10) }))).toBe(true);
+      expect(inTurn.equals(await bytes({ n: 16, seed: 1, class: 0 }))).toBe(false);
+    } finally {
+      loaded.G.dispose();
+    }
   });
 
   it('bad flags and folders give one clean error line and keep what was written', async () => {
     const out = tmp();
     writeFileSync(join(out, 'comparison.md'), 'earlier\n');
+    // Run folders whose run was trained with the other --conditional than their entry's: the unconditional
+    // ganerator-2 run as ganerator-2+conditional, and the conditional one as ganerator-2.
+    const swapped = join(tmp(), 'runs');
+    cpSync(join(firstOut, 'runs', 'ganerator-2'), join(swapped, 'ganerator-2+conditional'), { recursive: true });
+    cpSync(join(firstOut, 'runs', 'ganerator-2+conditional'), join(swapped, 'ganerator-2'), { recursive: true });
     const cases: [string[], RegExp][] = [
       [['--models', 'ganerator-2,nope'], /^error: --models: unknown model "nope"/],
       [['--models', 'dcgan,dcgan'], /^error: --models dcgan,dcgan: a model is named twice/],
+      [['--models', 'dcgan+conditional,dcgan+conditional'], /^error: --models dcgan\+conditional,dcgan\+conditional: a model is named twice/],
+      [['--models', 'dcgan+conditonal'], /^error: --models: unknown model "dcgan\+conditonal"; use a preset \(dcgan, .*\), or PRESET\+conditional/],
+      [['--models', 'nope+conditional'], /^error: --models: unknown model "nope\+conditional"/],
+      [['--models', '+conditional'], /^error: --models: unknown model "\+conditional"/],
+      [['--epochs', 'dcgan+conditional=2'], /^error: --epochs dcgan\+conditional=2: dcgan\+conditional is not among --models/],
+      [['--limit', 'ganerator-2+conditional=0'], /^error: --limit 0: must be at least 1/],
+      [['--batch-size', 'mlp-discriminator+cond=4'], /^error: --batch-size mlp-discriminator\+cond=4: unknown model "mlp-discriminator\+cond"/],
       [['--epochs', '0'], /^error: --epochs 0: must be at least 1/],
       [['--limit', 'mlp-discriminator=many'], /^error: --limit many: not a number/],
       [['--batch-size', 'dcgan=4'], /^error: --batch-size dcgan=4: dcgan is not among --models/],
@@ -133,6 +184,11 @@ describe('npm run compare', () => {
       // A finished run of another budget in --runs is refused, not silently reused or replaced.
       [['--runs', join(firstOut, 'runs'), '--epochs', '2'], /^error: --runs .*ganerator-2 holds a run with --epochs 1, but this comparison trains ganerator-2 with --epochs 2; give compare --epochs ganerator-2=1/],
       [['--runs', join(firstOut, 'runs'), '--batch-size', '4'], /^error: --runs .*holds a run with --batch-size 8/],
+      // A run trained without --conditional is not reused for a +conditional entry, nor the other way round.
+      [['--runs', swapped, '--models', 'ganerator-2+conditional'],
+        /^error: --runs .*ganerator-2\+conditional holds a run trained without --conditional, but this comparison trains ganerator-2\+conditional with --conditional; move that folder away \(to .*ganerator-2 it is compared as ganerator-2\), or give another --runs$/],
+      [['--runs', swapped, '--models', 'ganerator-2'],
+        /^error: --runs .*ganerator-2 holds a run trained with --conditional, but this comparison trains ganerator-2 without --conditional; move that folder away \(to .*ganerator-2\+conditional it is compared as ganerator-2\+conditional\)/],
     ];
     for (const [extra, message] of cases) {
       const error = await compare(flags(out, extra), { engine, train: inProcess }).then(() => null, (e: unknown) => e);
@@ -156,7 +212,7 @@ describe('npm run compare', () => {
     first = false;
     calls.length = 0;
     const result = await compare(flags(out), { engine, train: inProcess });
-    expect(result.trained).toEqual([{ model: 'ganerator-2', action: 'reuse' }, { model: 'mlp-discriminator', action: 'resume' }]);
+    expect(result.trained).toEqual([{ model: 'ganerator-2', action: 'reuse' }, { model: 'ganerator-2+conditional', action: 'reuse' }, { model: 'mlp-discriminator', action: 'resume' }]);
     expect(calls).toEqual([['--resume', join(out, 'runs', 'mlp-discriminator')]]);
     // Resumed, the run ends bitwise equal to the uninterrupted one of the first test.
     for (const model of MODELS) {
@@ -165,6 +221,23 @@ describe('npm run compare', () => {
       expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
       for (const name of Object.keys(a)) expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer)), `${model} ${name}`).toBe(true);
     }
-    expect(result.rows.map((r) => r.budget.steps)).toEqual([2, 2]);
+    expect(result.rows.map((r) => r.budget.steps)).toEqual([2, 2, 2]);
+  });
+
+  it('PRESET+conditional: in the default models after dcgan, trained with --conditional, with per-model flags of its own', () => {
+    expect(parseCompareOptions([]).models).toEqual([...PRESET_NAMES.slice(0, 1), 'dcgan+conditional', ...PRESET_NAMES.slice(1)]);
+    expect(PRESET_NAMES[0]).toBe('dcgan');
+    const { budgets } = parseCompareOptions(['--models', 'dcgan,dcgan+conditional,ganerator-1+conditional', '--epochs', '2', '--epochs', 'dcgan+conditional=3', '--limit', 'ganerator-1+conditional=50', '--batch-size', 'dcgan=16']);
+    expect(budgets.map((b) => [b.model, b.preset, b.conditional, b.epochs, b.limit, b.batchSize])).toEqual([
+      ['dcgan', 'dcgan', false, 2, 2048, 16],
+      ['dcgan+conditional', 'dcgan', true, 3, 2048, findPreset('dcgan')!.defaults.batchSize],
+      ['ganerator-1+conditional', 'ganerator-1', true, 2, 50, findPreset('ganerator-1')!.defaults.batchSize],
+    ]);
+    const args = budgets.map((b) => trainArgsOf(b, join('runs', b.model)));
+    expect(args.map((a) => [a.slice(0, 2), a.includes('--conditional'), a[a.indexOf('--epochs') + 1], a[a.indexOf('--out') + 1]])).toEqual([
+      [['--model', 'dcgan'], false, '2', join('runs', 'dcgan')],
+      [['--model', 'dcgan'], true, '3', join('runs', 'dcgan+conditional')],
+      [['--model', 'ganerator-1'], true, '2', join('runs', 'ganerator-1+conditional')],
+    ]);
   });
 });

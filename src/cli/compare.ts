@@ -1,7 +1,8 @@
 // `npm run compare`: every model preset on the same measures, as the ankle-boot project compared its two GANs —
 // parameter counts and their ratios, ms per training step, quality after the same training (FID/floor,
 // precision, recall, class KL, conditional accuracy where it applies), the nearest-real comparison, and a figure
-// with a row of samples per model. Each preset is trained by `npm run train` (a child process, so its run folder
+// with a row of samples per model. A model is a preset or `PRESET+conditional`, its class-conditional variant
+// (trained with --conditional). Each model is trained by `npm run train` (a child process, so its run folder
 // under --runs is exactly what train writes and resumes); finished runs are reused, interrupted ones continued.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import type { Engine } from '../runtime/engine.js';
 import { DEFAULT_DATA_DIR, FASHION_MNIST_CLASSES, resolveClasses, FASHION_MNIST } from '../data/fashion-mnist.js';
 import { loadFashionMnist } from '../node/mnist-files.js';
-import { PRESET_NAMES, findPreset, DEFAULT_WIDTH } from '../gan/presets.js';
-import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
+import { findPreset, DEFAULT_WIDTH, CONDITIONAL } from '../gan/presets.js';
+import { generatorShapes, discriminatorShapes, conditionalSpec } from '../gan/spec.js';
 import { bufferLimit, largestBatchThatFits } from '../gan/step-memory.js';
-import { modelSizes, comparisonTables, type ComparisonRow } from '../gan/comparison.js';
+import { modelSizes, comparisonTables, modelEntry, DEFAULT_COMPARE_MODELS, CONDITIONAL_SUFFIX, type ComparisonRow, type ModelEntry } from '../gan/comparison.js';
 import { timeTrainingStep } from '../gan/step-timing.js';
-import { nearestReal, conditionalAccuracy } from '../gan/compare-measures.js';
+import { nearestReal } from '../gan/compare-measures.js';
 import { evaluateGenerator } from '../gan/evaluate.js';
 import { loadClassifier } from '../gan/classifier.js';
 import { sampleImages, trainSampleSeed } from '../gan/real-samples.js';
@@ -36,21 +37,23 @@ export const DEFAULT_LIMIT = 2048;
 export const DEFAULT_LIMITS: Record<string, number> = { 'keras-upsample': 96 };
 
 export const COMPARE_USAGE = `usage: npm run compare -- [options]
-  --models A,B,...    presets to compare (default all: ${PRESET_NAMES.join(', ')})
-  --epochs N          epochs each preset trains (default ${DEFAULT_EPOCHS}); MODEL=N sets one preset's, e.g. --epochs keras-upsample=1
+  --models A,B,...    models to compare: a preset, or PRESET${CONDITIONAL_SUFFIX} for its class-conditional variant
+                      (trained with --conditional) (default: ${DEFAULT_COMPARE_MODELS.join(', ')})
+  --epochs N          epochs each model trains (default ${DEFAULT_EPOCHS}); MODEL=N sets one model's, e.g. --epochs keras-upsample=1
+                      or --epochs dcgan${CONDITIONAL_SUFFIX}=2
   --limit N           training images per epoch: the first N of the selected classes (default ${DEFAULT_LIMIT};
-                      keras-upsample ${DEFAULT_LIMITS['keras-upsample']}); MODEL=N sets one preset's (repeatable)
+                      keras-upsample ${DEFAULT_LIMITS['keras-upsample']}); MODEL=N sets one model's (repeatable)
   --batch-size N      images per step (default each preset's own, capped at what the device holds in one
-                      buffer: keras-upsample 12 here); MODEL=N sets one preset's (repeatable)
-  --class NAME        train every preset on this class only (repeatable; default all classes, also for the
+                      buffer: keras-upsample 12 here); MODEL=N sets one model's (repeatable)
+  --class NAME        train every model on this class only (repeatable; default all classes, also for the
                       ganerator presets, whose own default is ankle boots)
   --seed S            seeds training, sampling and the choice of real images (default 0)
   --n N               generated images per quality measurement (default 500); FID depends on n
   --nearest N         generated images in the nearest-real comparison (default 20)
   --timed-steps N     training steps timed after --warmup-steps untimed ones (default 3 and 1)
   --warmup-steps N
-  --runs DIR          the run folder of each preset is DIR/<preset> (default OUT/runs): a finished run there is
-                      reused, an interrupted one continued, a missing one trained
+  --runs DIR          the run folder of each model is DIR/<model>, e.g. DIR/dcgan${CONDITIONAL_SUFFIX} (default OUT/runs):
+                      a finished run there is reused, an interrupted one continued, a missing one trained
   --out DIR           writes comparison.md, comparison.json, samples.png, nearest.png (default runs/compare)
   --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
   --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER})`;
@@ -72,6 +75,15 @@ export interface CompareOptions {
   classes: string[];
 }
 
+/** The entry of one name in --models or a per-model flag; UsageError for a name that is not one. */
+function entryOf(name: string, flag: string): ModelEntry {
+  const entry = modelEntry(name);
+  if (!entry) {
+    throw new UsageError(`${flag}: unknown model ${JSON.stringify(name).slice(0, 40)}; use a preset (${DEFAULT_COMPARE_MODELS.filter((m) => !m.endsWith(CONDITIONAL_SUFFIX)).join(', ')}), or PRESET${CONDITIONAL_SUFFIX} for its class-conditional variant`);
+  }
+  return entry;
+}
+
 /** `--flag N` for all and `--flag MODEL=N` for one (repeatable): each model's value. */
 function perModel(values: Record<string, unknown>, flag: string, models: string[], fallback: (model: string) => number, check: Parameters<typeof num>[3]): Map<string, number> {
   const out = new Map(models.map((m) => [m, fallback(m)]));
@@ -85,7 +97,7 @@ function perModel(values: Record<string, unknown>, flag: string, models: string[
     } else overrides.push([g.slice(0, eq), g.slice(eq + 1)]);
   }
   for (const [model, raw] of overrides) {
-    if (!PRESET_NAMES.includes(model)) throw new UsageError(`--${flag} ${model}=${raw}: unknown model ${JSON.stringify(model).slice(0, 40)}; use one of ${PRESET_NAMES.join(', ')}`);
+    entryOf(model, `--${flag} ${model}=${raw}`);
     if (!models.includes(model)) throw new UsageError(`--${flag} ${model}=${raw}: ${model} is not among --models ${models.join(',')}; add it there or drop this`);
     const v = num({ [flag]: raw }, flag, 0, check);
     out.set(model, v);
@@ -100,10 +112,8 @@ export function parseCompareOptions(argv: string[]): CompareOptions {
     'warmup-steps': { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' }, classifier: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, COMPARE_USAGE);
   if (v.help) throw new HelpRequest(COMPARE_USAGE);
-  const models = str(v, 'models')?.split(',').map((m) => m.trim()) ?? [...PRESET_NAMES];
-  for (const m of models) {
-    if (!PRESET_NAMES.includes(m)) throw new UsageError(`--models: unknown model ${JSON.stringify(m).slice(0, 40)}; use a comma-separated list of ${PRESET_NAMES.join(', ')}`);
-  }
+  const models = str(v, 'models')?.split(',').map((m) => m.trim()) ?? [...DEFAULT_COMPARE_MODELS];
+  const entries = new Map(models.map((m) => [m, entryOf(m, '--models')]));
   if (new Set(models).size !== models.length) throw new UsageError(`--models ${models.join(',')}: a model is named twice; name each once`);
   const classes = list(v, 'class');
   try {
@@ -114,13 +124,13 @@ export function parseCompareOptions(argv: string[]): CompareOptions {
   const seed = num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 });
   const data = str(v, 'data') ?? DEFAULT_DATA_DIR;
   const epochs = perModel(v, 'epochs', models, () => DEFAULT_EPOCHS, { int: true, min: 1, max: 10000 });
-  const limit = perModel(v, 'limit', models, (m) => DEFAULT_LIMITS[m] ?? DEFAULT_LIMIT, { int: true, min: 1 });
-  const batch = perModel(v, 'batch-size', models, (m) => findPreset(m)!.defaults.batchSize, { int: true, min: 1, max: 4096 });
+  const limit = perModel(v, 'limit', models, (m) => DEFAULT_LIMITS[entries.get(m)!.preset] ?? DEFAULT_LIMIT, { int: true, min: 1 });
+  const batch = perModel(v, 'batch-size', models, (m) => findPreset(entries.get(m)!.preset)!.defaults.batchSize, { int: true, min: 1, max: 4096 });
   const batchGiven = new Set(list(v, 'batch-size').some((b) => !b.includes('=')) ? models : list(v, 'batch-size').map((b) => b.split('=')[0]));
   const out = str(v, 'out') ?? join('runs', 'compare');
   return {
     models,
-    budgets: models.map((model) => ({ model, epochs: epochs.get(model)!, limit: limit.get(model)!, batchSize: batch.get(model)!, classes, seed, data })),
+    budgets: models.map((model) => ({ model, preset: entries.get(model)!.preset, conditional: entries.get(model)!.conditional, epochs: epochs.get(model)!, limit: limit.get(model)!, batchSize: batch.get(model)!, classes, seed, data })),
     batchGiven,
     seed,
     n: num(v, 'n', 500, { int: true, min: 10, max: 10000 }),
@@ -169,7 +179,7 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
   const engine = hooks.engine ?? (await createNodeEngine());
   const limit = bufferLimit(engine.device.limits);
   const plans = options.budgets.map((budget) => {
-    if (!options.batchGiven.has(budget.model)) budget.batchSize = Math.min(budget.batchSize, largestBatch(budget.model, limit));
+    if (!options.batchGiven.has(budget.model)) budget.batchSize = Math.min(budget.batchSize, largestBatch(budget, limit));
     return planRun(budget, runDirOf(options.runs, budget.model), '--runs');
   });
   const runTrain = hooks.train ?? childTrainer(log);
@@ -199,7 +209,9 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
       const seen = loadFashionMnist({ dir: options.data, split: 'train', classes: o.classes.length ? o.classes : undefined, limit: o.limit });
       if (seen.count < o.batchSize) throw new UsageError(`--limit ${o.limit}: fewer images than one batch of ${o.batchSize} for ${model}; use a larger --limit or a smaller --batch-size`);
       log(`${model}: timing ${options.timedSteps} training steps at batch ${o.batchSize} after ${options.warmupSteps} warm-up steps`);
-      const timing = await timeTrainingStep(engine, o, run.spec, seen.images.subarray(0, o.batchSize * pixels), [o.batchSize, 1, seen.height, seen.width], { warmups: options.warmupSteps, runs: options.timedSteps });
+      const timing = await timeTrainingStep(engine, o, run.spec, seen.images.subarray(0, o.batchSize * pixels), [o.batchSize, 1, seen.height, seen.width], {
+        warmups: options.warmupSteps, runs: options.timedSteps, labels: seen.labels.subarray(0, o.batchSize),
+      });
       const stepsPerEpoch = Math.floor(seen.count / o.batchSize);
       const measured = run.epochSeconds.length > 0;
       const trainedSeconds = measured ? run.epochSeconds.reduce((a, b) => a + b, 0) : null;
@@ -213,9 +225,8 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
           trainSample: sampleImages(train, options.n, trainSampleSeed(options.seed)),
           train: { images: train.images, count: train.count },
           height: train.height, width: train.width,
+          testLabels: test.labels,
         }, { n: options.n, seed: options.seed, search, pairs: 0 });
-        const stated = (report as { conditional_accuracy?: number }).conditional_accuracy;
-        const accuracy = stated ?? (await conditionalAccuracy(engine, loaded, classifier, { perClass: Math.max(1, Math.floor(options.n / 10)), seed: options.seed }));
         log(`${model}: nearest of ${seen.count} training images to each of ${options.nearest} generated images`);
         const near = await nearestReal(engine, loaded, seen.images, seen.count, search, { count: options.nearest, seed: options.seed });
         const shown = await samplePixels(engine, loaded, { n: sampleCount, seed: (options.seed + 1) >>> 0 });
@@ -233,7 +244,7 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
           },
           quality: {
             n: report.n, fid: report.fid, fidFloor: report.fid_floor, fidRatio: report.fid_ratio, precision: report.precision, recall: report.recall,
-            classKl: report.class_kl, conditionalAccuracy: accuracy,
+            classKl: report.class_kl, conditionalAccuracy: report.conditional?.accuracy ?? null,
           },
           nearest: near.nearest,
           run: plan.runDir,
@@ -257,7 +268,7 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
       nearest_l2: 'mean over the generated images of the Euclidean distance to the closest training image, pixels in [0, 1], over all 784 pixels (×2 for pixels in [-1, 1])',
       class_kl: 'nats',
     },
-    figures: { samples: `one row of ${sampleCount} per model, in the order of rows`, nearest: `per model two rows: ${options.nearest} generated images, then the closest training image of each` },
+    figures: { samples: `one row of ${sampleCount} per model, in the order of rows (a class-conditional model's asks for the classes in turn: 0…9, then 0…5)`, nearest: `per model two rows: ${options.nearest} generated images, then the closest training image of each` },
     rows,
   }, null, 2) + '\n');
   const grid = (images: Float32Array[], cols: number) => {
@@ -276,10 +287,12 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
 }
 
 /** The largest batch whose step fits one device buffer (G's or D's largest per-image buffer × batch). */
-function largestBatch(model: string, limitBytes: number): number {
-  const preset = findPreset(model)!;
-  if (model === 'dcgan') return largestBatchThatFits({ latentDim: preset.defaults.latentDim, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH }, limitBytes);
-  const spec = preset.spec({ latentDim: preset.defaults.latentDim, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false });
+function largestBatch({ preset: name, conditional }: CompareBudget, limitBytes: number): number {
+  const preset = findPreset(name)!;
+  // A conditional G's first layer reads z and the class embedding.
+  if (name === 'dcgan') return largestBatchThatFits({ latentDim: preset.defaults.latentDim + (conditional ? CONDITIONAL.embedding : 0), ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH }, limitBytes);
+  const plain = preset.spec({ latentDim: preset.defaults.latentDim, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false });
+  const spec = conditional ? conditionalSpec(plain, { ...CONDITIONAL }) : plain;
   return Math.max(1, Math.floor(limitBytes / Math.max(generatorShapes(spec).bytesPerImage, discriminatorShapes(spec).bytesPerImage)));
 }
 

@@ -1,14 +1,10 @@
-// Two measures of `npm run compare` that evaluateGenerator does not make, browser-safe: the nearest-real
-// comparison of the ankle-boot project (a few generated images, each beside its closest training image) and,
-// for a class-conditional generator, the classifier's accuracy on the class asked for.
+// The measure of `npm run compare` that evaluateGenerator does not make, browser-safe: the nearest-real
+// comparison of the ankle-boot project (a few generated images, each beside its closest training image).
+// (Conditional accuracy is evaluateGenerator's: report.conditional.)
 import type { Engine } from '../runtime/engine.js';
 import type { LoadedGenerator } from './generator-state.js';
-import type { FeatureClassifier } from './classifier.js';
 import type { NeighbourSearch } from './quality.js';
 import type { NearestReal } from './comparison.js';
-import { CLASSIFIER_CLASSES } from './classifier.js';
-import { classifyImages } from './features.js';
-import { predictedClasses } from './quality.js';
 import { samplePixels } from './sample.js';
 import { nearestTraining, toUnitRange } from './evaluate.js';
 
@@ -22,9 +18,10 @@ export interface NearestRealResult {
 }
 
 /**
- * `count` images from `generator` (z from `seed`, as samplePixels draws it), each with its nearest image among
- * `train` (trainCount×H×W in [−1, 1]) by Euclidean distance over all pixels with pixels mapped to [0, 1]. The
- * search's wall time (from the [0, 1] conversion to the ranked result) is reported in seconds.
+ * `count` images from `generator` (z from `seed`, as samplePixels draws it; a class-conditional one is asked for
+ * the classes in turn), each with its nearest image among `train` (trainCount×H×W in [−1, 1]) by Euclidean
+ * distance over all pixels with pixels mapped to [0, 1]. The search's wall time (from the [0, 1] conversion to
+ * the ranked result) is reported in seconds.
  */
 export async function nearestReal(engine: Engine, generator: LoadedGenerator, train: Float32Array, trainCount: number, search: NeighbourSearch, { count = 20, seed = 0 } = {}): Promise<NearestRealResult> {
   const generated = await samplePixels(engine, generator, { n: count, seed });
@@ -40,22 +37,4 @@ export async function nearestReal(engine: Engine, generator: LoadedGenerator, tr
     nearest: { count, meanL2: mean, meanL2Signed: 2 * mean, searched: trainCount, seconds },
     generated: generated.pixels, closest, distances: distance,
   };
-}
-
-/**
- * The classifier's accuracy on `perClass` images of each class c asked of a class-conditional generator
- * (`generator.classes` classes; z of class c from the key (seed + c)): the fraction predicted as c. Returns null
- * for a generator that is not class-conditional.
- */
-export async function conditionalAccuracy(engine: Engine, generator: LoadedGenerator, classifier: FeatureClassifier, { perClass = 100, seed = 0 } = {}): Promise<number | null> {
-  // `classes` is set by loadGenerator for class-conditional files only (absent on builds without them).
-  const classes = (generator as LoadedGenerator & { classes?: number }).classes;
-  if (!classes) return null;
-  let correct = 0;
-  for (let c = 0; c < classes; c++) {
-    const { pixels, count, height, width } = await samplePixels(engine, generator, { n: perClass, seed: (seed + c) >>> 0, class: c });
-    const { logits } = await classifyImages(engine, classifier, pixels, count, { height, width });
-    for (const p of predictedClasses(logits, CLASSIFIER_CLASSES)) if (p === c) correct++;
-  }
-  return correct / (classes * perClass);
 }

@@ -2,6 +2,30 @@
 // measured cost and quality, and the markdown tables the README shows. Measuring is done elsewhere
 // (step-timing.ts, evaluate.ts, the CLI); this file only holds the numbers and prints them.
 import { generatorShapes, discriminatorShapes, parameterCount, bufferCount, type GanSpec } from './spec.js';
+import { PRESET_NAMES, DEFAULT_PRESET } from './presets.js';
+
+/** A model of a comparison: a preset, `PRESET+conditional` for its class-conditional variant (`train --conditional`). */
+export interface ModelEntry {
+  /** The name as given in --models and per-model flags, and of its run folder and table row. */
+  name: string;
+  preset: string;
+  conditional: boolean;
+}
+
+export const CONDITIONAL_SUFFIX = '+conditional';
+
+/** `dcgan` → dcgan, `dcgan+conditional` → dcgan with --conditional; null for a name that is neither. */
+export function modelEntry(name: string): ModelEntry | null {
+  const conditional = name.endsWith(CONDITIONAL_SUFFIX);
+  const preset = conditional ? name.slice(0, -CONDITIONAL_SUFFIX.length) : name;
+  return PRESET_NAMES.includes(preset) ? { name, preset, conditional } : null;
+}
+
+/** The name of a preset's entry, with or without --conditional. */
+export const entryName = (preset: string, conditional: boolean) => preset + (conditional ? CONDITIONAL_SUFFIX : '');
+
+/** The models `npm run compare` compares by default: every preset, and the class-conditional reference DCGAN after it. */
+export const DEFAULT_COMPARE_MODELS: readonly string[] = PRESET_NAMES.flatMap((p) => (p === DEFAULT_PRESET ? [p, entryName(p, true)] : [p]));
 
 export interface ModelSize {
   model: string;

@@ -1,8 +1,9 @@
 // The run folders of `npm run compare`: one per preset under --runs, each as `npm run train -- --out` writes
 // it. A folder without a checkpoint is trained from scratch, one whose checkpoint has fewer epochs than its run
-// asks is resumed, a finished one is reused; one trained with other settings than this comparison's is refused.
+// asks is resumed, a finished one is reused; one trained with other settings than this comparison's (with or
+// without --conditional included) is refused.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FASHION_MNIST, resolveClasses } from '../data/fashion-mnist.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { loadTrainingCheckpoint } from './checkpoint-files.js';
@@ -11,10 +12,15 @@ import { UsageError } from './args.js';
 import { TrainingError } from '../gan/errors.js';
 import type { StoredOptions } from './stored-config.js';
 import type { GanSpec } from '../gan/spec.js';
+import { entryName } from '../gan/comparison.js';
 
 /** What each preset of a comparison trains on. */
 export interface CompareBudget {
+  /** The model's name in the comparison: its preset, or `PRESET+conditional` (comparison.ts's modelEntry). */
   model: string;
+  preset: string;
+  /** Trained with --conditional (class-conditional G and projection D). */
+  conditional: boolean;
   epochs: number;
   /** Training images per epoch at most (after the class filter). */
   limit: number;
@@ -53,22 +59,23 @@ export function trainArgsOf(b: CompareBudget, runDir: string): string[] {
   // Every class is named when all are asked for: a preset's own default (ganerator: ankle boots) must not apply.
   const classes = b.classes.length ? b.classes : [...FASHION_MNIST.classNames];
   return [
-    '--model', b.model, '--epochs', String(b.epochs), '--limit', String(b.limit), '--batch-size', String(b.batchSize),
+    '--model', b.preset, ...(b.conditional ? ['--conditional'] : []), '--epochs', String(b.epochs), '--limit', String(b.limit), '--batch-size', String(b.batchSize),
     '--seed', String(b.seed), '--data', b.data, '--out', runDir, ...classes.flatMap((c) => ['--class', c]),
   ];
 }
 
 /**
  * Decides what to do with `runDir` for `budget`: reads and checks its checkpoint (CheckpointError for a
- * corrupt one) and refuses one trained with another model, batch size, seed, class selection, limit or number
- * of epochs (UsageError naming the folder, the setting and the fix).
+ * corrupt one) and refuses one trained with another model, with or without --conditional against the budget's,
+ * or with another batch size, seed, class selection, limit or number of epochs (UsageError naming the folder,
+ * the setting and the fix).
  */
 export function planRun(budget: CompareBudget, runDir: string, flag: string): RunPlan {
   const latest = latestPath(runDir);
   if (!existsSync(latest)) return { budget, runDir, action: 'train', trainArgs: trainArgsOf(budget, runDir) };
   const { options } = loadTrainingCheckpoint(latest);
   const stored: [string, unknown, unknown][] = [
-    ['model', options.model, budget.model], ['epochs', options.epochs, budget.epochs], ['limit', options.limit, budget.limit],
+    ['model', options.model, budget.preset], ['epochs', options.epochs, budget.epochs], ['limit', options.limit, budget.limit],
     ['batch-size', options.batchSize, budget.batchSize], ['seed', options.seed, budget.seed],
   ];
   for (const [name, has, wants] of stored) {
@@ -76,6 +83,12 @@ export function planRun(budget: CompareBudget, runDir: string, flag: string): Ru
       throw new UsageError(`${flag} ${runDir} holds a run with --${name} ${String(has)}, but this comparison trains ${budget.model} with --${name} ${String(wants)}; ` +
         `give compare --${name === 'model' ? 'models' : name} ${name === 'model' ? '' : `${budget.model}=`}${String(has)}, or another ${flag}, or move that folder away`);
     }
+  }
+  const conditional = options.conditional ?? false;
+  if (conditional !== budget.conditional) {
+    const other = entryName(budget.preset, conditional);
+    throw new UsageError(`${flag} ${runDir} holds a run trained ${conditional ? 'with' : 'without'} --conditional, but this comparison trains ${budget.model} ${budget.conditional ? 'with' : 'without'} --conditional; ` +
+      `move that folder away (to ${join(dirname(runDir), other)} it is compared as ${other}), or give another ${flag}`);
   }
   if (!sameClasses(options.classes, budget.classes)) {
     const shown = (c: string[]) => (c.length ? c.join(',') : 'all');
