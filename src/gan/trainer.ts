@@ -10,6 +10,7 @@ import { sigmoid, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
+import { diffAugment, type AugmentPolicy } from '../tensor/ops/augment.js';
 import { Adam } from '../nn/adam.js';
 import { inference, type Sequential } from '../nn/layers.js';
 import { initialise, DEFAULT_WIDTH } from './models.js';
@@ -40,6 +41,10 @@ export interface GanConfig {
   model: string;
   /** Each of D's targets moves by labelNoise·U(0, 1) toward the other class's (0: none). */
   labelNoise: number;
+  /** DiffAugment policies applied to every image D sees, real and fake, in both steps ([]: none; ops/augment.ts). */
+  augment?: AugmentPolicy[];
+  /** Group size of a minibatch-std layer before D's last conv (dcgan alone; 0: none). */
+  minibatchStd?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -59,7 +64,7 @@ export function specOfConfig(config: GanConfig): GanSpec {
   const name = config.model ?? DEFAULT_PRESET;
   const preset = findPreset(name);
   if (!preset) throw new Error(`unknown model preset ${JSON.stringify(name)}`);
-  return preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false });
+  return preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false, minibatchStd: config.minibatchStd ?? 0 });
 }
 
 export class GanTrainer {
@@ -116,6 +121,9 @@ export class GanTrainer {
     const { engine, G, D, config } = this;
     const batch = real.shape[0];
     const { image, training } = this.spec;
+    // DiffAugment: D sees only augmented images, real and fake alike, and G's gradient flows back through it.
+    const policy = config.augment ?? [];
+    const augment = (x: Tensor) => diffAugment(x, policy);
     return tidy(engine, () => {
       // The data are in [−1, 1]; a sigmoid generator's D reads [0, 1].
       if (image.range === '[0,1]') real = addScalar(mulScalar(real, 0.5), 0.5);
@@ -123,8 +131,8 @@ export class GanTrainer {
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
       const fake = noGrad(engine, () => G.forward(z));
-      const realLogits = D.forward(real);
-      const fakeLogits = D.forward(fake);
+      const realLogits = D.forward(augment(real));
+      const fakeLogits = D.forward(augment(fake));
       const lossD = this.loss.discriminator(realLogits, fakeLogits);
       backward(lossD);
       this.optD.update();
@@ -136,7 +144,7 @@ export class GanTrainer {
       let lossG: Tensor;
       try {
         const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-        lossG = this.loss.generator(D.forward(G.forward(z2)));
+        lossG = this.loss.generator(D.forward(augment(G.forward(z2))));
         backward(lossG);
       } finally {
         D.setRequiresGrad(true);

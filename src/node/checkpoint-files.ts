@@ -173,8 +173,8 @@ function checkTrainingTensors(tensors: LoadedTensors, options: StoredOptions, sp
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise'];
-const FLAG: Record<string, string> = { model: 'model', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'augment', 'minibatchStd'];
+const FLAG: Record<string, string> = { model: 'model', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm', augment: 'augment', minibatchStd: 'minibatch-std' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
@@ -182,6 +182,7 @@ export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrain
   const stored = {
     ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false,
     model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0,
+    augment: storedOptions.augment ?? [], minibatchStd: storedOptions.minibatchStd ?? 0,
   };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];
