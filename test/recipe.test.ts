@@ -13,6 +13,10 @@ import { Progress } from '../src/node/progress.js';
 import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-options.js';
 import { validateStoredConfig } from '../src/node/stored-config.js';
 import { RECIPES } from '../src/node/recipes.js';
+import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
+import { randn } from '../src/tensor/ops/create.js';
+import { rngState } from '../src/tensor/state.js';
+import type { AugmentPolicy } from '../src/tensor/ops/augment.js';
 
 let engine: Engine;
 let dataDir: string;
@@ -64,6 +68,20 @@ describe('--augment and --minibatch-std in training', () => {
     expect(JSON.parse(metadata.model).discriminator[5]).toEqual({ type: 'minibatchStd', groupSize: 4 });
     await expect(train(['--resume', parts, '--augment', 'cutout', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--augment \["cutout"\] contradicts the checkpoint's \["translation","cutout"\]/);
     await expect(train(['--resume', parts, '--minibatch-std', '2', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--minibatch-std 2 contradicts the checkpoint's 4/);
+  });
+
+  it('D sees augmented images three times a step: real and fake in its step, fake in G\'s (one draw each)', async () => {
+    const counters = [];
+    for (const augment of [[], ['translation', 'cutout']] as AugmentPolicy[][]) {
+      const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, seed: 5, augment });
+      const real = randn(engine, [2, 1, 28, 28]);
+      const before = rngState(engine).counter;
+      trainer.step(real).dispose();
+      counters.push(rngState(engine).counter - before);
+      real.dispose();
+      trainer.dispose();
+    }
+    expect(counters[1] - counters[0]).toBe(3);
   });
 
   it('each changes what is trained (off: no draws, no extra layer)', async () => {
