@@ -51,11 +51,12 @@ const bytes = (t: { data: { buffer: ArrayBufferLike } }) => Buffer.from(t.data.b
 describe('--augment and --minibatch-std in training', () => {
   const flags = ['--augment', 'translation,cutout', '--minibatch-std', '4'];
 
-  it('an interrupted and resumed run ends bitwise equal to an uninterrupted one; both settings are stored and fixed on resume', async () => {
+  it('an interrupted and resumed run (its flags from --recipe) ends bitwise equal to an uninterrupted one; both settings are stored and fixed on resume', async () => {
     const whole = tmp();
     await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
-    expect(await train([...base(parts), ...flags, '--epochs', '2', '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: true });
+    // The same settings through --recipe augment: the same run.
+    expect(await train([...base(parts), '--recipe', 'augment', '--minibatch-std', '4', '--epochs', '2', '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: true });
     expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
     const a = tensorsOf(whole);
     const b = tensorsOf(parts);
@@ -65,6 +66,7 @@ describe('--augment and --minibatch-std in training', () => {
     expect(a['discriminator.6.weight'].shape).toEqual([1, 17, 7, 7]);
     const { metadata } = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
     expect(JSON.parse(metadata.config)).toMatchObject({ augment: ['translation', 'cutout'], minibatchStd: 4 });
+    expect(JSON.parse(metadata.config).recipe).toBeUndefined();
     expect(JSON.parse(metadata.model).discriminator[5]).toEqual({ type: 'minibatchStd', groupSize: 4 });
     await expect(train(['--resume', parts, '--augment', 'cutout', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--augment \["cutout"\] contradicts the checkpoint's \["translation","cutout"\]/);
     await expect(train(['--resume', parts, '--minibatch-std', '2', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--minibatch-std 2 contradicts the checkpoint's 4/);

@@ -58,7 +58,7 @@ export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<st
     ...(await adamState('optimizer_d.', trainer.D, trainer.optD)),
     fixed_z: await readTensor(c.fixedZ),
   };
-  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, ...config } = c.options;
+  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, recipe: _recipe, ...config } = c.options;
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(config),

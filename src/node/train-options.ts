@@ -32,7 +32,7 @@ export interface TrainOptions extends GanConfig {
   classifier: string;
   /** The flags given on the command line or set by --recipe (resuming refuses ones that contradict the checkpoint). */
   given: string[];
-  /** The --recipe the flags came from (informative: every flag it set is stored in its own field). */
+  /** The --recipe the flags came from (not stored in checkpoints: every flag it set is, in its own field). */
   recipe?: string;
   augment: AugmentPolicy[];
   minibatchStd: number;
