@@ -16,6 +16,7 @@ import { RECIPES } from '../src/node/recipes.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { rngState } from '../src/tensor/state.js';
+import { loadGenerator } from '../src/node/load-generator.js';
 import type { AugmentPolicy } from '../src/tensor/ops/augment.js';
 
 let engine: Engine;
@@ -68,6 +69,10 @@ describe('--augment and --minibatch-std in training', () => {
     expect(JSON.parse(metadata.config)).toMatchObject({ augment: ['translation', 'cutout'], minibatchStd: 4 });
     expect(JSON.parse(metadata.config).recipe).toBeUndefined();
     expect(JSON.parse(metadata.model).discriminator[5]).toEqual({ type: 'minibatchStd', groupSize: 4 });
+    // generate/evaluate read such a checkpoint (its spec names the new layer).
+    const loaded = loadGenerator(engine, join(parts, 'checkpoints/latest.safetensors'));
+    expect(loaded.spec.discriminator.map((l) => l.type)).toContain('minibatchStd');
+    loaded.G.dispose();
     await expect(train(['--resume', parts, '--augment', 'cutout', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--augment \["cutout"\] contradicts the checkpoint's \["translation","cutout"\]/);
     await expect(train(['--resume', parts, '--minibatch-std', '2', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--minibatch-std 2 contradicts the checkpoint's 4/);
   });
