@@ -19,6 +19,8 @@ export * from './tensor/ops/conv.js';
 export * from './tensor/ops/batchnorm.js';
 export * from './tensor/ops/loss.js';
 export * from './tensor/ops/misc.js';
+export * from './tensor/ops/augment.js';
+export * from './tensor/ops/minibatch-std.js';
 // Algorithm switches: set `.algorithm = 'naive'` to run the reference kernels instead of the fast ones.
 export { matmulConfig } from './kernels/matmul.js';
 export { convConfig } from './kernels/conv.js';

@@ -16,7 +16,7 @@ import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
 import { conditionalInput } from '../gan/network.js';
 import { drawFixedSamples } from '../gan/fixed-samples.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parseTrainOptions, type TrainOptions } from '../node/train-options.js';
+import { parseTrainOptions, refuseUngroupedBatch, type TrainOptions } from '../node/train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from '../node/checkpoint-files.js';
 import { refuseExistingRun, prepareRunFolder, removeStaleFiles, clearPreviousRun, truncateMetrics, samePath, latestPath, metricsPath, lossCurvePath, type MetricsLine } from '../node/run-folder.js';
 import { writeSampleGrid } from '../node/images.js';
@@ -53,6 +53,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const resumePath = options.resume ? resolveCheckpointPath(options.resume) : undefined;
   const resumed = resumePath ? loadTrainingCheckpoint(resumePath) : undefined;
   if (resumed) options = applyResumeOptions(options, resumed.options);
+  refuseUngroupedBatch(options);
   if (options.decayEpochs > options.epochs) {
     throw new UsageError(`--decay-epochs ${options.decayEpochs} is more than the ${options.epochs} epochs of this run; decay over at most all of the epochs`);
   }

@@ -32,6 +32,8 @@ export interface DcganSizes {
   ngf: number;
   ndf: number;
   spectralNorm: boolean;
+  /** Group size of a minibatch standard-deviation layer before D's last conv (ProGAN/StyleGAN); 0 or absent: none. */
+  minibatchStd?: number;
 }
 
 export interface Preset {
@@ -58,16 +60,19 @@ const PYTORCH_TRAINING = { labels: 'real-1', discriminatorInGeneratorStep: 'trai
 const KERAS_EPS = 1e-7;
 
 /** The reference DCGAN (models.ts's layer list): PyTorch's DCGAN example for 28×28, width ngf/ndf next to the image. */
-export function dcganSpec({ latentDim, ngf, ndf, spectralNorm }: DcganSizes): GanSpec {
+export function dcganSpec({ latentDim, ngf, ndf, spectralNorm, minibatchStd = 0 }: DcganSizes): GanSpec {
   const generator: LayerSpec[] = [
     convT(latentDim, 2 * ngf, 7, 1, 0, false), bn2d(2 * ngf), relu,
     convT(2 * ngf, ngf, 4, 2, 1, false), bn2d(ngf), relu,
     convT(ngf, 1, 4, 2, 1, false), { type: 'tanh' },
   ];
   // Miyato et al.'s setting: every conv spectrally normalised and no batchnorm (σ would be undone by it).
+  // The minibatch-std map goes before the last conv, as ProGAN puts it before D's last block.
+  const std: LayerSpec[] = minibatchStd ? [{ type: 'minibatchStd', groupSize: minibatchStd }] : [];
+  const last = 2 * ndf + std.length;
   const discriminator: LayerSpec[] = spectralNorm
-    ? [conv(1, ndf, 4, 2, 1, false, true), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false, true), leaky(), conv(2 * ndf, 1, 7, 1, 0, false, true), flatten]
-    : [conv(1, ndf, 4, 2, 1, false), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false), bn2d(2 * ndf), leaky(), conv(2 * ndf, 1, 7, 1, 0, false), flatten];
+    ? [conv(1, ndf, 4, 2, 1, false, true), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false, true), leaky(), ...std, conv(last, 1, 7, 1, 0, false, true), flatten]
+    : [conv(1, ndf, 4, 2, 1, false), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false), bn2d(2 * ndf), leaky(), ...std, conv(last, 1, 7, 1, 0, false), flatten];
   return { format: SPEC_FORMAT, preset: 'dcgan', latentDim, image: { ...IMAGE, range: '[-1,1]' }, generator, discriminator, init: 'dcgan', training: { ...PYTORCH_TRAINING } };
 }
 

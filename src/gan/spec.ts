@@ -13,7 +13,7 @@ import type { Engine } from '../runtime/engine.js';
 import type { Module } from '../nn/module.js';
 import {
   Conv2d, ConvTranspose2d, BatchNorm2d, BatchNorm1d, Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Flatten, Reshape, Upsample, Dropout,
-  samePadding, ToSignedRange, type ConvOptions,
+  MinibatchStd, samePadding, ToSignedRange, type ConvOptions,
 } from '../nn/layers.js';
 import { SpectralNormConv2d } from '../nn/spectral-norm.js';
 import { CheckpointError } from './checkpoint.js';
@@ -35,6 +35,8 @@ export const SPEC_LIMITS = {
   stride: 8,
   padding: 16,
   upsample: 8,
+  /** Images per minibatch-std group: the largest --batch-size. */
+  groupSize: 4096,
   layers: 64,
   /** Floats of one image's activation after any layer (16 MiB). */
   activation: 4 * 1024 * 1024,
@@ -57,7 +59,9 @@ export type LayerSpec =
   | { type: 'leakyRelu'; slope: number }
   | { type: 'reshape'; shape: number[] }
   | { type: 'upsample'; scale: number }
-  | { type: 'dropout'; p: number };
+  | { type: 'dropout'; p: number }
+  /** Appends one map: the minibatch standard deviation over groups of groupSize images (ops/minibatch-std.ts). */
+  | { type: 'minibatchStd'; groupSize: number };
 
 export type LayerType = LayerSpec['type'];
 /** Images a generator makes and a discriminator reads: [-1, 1] (tanh) or [0, 1] (sigmoid). */
@@ -119,6 +123,7 @@ const LAYER_FIELDS: Record<LayerType, Record<string, 'int' | 'number' | 'boolean
   reshape: { shape: 'shape' },
   upsample: { scale: 'int' },
   dropout: { p: 'number' },
+  minibatchStd: { groupSize: 'int' },
 };
 
 /** One layer's fields checked for type and cap; the error names `where` (e.g. "generator layer 3 (conv2d)"). */
@@ -133,7 +138,7 @@ function validateLayer(raw: unknown, where: string, source: string): LayerSpec {
   for (const key of Object.keys(raw)) {
     if (key !== 'type' && !Object.hasOwn(fields, key)) throw fail(source, `model spec ${named} has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
   }
-  const cap: Record<string, number> = { in: SPEC_LIMITS.features, out: SPEC_LIMITS.features, channels: SPEC_LIMITS.channels, features: SPEC_LIMITS.features, kernel: SPEC_LIMITS.kernel, stride: SPEC_LIMITS.stride, scale: SPEC_LIMITS.upsample };
+  const cap: Record<string, number> = { in: SPEC_LIMITS.features, out: SPEC_LIMITS.features, channels: SPEC_LIMITS.channels, features: SPEC_LIMITS.features, kernel: SPEC_LIMITS.kernel, stride: SPEC_LIMITS.stride, scale: SPEC_LIMITS.upsample, groupSize: SPEC_LIMITS.groupSize };
   if (type === 'conv2d' || type === 'convTranspose2d') cap.in = cap.out = SPEC_LIMITS.channels;
   for (const [key, kind] of Object.entries(fields)) {
     const v = raw[key];
@@ -305,6 +310,11 @@ export function stateShapesOf(layers: readonly LayerSpec[], input: ImageShape, n
         need('[C, H, W]', shape.length === 3);
         shape = [shape[0], shape[1] * l.scale, shape[2] * l.scale];
         break;
+      case 'minibatchStd':
+        need('[C, H, W]', shape.length === 3);
+        if (shape[0] + 1 > SPEC_LIMITS.channels) throw refuse(`its output would have more than ${SPEC_LIMITS.channels} channels`);
+        shape = [shape[0] + 1, shape[1], shape[2]];
+        break;
       default:
         break; // elementwise: shape unchanged
     }
@@ -416,6 +426,7 @@ function buildLayer(engine: Engine, l: LayerSpec): Module {
     case 'reshape': return Reshape(l.shape);
     case 'upsample': return Upsample(l.scale);
     case 'dropout': return Dropout(l.p);
+    case 'minibatchStd': return MinibatchStd(l.groupSize);
   }
 }
 

@@ -10,6 +10,7 @@ import { sigmoid, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
+import { diffAugment, type AugmentPolicy } from '../tensor/ops/augment.js';
 import { Adam } from '../nn/adam.js';
 import { inference, type Sequential } from '../nn/layers.js';
 import { initialise, DEFAULT_WIDTH } from './models.js';
@@ -43,6 +44,10 @@ export interface GanConfig {
   labelNoise: number;
   /** Class-conditional G (class embedding) and projection D (presets.ts CONDITIONAL); absent in older configs: false. */
   conditional?: boolean;
+  /** DiffAugment policies applied to every image D sees, real and fake, in both steps ([]: none; ops/augment.ts). */
+  augment?: AugmentPolicy[];
+  /** Group size of a minibatch-std layer before D's last conv (dcgan alone; 0: none). */
+  minibatchStd?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -66,7 +71,7 @@ export function specOfConfig(config: GanConfig): GanSpec {
   const name = config.model ?? DEFAULT_PRESET;
   const preset = findPreset(name);
   if (!preset) throw new Error(`unknown model preset ${JSON.stringify(name)}`);
-  const spec = preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false });
+  const spec = preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false, minibatchStd: config.minibatchStd ?? 0 });
   return config.conditional ? conditionalSpec(spec, { ...CONDITIONAL }) : spec;
 }
 
@@ -128,6 +133,9 @@ export class GanTrainer {
     if (conditional && labels?.length !== batch) {
       throw new Error(`GanTrainer.step: a class-conditional model needs the batch's ${batch} labels, got ${labels?.length ?? 'none'}`);
     }
+    // DiffAugment: D sees only augmented images, real and fake alike, and G's gradient flows back through it.
+    const policy = config.augment ?? [];
+    const augment = (x: Tensor) => diffAugment(x, policy);
     return tidy(engine, () => {
       // The data are in [−1, 1]; a sigmoid generator's D reads [0, 1].
       if (image.range === '[0,1]') real = addScalar(mulScalar(real, 0.5), 0.5);
@@ -140,8 +148,8 @@ export class GanTrainer {
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
       const fake = noGrad(engine, () => G.forward(input(z)));
-      const realLogits = D.discriminate(real, rows);
-      const fakeLogits = D.discriminate(fake, rows);
+      const realLogits = D.discriminate(augment(real), rows);
+      const fakeLogits = D.discriminate(augment(fake), rows);
       const lossD = this.loss.discriminator(realLogits, fakeLogits);
       backward(lossD);
       this.optD.update();
@@ -153,7 +161,7 @@ export class GanTrainer {
       let lossG: Tensor;
       try {
         const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-        lossG = this.loss.generator(D.discriminate(G.forward(input(z2)), rows));
+        lossG = this.loss.generator(D.discriminate(augment(G.forward(input(z2))), rows));
         backward(lossG);
       } finally {
         D.setRequiresGrad(true);

@@ -10,6 +10,7 @@ import { add, relu, leakyRelu, tanh, sigmoid, addScalar, mulScalar } from '../te
 import { reshape, flatten } from '../tensor/ops/shape.js';
 import { dropout, upsampleNearest } from '../tensor/ops/misc.js';
 import { pad2d, type Pad2d } from '../tensor/ops/pad.js';
+import { minibatchStd } from '../tensor/ops/minibatch-std.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
 
 export interface ConvOptions {
@@ -165,6 +166,8 @@ export const Upsample = (scale: number) => new Lambda(`Upsample(×${scale})`, (x
 /** [0, 1] images → [−1, 1]: 2x − 1. */
 export const ToSignedRange = () => new Lambda('ToSignedRange(2x − 1)', (x) => addScalar(mulScalar(x, 2), -1));
 export const Dropout = (p: number) => new Lambda(`Dropout(${p})`, (x, training) => dropout(x, p, training));
+/** Appends the minibatch standard-deviation map (minibatchStd): [N, C, H, W] → [N, C + 1, H, W]. */
+export const MinibatchStd = (groupSize: number) => new Lambda(`MinibatchStd(group ${groupSize})`, (x) => minibatchStd(x, groupSize));
 
 export class Sequential extends Module {
   readonly layers: Module[];

@@ -7,7 +7,7 @@ import { CheckpointError } from '../gan/checkpoint.js';
 import type { BatcherState } from '../data/batches.js';
 import type { EpochTotals } from '../gan/training-loop.js';
 
-export type StoredOptions = Omit<TrainOptions, 'given' | 'resume' | 'out' | 'overwrite'>;
+export type StoredOptions = Omit<TrainOptions, 'given' | 'resume' | 'out' | 'overwrite' | 'recipe'>;
 
 type Kind = 'number' | 'string' | 'boolean' | 'strings';
 /** Every stored option: its flag, its JSON type, and whether every checkpoint has it (later ones were added over time). */
@@ -39,6 +39,8 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   model: { flag: 'model', kind: 'string', required: false },
   labelNoise: { flag: 'label-noise', kind: 'number', required: false },
   conditional: { flag: 'conditional', kind: 'boolean', required: false },
+  augment: { flag: 'augment', kind: 'strings', required: false },
+  minibatchStd: { flag: 'minibatch-std', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -89,7 +91,7 @@ export function validateStoredConfig(raw: unknown, path: string): StoredOptions 
     args.push(...fieldArgs);
   }
   try {
-    const { given: _given, out: _out, resume: _resume, ...options } = parseTrainOptions(args);
+    const { given: _given, out: _out, resume: _resume, recipe: _recipe, ...options } = parseTrainOptions(args);
     return options;
   } catch (e) {
     throw new CheckpointError(`${path}: metadata "config" is inconsistent: ${(e as Error).message.split('\n')[0]}; the checkpoint is corrupt`);

@@ -3,6 +3,8 @@ import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, specOfConfig, type GanConfig } from '../gan/trainer.js';
 import { PRESETS, PRESET_NAMES, DEFAULT_PRESET, findPreset, presetCounts } from '../gan/presets.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
+import { AUGMENT_POLICIES, type AugmentPolicy } from '../tensor/ops/augment.js';
+import { findRecipe, recipeArgs, RECIPE_NAMES, recipeList } from './recipes.js';
 import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
 import { DEFAULT_CLASSIFIER } from './classifier-file.js';
 
@@ -28,11 +30,16 @@ export interface TrainOptions extends GanConfig {
   evalEvery: number;
   evalN: number;
   classifier: string;
-  /** The flags given on the command line (resuming refuses ones that contradict the checkpoint). */
+  /** The flags given on the command line or set by --recipe (resuming refuses ones that contradict the checkpoint). */
   given: string[];
+  /** The --recipe the flags came from (not stored in checkpoints: every flag it set is, in its own field). */
+  recipe?: string;
+  augment: AugmentPolicy[];
+  minibatchStd: number;
 }
 
 export const TRAIN_USAGE = `usage: npm run train -- [options]
+  --recipe NAME       a named set of the flags below (explicit flags win); --recipe list prints them
   --model NAME        the model preset (default dcgan); --model list prints them. A preset's recipe sets the
                       defaults below (rates, betas, batch, epochs, labels, data) unless the flag is given
   --label-noise X     move each of D's targets by X·U(0, 1) toward the other class (default 0; keras-upsample 0.15)
@@ -49,6 +56,11 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --spectral-norm     spectrally normalise D's convs and drop its batchnorm (Miyato et al. 2018)
   --conditional       class-conditional: a class embedding (50) concatenated to G's z, a projection
                       discriminator (Miyato & Koyama 2018); sample grids get one row per class
+  --augment POLICIES  DiffAugment (Zhao et al. 2020) of every image D sees, real and fake, in both steps: a comma
+                      list of translation (shifts up to 1/8 of the size, zero fill), cutout (a zeroed square of half
+                      the size); applied in that order (default none)
+  --minibatch-std G   a minibatch standard-deviation map (Karras et al. 2018) before D's last conv, over groups of G
+                      images as StyleGAN (G ≥ --batch-size: the whole batch, as ProGAN); dcgan alone (default 0: none)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -64,24 +76,34 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --eval-n N          generated images per such evaluation (default 2000; FID depends on N)
   --classifier FILE   feature classifier for --eval-every (default ${DEFAULT_CLASSIFIER})`;
 
-export function parseTrainOptions(argv: string[]): TrainOptions {
+/** `--recipe`'s flags are added to argv (those not given explicitly) and parsed with it: `expanded` marks that pass. */
+export function parseTrainOptions(argv: string[], expanded = false): TrainOptions {
   const v = parse(argv, {
     epochs: { type: 'string' }, 'decay-epochs': { type: 'string' }, 'batch-size': { type: 'string' }, 'lr-g': { type: 'string' }, 'lr-d': { type: 'string' },
     beta1: { type: 'string' }, beta2: { type: 'string' }, 'latent-dim': { type: 'string' }, ngf: { type: 'string' }, ndf: { type: 'string' }, 'real-label': { type: 'string' },
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
+  const recipeName = str(v, 'recipe');
+  if (recipeName !== undefined && !expanded) {
+    if (recipeName === 'list') throw new HelpRequest(recipeList());
+    const recipe = findRecipe(recipeName);
+    if (!recipe) throw new UsageError(`--recipe ${recipeName}: unknown recipe; use one of ${RECIPE_NAMES.join(', ')} (--recipe list shows them)`);
+    return parseTrainOptions([...recipeArgs(recipe, new Set(Object.keys(v).filter((k) => v[k] !== undefined))), ...argv], true);
+  }
   const model = str(v, 'model') ?? DEFAULT_PRESET;
   if (model === 'list') throw new HelpRequest(presetList());
   const preset = findPreset(model);
   if (!preset) throw new UsageError(`--model ${model}: unknown model; use one of ${PRESET_NAMES.join(', ')} (--model list shows them)`);
   if (model !== 'dcgan') {
     // The reference's own values pass (checkpoints store every field).
-    const only = (['ngf', 'ndf', 'spectral-norm'] as const).find((f) => v[f] !== undefined && v[f] !== String(DEFAULT_GAN_CONFIG.ngf) && v[f] !== false);
-    if (only) throw new UsageError(`--${only} applies to --model dcgan alone; ${model}'s layers are fixed by its source (drop --${only})`);
+    const reference: Record<string, unknown> = { ngf: String(DEFAULT_GAN_CONFIG.ngf), ndf: String(DEFAULT_GAN_CONFIG.ndf), 'spectral-norm': false, 'minibatch-std': '0' };
+    const only = Object.keys(reference).find((f) => v[f] !== undefined && v[f] !== reference[f]);
+    const from = recipeName && findRecipe(recipeName)?.flags[only ?? ''] !== undefined ? `, set by --recipe ${recipeName}` : '';
+    if (only) throw new UsageError(`--${only} applies to --model dcgan alone; ${model}'s layers are fixed by its source (drop --${only}${from})`);
   }
   const p = preset.defaults;
   const d = { ...DEFAULT_GAN_CONFIG, ...p };
@@ -92,10 +114,12 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   const epochs = num(v, 'epochs', p.epochs, { int: true, min: 1 });
   const decayEpochs = num(v, 'decay-epochs', 0, { int: true, min: 0 });
   if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
+  const batchSize = num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 });
+  const minibatchStd = num(v, 'minibatch-std', 0, { int: true, min: 0, max: 4096 });
   const options: TrainOptions = {
     epochs,
     decayEpochs,
-    batchSize: num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 }),
+    batchSize,
     lrG: num(v, 'lr-g', d.lrG, { minExclusive: 0, max: 1 }),
     lrD: num(v, 'lr-d', d.lrD, { minExclusive: 0, max: 1 }),
     beta1: num(v, 'beta1', d.beta1, { min: 0, maxExclusive: 1 }),
@@ -124,6 +148,9 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     evalN: num(v, 'eval-n', 2000, { int: true, min: 2, max: 10000 }),
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     given: Object.keys(v).filter((k) => v[k] !== undefined),
+    recipe: recipeName,
+    augment: parseAugment(list(v, 'augment')),
+    minibatchStd,
   };
   if (options.conditional) {
     try {
@@ -135,6 +162,16 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   return options;
 }
 
+/**
+ * Refuses a --batch-size that --minibatch-std's groups do not divide (checked by train() on the options it runs
+ * with, resumed ones included, not per flag: a stored group size is valid with its own run's batch size).
+ */
+export function refuseUngroupedBatch({ minibatchStd, batchSize }: Pick<TrainOptions, 'minibatchStd' | 'batchSize'>): void {
+  if (minibatchStd && batchSize % Math.min(minibatchStd, batchSize) !== 0) {
+    throw new UsageError(`--minibatch-std ${minibatchStd} needs a --batch-size that is a multiple of ${minibatchStd} (or at most ${minibatchStd}), not ${batchSize}`);
+  }
+}
+
 /** `--model list`: each preset with its G and D parameter counts and its source. */
 export function presetList(): string {
   const rows = PRESETS.map((p) => {
@@ -143,4 +180,15 @@ export function presetList(): string {
     return `  ${p.name.padEnd(18)} G ${g}, D ${c.discriminator.toLocaleString('en-US')}\n  ${''.padEnd(18)} ${p.source}`;
   });
   return `model presets (npm run train -- --model NAME):\n${rows.join('\n')}`;
+}
+
+/** --augment's comma lists (repeatable) as policies in the order they are applied; throws UsageError naming a bad one. */
+function parseAugment(values: string[]): AugmentPolicy[] {
+  const named = values.flatMap((v) => v.split(',')).map((name) => name.trim());
+  for (const name of named) {
+    if (!(AUGMENT_POLICIES as readonly string[]).includes(name)) {
+      throw new UsageError(`--augment ${values.join(',')}: unknown policy ${JSON.stringify(name)}; use a comma list of ${AUGMENT_POLICIES.join(', ')} (DiffAugment's names; color is not implemented)`);
+    }
+  }
+  return AUGMENT_POLICIES.filter((p) => named.includes(p));
 }

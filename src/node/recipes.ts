@@ -1,0 +1,52 @@
+// Named training recipes for `npm run train -- --recipe NAME`: each a set of flag defaults that explicit flags
+// override. They are the candidates of issue 16's recipe search, one ingredient at a time and combined, so the
+// search is one command per row; none is measured here (their figures go in the README's table once measured).
+
+/** A flag's value as the command line gives it: a string, or true for a switch. */
+export type RecipeFlags = Readonly<Record<string, string | true>>;
+
+export interface Recipe {
+  name: string;
+  /** What it is, one line (what `--recipe list` prints). */
+  description: string;
+  flags: RecipeFlags;
+}
+
+const HINGE_SN: RecipeFlags = { loss: 'hinge', 'spectral-norm': true, beta1: '0', beta2: '0.9' };
+
+export const RECIPES: readonly Recipe[] = [
+  { name: 'reference', description: "today's defaults: the reference DCGAN recipe (BCE, Adam β (0.5, 0.999), 20 epochs)", flags: {} },
+  {
+    name: 'best-candidate',
+    description: 'UNMEASURED candidate, not a measured best: hinge + spectral norm + Adam β (0, 0.9) + EMA of G 0.999 + DiffAugment translation,cutout',
+    // TODO(issue 18): add conditional: true (`--conditional`, a projection D) once the conditional model lands.
+    flags: { ...HINGE_SN, ema: '0.999', augment: 'translation,cutout' },
+  },
+  { name: 'hinge-sn', description: 'candidate ingredient: hinge loss + spectral norm (Miyato et al. 2018) + Adam β (0, 0.9)', flags: HINGE_SN },
+  { name: 'ema', description: 'candidate ingredient: the reference sampled from a moving average of G (decay 0.999)', flags: { ema: '0.999' } },
+  { name: 'augment', description: 'candidate ingredient: the reference with DiffAugment translation,cutout (Zhao et al. 2020)', flags: { augment: 'translation,cutout' } },
+  { name: 'minibatch-std', description: 'candidate ingredient: the reference with a minibatch-std map in D, groups of 4 (Karras et al. 2018)', flags: { 'minibatch-std': '4' } },
+  { name: 'wide', description: 'candidate ingredient: the reference at twice the width (--ngf 128 --ndf 128)', flags: { ngf: '128', ndf: '128' } },
+  { name: 'decay', description: 'candidate ingredient: the reference for 40 epochs, the rates falling linearly to 0 over the last 20', flags: { epochs: '40', 'decay-epochs': '20' } },
+];
+
+export const RECIPE_NAMES = RECIPES.map((r) => r.name);
+
+export function findRecipe(name: string): Recipe | undefined {
+  return RECIPES.find((r) => r.name === name);
+}
+
+/** A recipe's flags as command-line arguments, leaving out those in `given` (explicit flags win). */
+export function recipeArgs(recipe: Recipe, given: ReadonlySet<string>): string[] {
+  return Object.entries(recipe.flags).filter(([flag]) => !given.has(flag)).map(([flag, value]) => (value === true ? `--${flag}` : `--${flag}=${value}`));
+}
+
+/** `--recipe list`: each recipe, its flags and what it is. */
+export function recipeList(): string {
+  const rows = RECIPES.map((r) => {
+    const flags = recipeArgs(r, new Set()).join(' ') || '(no flags)';
+    return `  ${r.name.padEnd(16)} ${flags}\n  ${''.padEnd(16)} ${r.description}`;
+  });
+  return `training recipes (npm run train -- --recipe NAME; explicit flags override a recipe's):\n${rows.join('\n')}\n` +
+    'None of these is measured yet: the recipe search of issue 16 measures them at equal compute against the reference.';
+}

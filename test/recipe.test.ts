@@ -1,0 +1,165 @@
+// Issue 16's training options: --augment (DiffAugment) and --minibatch-std wired into training, stored in the
+// checkpoint and resumed bitwise; --recipe NAME as flag defaults that explicit flags override.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Engine } from '../src/runtime/engine.js';
+import { getEngine, rng } from './helpers.js';
+import { train } from '../src/cli/train.js';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { Progress } from '../src/node/progress.js';
+import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-options.js';
+import { validateStoredConfig } from '../src/node/stored-config.js';
+import { RECIPES } from '../src/node/recipes.js';
+import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
+import { randn } from '../src/tensor/ops/create.js';
+import { rngState } from '../src/tensor/state.js';
+import { loadGenerator } from '../src/node/load-generator.js';
+import type { AugmentPolicy } from '../src/tensor/ops/augment.js';
+
+let engine: Engine;
+let dataDir: string;
+const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
+
+/** An IDX file: magic (0, 0, 8 = ubyte, rank), big-endian dimensions, data. */
+function idx(dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+beforeAll(async () => {
+  engine = await getEngine();
+  dataDir = mkdtempSync(join(tmpdir(), 'atelier-recipe-data-'));
+  const r = rng(16);
+  for (const [prefix, n] of [['train', 40], ['t10k', 10]] as const) {
+    // Bright bars at a class-dependent row, with noise.
+    const images = Uint8Array.from({ length: n * 784 }, (_, k) => (Math.floor((k % 784) / 28) === 4 + 2 * (Math.floor(k / 784) % 10) ? 230 : 0) + Math.floor(25 * r()));
+    writeFileSync(join(dataDir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
+    writeFileSync(join(dataDir, `${prefix}-labels-idx1-ubyte`), idx([n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+  }
+});
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-recipe-run-'));
+const base = (out: string) => ['--data', dataDir, '--out', out, '--batch-size', '8', '--seed', '3', '--ngf', '8', '--ndf', '8'];
+const tensorsOf = (out: string) => readSafetensors(join(out, 'checkpoints/latest.safetensors')).tensors;
+const bytes = (t: { data: { buffer: ArrayBufferLike } }) => Buffer.from(t.data.buffer as ArrayBuffer);
+
+describe('--augment and --minibatch-std in training', () => {
+  const flags = ['--augment', 'translation,cutout', '--minibatch-std', '4'];
+
+  it('an interrupted and resumed run (its flags from --recipe) ends bitwise equal to an uninterrupted one; both settings are stored and fixed on resume', async () => {
+    const whole = tmp();
+    await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
+    const parts = tmp();
+    // The same settings through --recipe augment: the same run.
+    expect(await train([...base(parts), '--recipe', 'augment', '--minibatch-std', '4', '--epochs', '2', '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: true });
+    expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
+    const a = tensorsOf(whole);
+    const b = tensorsOf(parts);
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+    // D: conv, leaky, conv, bn, leaky, minibatchStd (no state), conv over 2·8 + 1 channels
+    expect(a['discriminator.6.weight'].shape).toEqual([1, 17, 7, 7]);
+    const { metadata } = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
+    expect(JSON.parse(metadata.config)).toMatchObject({ augment: ['translation', 'cutout'], minibatchStd: 4 });
+    expect(JSON.parse(metadata.config).recipe).toBeUndefined();
+    expect(JSON.parse(metadata.model).discriminator[5]).toEqual({ type: 'minibatchStd', groupSize: 4 });
+    // generate/evaluate read such a checkpoint (its spec names the new layer).
+    const loaded = loadGenerator(engine, join(parts, 'checkpoints/latest.safetensors'));
+    expect(loaded.spec.discriminator.map((l) => l.type)).toContain('minibatchStd');
+    loaded.G.dispose();
+    await expect(train(['--resume', parts, '--augment', 'cutout', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--augment \["cutout"\] contradicts the checkpoint's \["translation","cutout"\]/);
+    await expect(train(['--resume', parts, '--minibatch-std', '2', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--minibatch-std 2 contradicts the checkpoint's 4/);
+  });
+
+  it('D sees augmented images three times a step: real and fake in its step, fake in G\'s (one draw each)', async () => {
+    const counters = [];
+    for (const augment of [[], ['translation', 'cutout']] as AugmentPolicy[][]) {
+      const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, seed: 5, augment });
+      const real = randn(engine, [2, 1, 28, 28]);
+      const before = rngState(engine).counter;
+      trainer.step(real).dispose();
+      counters.push(rngState(engine).counter - before);
+      real.dispose();
+      trainer.dispose();
+    }
+    expect(counters[1] - counters[0]).toBe(3);
+  });
+
+  it('each changes what is trained (off: no draws, no extra layer)', async () => {
+    const runs = await Promise.all([[], ['--augment', 'translation'], ['--augment', 'cutout'], ['--minibatch-std', '8']].map(async (extra) => {
+      const out = tmp();
+      await train([...base(out), ...extra, '--epochs', '1', '--max-steps', '2'], { engine, ...quiet });
+      return tensorsOf(out)['generator.0.weight'];
+    }));
+    for (let i = 1; i < runs.length; i++) expect(bytes(runs[i]).equals(bytes(runs[0])), `run ${i}`).toBe(false);
+  });
+});
+
+describe('--recipe', () => {
+  it('--recipe list names every recipe and says none is measured', () => {
+    let text = '';
+    try {
+      parseTrainOptions(['--recipe', 'list']);
+    } catch (e) {
+      text = (e as Error).message;
+    }
+    for (const r of RECIPES) expect(text).toContain(r.name);
+    expect(text).toMatch(/best-candidate +--loss=hinge --spectral-norm --beta1=0 --beta2=0.9 --ema=0.999 --augment=translation,cutout/);
+    expect(text).toMatch(/UNMEASURED/);
+  });
+
+  it('reference is today\'s defaults; best-candidate sets its flags; explicit flags win', () => {
+    const { given: _g, recipe, ...reference } = parseTrainOptions(['--recipe', 'reference']);
+    const { given: _h, recipe: none, ...defaults } = parseTrainOptions([]);
+    expect(reference).toEqual(defaults);
+    expect([recipe, none]).toEqual(['reference', undefined]);
+    expect(parseTrainOptions(['--recipe', 'best-candidate'])).toMatchObject({
+      loss: 'hinge', spectralNorm: true, beta1: 0, beta2: 0.9, ema: 0.999, augment: ['translation', 'cutout'], minibatchStd: 0, recipe: 'best-candidate',
+    });
+    expect(parseTrainOptions(['--ema', '0.99', '--recipe=best-candidate', '--augment', 'cutout', '--beta2', '0.99'])).toMatchObject({ ema: 0.99, augment: ['cutout'], beta2: 0.99, loss: 'hinge' });
+    expect(parseTrainOptions(['--recipe', 'minibatch-std', '--batch-size', '64'])).toMatchObject({ minibatchStd: 4, batchSize: 64 });
+    expect(parseTrainOptions(['--recipe', 'decay'])).toMatchObject({ epochs: 40, decayEpochs: 20 });
+  });
+
+  it.each([
+    ['an unknown recipe', ['--recipe', 'best'], /^--recipe best: unknown recipe; use one of reference, best-candidate/],
+    ['an unknown augment policy', ['--augment', 'translation,color'], /^--augment translation,color: unknown policy "color"; use a comma list of translation, cutout/],
+    ['an empty augment policy', ['--augment', ''], /^--augment : unknown policy ""/],
+    ['a fractional group', ['--minibatch-std', '2.5'], /^--minibatch-std 2.5: must be a whole number/],
+    ['minibatch-std on another preset', ['--model', 'keras-upsample', '--minibatch-std', '4'], /^--minibatch-std applies to --model dcgan alone; keras-upsample's layers are fixed by its source \(drop --minibatch-std\)/],
+    ['a recipe that sets a dcgan-only flag on another preset', ['--model', 'mlp-discriminator', '--recipe', 'best-candidate'], /^--spectral-norm applies to --model dcgan alone.*\(drop --spectral-norm, set by --recipe best-candidate\)/],
+  ])('refuses %s with one line naming the flag', (_what, argv, message) => {
+    expect(() => parseTrainOptions(argv)).toThrow(message);
+  });
+
+  it('refuses a batch that --minibatch-std groups do not divide, before any training', async () => {
+    for (const [group, batch] of [[4, 6], [3, 128], [8, 12]]) {
+      expect(() => refuseUngroupedBatch({ minibatchStd: group, batchSize: batch })).toThrow(new RegExp(`^--minibatch-std ${group} needs a --batch-size that is a multiple of ${group} \\(or at most ${group}\\), not ${batch}$`));
+    }
+    for (const [group, batch] of [[0, 7], [4, 8], [16, 6], [1, 5]]) expect(() => refuseUngroupedBatch({ minibatchStd: group, batchSize: batch })).not.toThrow();
+    const out = tmp();
+    await expect(train([...base(out), '--minibatch-std', '3'], { engine, ...quiet })).rejects.toThrow(/--minibatch-std 3 needs a --batch-size that is a multiple of 3 \(or at most 3\), not 8/);
+  });
+
+  it('accepts repeated --augment and the policies in any order (applied translation first)', () => {
+    expect(parseTrainOptions(['--augment', 'cutout', '--augment', 'translation']).augment).toEqual(['translation', 'cutout']);
+    expect(parseTrainOptions(['--augment', 'cutout,translation']).augment).toEqual(['translation', 'cutout']);
+    expect(parseTrainOptions([]).augment).toEqual([]);
+  });
+
+  it('a stored config is checked by the same rules, naming the field', () => {
+    const { given: _g, out: _o, resume: _r, overwrite: _w, recipe: _c, ...stored } = parseTrainOptions(['--recipe', 'best-candidate']);
+    expect(validateStoredConfig(JSON.parse(JSON.stringify(stored)), 'c.safetensors')).toMatchObject(stored);
+    expect(() => validateStoredConfig({ ...stored, augment: ['color'] }, 'c.safetensors')).toThrow(/c\.safetensors: metadata "config" field "augment" is \["color"\]: unknown policy "color".*the rule of --augment/);
+    expect(() => validateStoredConfig({ ...stored, augment: 'cutout' }, 'c.safetensors')).toThrow(/field "augment" is "cutout": is not a list of strings/);
+    expect(() => validateStoredConfig({ ...stored, minibatchStd: -1 }, 'c.safetensors')).toThrow(/field "minibatchStd" is -1: must be at least 0/);
+    // A group size is checked against the run's own batch size, not the default one.
+    expect(validateStoredConfig({ ...stored, minibatchStd: 3, batchSize: 6 }, 'c.safetensors')).toMatchObject({ minibatchStd: 3, batchSize: 6 });
+  });
+});
