@@ -110,7 +110,7 @@ describe('--recipe', () => {
       text = (e as Error).message;
     }
     for (const r of RECIPES) expect(text).toContain(r.name);
-    expect(text).toMatch(/best-candidate +--loss=hinge --spectral-norm --beta1=0 --beta2=0.9 --ema=0.999 --augment=translation,cutout/);
+    expect(text).toMatch(/best-candidate +--conditional --loss=hinge --spectral-norm --beta1=0 --beta2=0.9 --ema=0.999 --augment=translation,cutout/);
     expect(text).toMatch(/UNMEASURED/);
   });
 
@@ -120,7 +120,7 @@ describe('--recipe', () => {
     expect(reference).toEqual(defaults);
     expect([recipe, none]).toEqual(['reference', undefined]);
     expect(parseTrainOptions(['--recipe', 'best-candidate'])).toMatchObject({
-      loss: 'hinge', spectralNorm: true, beta1: 0, beta2: 0.9, ema: 0.999, augment: ['translation', 'cutout'], minibatchStd: 0, recipe: 'best-candidate',
+      conditional: true, loss: 'hinge', spectralNorm: true, beta1: 0, beta2: 0.9, ema: 0.999, augment: ['translation', 'cutout'], minibatchStd: 0, recipe: 'best-candidate',
     });
     expect(parseTrainOptions(['--ema', '0.99', '--recipe=best-candidate', '--augment', 'cutout', '--beta2', '0.99'])).toMatchObject({ ema: 0.99, augment: ['cutout'], beta2: 0.99, loss: 'hinge' });
     expect(parseTrainOptions(['--recipe', 'minibatch-std', '--batch-size', '64'])).toMatchObject({ minibatchStd: 4, batchSize: 64 });

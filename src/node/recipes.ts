@@ -18,12 +18,12 @@ export const RECIPES: readonly Recipe[] = [
   { name: 'reference', description: "today's defaults: the reference DCGAN recipe (BCE, Adam β (0.5, 0.999), 20 epochs)", flags: {} },
   {
     name: 'best-candidate',
-    description: 'UNMEASURED candidate, not a measured best: hinge + spectral norm + Adam β (0, 0.9) + EMA of G 0.999 + DiffAugment translation,cutout',
-    // TODO(issue 18): add conditional: true (`--conditional`, a projection D) once the conditional model lands.
-    flags: { ...HINGE_SN, ema: '0.999', augment: 'translation,cutout' },
+    description: 'UNMEASURED candidate, not a measured best: class-conditional (projection D) + hinge + spectral norm + Adam β (0, 0.9) + EMA of G 0.999 + DiffAugment translation,cutout',
+    flags: { conditional: true, ...HINGE_SN, ema: '0.999', augment: 'translation,cutout' },
   },
   { name: 'hinge-sn', description: 'candidate ingredient: hinge loss + spectral norm (Miyato et al. 2018) + Adam β (0, 0.9)', flags: HINGE_SN },
   { name: 'ema', description: 'candidate ingredient: the reference sampled from a moving average of G (decay 0.999)', flags: { ema: '0.999' } },
+  { name: 'conditional', description: 'candidate ingredient: the reference made class-conditional (class embedding in G, projection D; Miyato & Koyama 2018)', flags: { conditional: true } },
   { name: 'augment', description: 'candidate ingredient: the reference with DiffAugment translation,cutout (Zhao et al. 2020)', flags: { augment: 'translation,cutout' } },
   { name: 'minibatch-std', description: 'candidate ingredient: the reference with a minibatch-std map in D, groups of 4 (Karras et al. 2018)', flags: { 'minibatch-std': '4' } },
   { name: 'wide', description: 'candidate ingredient: the reference at twice the width (--ngf 128 --ndf 128)', flags: { ngf: '128', ndf: '128' } },
