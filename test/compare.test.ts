@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, rng } from './helpers.js';
-import { compare, parseCompareOptions, type TrainRunner } from '../src/cli/compare.js';
+import { compare, parseCompareOptions, DEFAULT_LIMIT, type TrainRunner } from '../src/cli/compare.js';
 import { trainArgsOf } from '../src/node/compare-runs.js';
 import { loadGenerator } from '../src/node/load-generator.js';
 import { samplePixels } from '../src/gan/sample.js';
@@ -229,8 +229,8 @@ describe('npm run compare', () => {
     expect(PRESET_NAMES[0]).toBe('dcgan');
     const { budgets } = parseCompareOptions(['--models', 'dcgan,dcgan+conditional,ganerator-1+conditional', '--epochs', '2', '--epochs', 'dcgan+conditional=3', '--limit', 'ganerator-1+conditional=50', '--batch-size', 'dcgan=16']);
     expect(budgets.map((b) => [b.model, b.preset, b.conditional, b.epochs, b.limit, b.batchSize])).toEqual([
-      ['dcgan', 'dcgan', false, 2, 2048, 16],
-      ['dcgan+conditional', 'dcgan', true, 3, 2048, findPreset('dcgan')!.defaults.batchSize],
+      ['dcgan', 'dcgan', false, 2, DEFAULT_LIMIT, 16],
+      ['dcgan+conditional', 'dcgan', true, 3, DEFAULT_LIMIT, findPreset('dcgan')!.defaults.batchSize],
       ['ganerator-1+conditional', 'ganerator-1', true, 2, 50, findPreset('ganerator-1')!.defaults.batchSize],
     ]);
     const args = budgets.map((b) => trainArgsOf(b, join('runs', b.model)));

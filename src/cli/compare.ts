@@ -32,7 +32,7 @@ import { parse, num, str, list, runCli, HelpRequest, UsageError } from '../node/
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 
 export const DEFAULT_EPOCHS = 1;
-export const DEFAULT_LIMIT = 2048;
+export const DEFAULT_LIMIT = 12800;
 /** keras-upsample's G does ~110× the reference G's FLOPs: its default budget is smaller (stated in the table). */
 export const DEFAULT_LIMITS: Record<string, number> = { 'keras-upsample': 96 };
 
