@@ -2,7 +2,7 @@
 // npm run recipe-search -- [--recipes NAME,NAME|all] [--out DIR] [--n N] [-- TRAIN FLAGS…]
 // Issue 16's recipe search in one command: trains every named recipe (src/node/recipes.ts) into DIR/<recipe>,
 // evaluates each finished run with `npm run evaluate` at n images, and writes DIR/results.md, one README row
-// per recipe: flags, epochs, FID/floor, precision, recall, class KL, near-copies, wall time, adapter.
+// per recipe: flags, epochs, FID/floor, precision, recall, class KL, conditional accuracy (class-conditional recipes), near-copies, wall time, adapter.
 // Run it again after a stop (Ctrl-C, a crash, a reboot): finished runs and evaluations are kept, an unfinished
 // run continues from its checkpoint (bitwise as if never stopped). Flags after `--` go to every training run
 // (explicit flags win over a recipe's, e.g. -- --epochs 10 --seed 1). Needs `npm run build` first (the npm
@@ -105,17 +105,17 @@ for (const name of names) {
   if (interrupted) break;
   const e = trained.error ? trained : evaluateRun(trained.checkpoint, join(dir, 'evaluate.json'));
   if (e.error) {
-    rows.push(`| ${name} | ${flags} | – | ${e.error} | | | | | | |`);
+    rows.push(`| ${name} | ${flags} | – | ${e.error} | | | | | | | |`);
     continue;
   }
   rows.push(`| ${name} | ${flags} | ${trained.epochs} | ${fixed(e.fid_ratio, 1)}× | ${fixed(e.precision, 3)} | ${fixed(e.recall, 3)} | ${fixed(e.class_kl, 4)} | ` +
-    `${e.memorization?.generated?.below ?? '–'} | ${minutes(trainingSeconds(dir))} | ${e.adapter} |`);
+    `${e.conditional ? fixed(e.conditional.accuracy, 3) : '–'} | ${e.memorization?.generated?.below ?? '–'} | ${minutes(trainingSeconds(dir))} | ${e.adapter} |`);
 }
 const table = [
   `Recipe search (n = ${options.n}; ${new Date().toISOString().slice(0, 10)}). Near copies: generated images within L2 1.0 of a training image.`,
   '',
-  '| recipe | flags | epochs | FID/floor | precision | recall | class KL | near copies | training wall time | adapter |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| recipe | flags | epochs | FID/floor | precision | recall | class KL | cond. accuracy | near copies | training wall time | adapter |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 writeFileSync(join(options.out, 'results.md'), table + '\n');
