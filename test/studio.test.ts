@@ -360,6 +360,7 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
         a: await differs(0, 1, 3), b: await differs(7, 2, 3), otherClassA: await differs(0, 1, 4), otherClassB: await differs(7, 2, 4) };
     })()`)) as { classes: number; walk: string; a: number; b: number; otherClassA: number; otherClassB: number };
     expect(result.classes).toBe(10);
+    expect(await page.$eval('#s-model', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent)).toBe('tab-conditional.safetensors (dropped file)');
     expect(result.walk).toContain('class 3 dress at both ends');
     expect(result.a).toBeLessThanOrEqual(BYTE_TOLERANCE);
     expect(result.b).toBeLessThanOrEqual(BYTE_TOLERANCE);

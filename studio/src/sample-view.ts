@@ -182,6 +182,7 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   walkT.addEventListener('input', () => void showT());
   go.addEventListener('click', () => void refresh());
   model.addEventListener('change', async () => {
+    if (!model.value) return;
     try {
       await load(`/models/${model.value}`, model.value);
       await refresh();
@@ -192,6 +193,10 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   const loadFile = async (f: File) => {
     try {
       await load(new Uint8Array(await f.arrayBuffer()), f.name);
+      // The list names what is loaded: the dropped file (value '') until a shipped generator is picked again.
+      const dropped = [...model.options].find((o) => o.value === '') ?? model.appendChild(Object.assign(document.createElement('option'), { value: '' }));
+      dropped.textContent = `${f.name} (dropped file)`;
+      model.value = '';
       await refresh();
     } catch (e) {
       setStatus(status, `error: ${errorText(e)}`, true);

@@ -173,7 +173,7 @@ export function trainView(gpu: Gpu): TrainView {
         },
       });
       r.done = true;
-      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npm run train -- --resume FILE --out runs/NAME`);
+      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npx atelier train --resume FILE --out runs/NAME (in a clone: npm run train -- …)`);
     } catch (e) {
       error = errorText(e);
       setStatus(status, `error: ${error}`, true);
@@ -216,7 +216,7 @@ export function trainView(gpu: Gpu): TrainView {
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       setStatus(status, `saved ${link.download} (${(bytes.length / 1e6).toFixed(1)} MB, step ${r.moment.step}): ` +
-        `npm run generate -- --checkpoint ${link.download}, or continue with npm run train -- --resume ${link.download} --out runs/NAME`);
+        `npx atelier generate --checkpoint ${link.download}, or continue with npx atelier train --resume ${link.download} --out runs/NAME (in a clone: npm run generate -- …, npm run train -- …)`);
     } catch (e) {
       setStatus(status, `error: ${errorText(e)}`, true);
     } finally {
