@@ -49,6 +49,9 @@ export { loadGenerator, type GeneratorSource, type LoadGeneratorOptions } from '
 export { loadGeneratorState, inspectGeneratorState, type LoadedGenerator, type GeneratorState } from './gan/generator-state.js';
 export { sample, samplePixels, type SampleOptions } from './gan/sample.js';
 export { inferenceChunk, sampleLatents, generatePixels, type GeneratedPixels } from './gan/sampling.js';
+// A class-conditional G's input [z ; onehot(y)] (LoadedGenerator.classes), and a run's fixed grid inputs as `train` draws them.
+export { conditionalInput, generatorInput } from './gan/network.js';
+export { drawFixedSamples, type FixedSamples } from './gan/fixed-samples.js';
 export { toImageData, drawToCanvas, imageGrid, type Images, type ImageDataLike, type CanvasLike, type ImageDataOptions, type Image, type GridOptions } from './gan/images.js';
 // The training loop (epochs, batches, callbacks, stop and resume) the CLI's train runs.
 export * from './gan/training-loop.js';

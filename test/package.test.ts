@@ -79,19 +79,25 @@ await createNodeEngine().then(() => console.log('engine without webgpu?'), (e) =
 `);
     const missing = run('node', ['missing.mjs'], app);
     expect(missing.out.trim()).toBe('the webgpu package is not installed; npm install webgpu');
-    // With webgpu present (linked from this repo: its native binaries are 130 MB), the README's Node quick start.
+    // With webgpu present (linked from this repo: its native binaries are 130 MB), the README's Node quick start (its .mjs, as the README says).
     linkFromRepo('webgpu');
     writeFileSync(join(app, 'quick.mjs'), `
 import { sample, toImageData } from 'atelier';
 import { createNodeEngine, loadGenerator } from 'atelier/node';
 const engine = await createNodeEngine();
-const { G } = loadGenerator(engine, 'node_modules/atelier/models/dcgan-fashion-mnist.safetensors');
-const images = await sample(engine, G, { n: 4, seed: 1 });
+const generator = loadGenerator(engine, 'node_modules/atelier/models/dcgan-fashion-mnist.safetensors');
+const images = await sample(engine, generator, { n: 4, seed: 1 });
 const grid = toImageData(images, { cols: 2 });
 console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1);
 `);
     const quick = run('node', ['quick.mjs'], app);
     expect(quick.out).toMatch(/^4 62 62 true$/m);
+    // The README's Node quick start itself, saved as the README says (grid.mjs), writes its grid.
+    const install = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n## Install\n')[1].split('\n## ')[0];
+    writeFileSync(join(app, 'grid.mjs'), install.match(/```js\n([\s\S]*?)```/)![1]);
+    const readme = run('node', ['grid.mjs'], app);
+    expect(readme.code, readme.out).toBe(0);
+    expect(readFileSync(join(app, 'grid.png')).subarray(1, 4).toString()).toBe('PNG');
     const help = run(join(app, 'node_modules/.bin/atelier'), ['generate', '--help'], app);
     expect(help.out).toMatch(/--checkpoint FILE/);
     expect(help.code).toBe(0);
@@ -136,10 +142,10 @@ import { engineFromDevice, loadGenerator, sample, drawToCanvas, Adam, requiredLi
 export async function inPage(adapter: GPUAdapter, canvas: HTMLCanvasElement): Promise<Images> {
   const device: GPUDevice = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter) });
   const engine: Engine = engineFromDevice(device);
-  const { G } = await loadGenerator(engine, new URL('https://example.com/g.safetensors'));
-  const images = await sample(engine, G, { n: 16, seed: 3, temperature: 0.9 });
+  const generator = await loadGenerator(engine, new URL('https://example.com/g.safetensors'));
+  const images = await sample(engine, generator, { n: 16, seed: 3, temperature: 0.9, class: generator.classes ? 0 : undefined });
   drawToCanvas(canvas, images, { cols: 4 });
-  new Adam(engine, G.parameters());
+  new Adam(engine, generator.G.parameters());
   return images;
 }
 `);
@@ -150,8 +156,8 @@ import { sample, toImageData, type Engine } from 'atelier';
 import { createNodeEngine, loadGenerator, readSafetensors, writePng } from 'atelier/node';
 export async function inNode(): Promise<number> {
   const engine: Engine = await createNodeEngine();
-  const { G } = loadGenerator(engine, 'g.safetensors');
-  const { width, height, data } = toImageData(await sample(engine, G, { n: 4 }));
+  const generator = loadGenerator(engine, 'g.safetensors');
+  const { width, height, data } = toImageData(await sample(engine, generator, { n: 4 }));
   writePng('grid.png', width, height, new Uint8Array(data.buffer));
   return Object.keys(readSafetensors('g.safetensors').tensors).length + engine.stats.submits;
 }
@@ -169,8 +175,8 @@ export async function inNode(): Promise<number> {
 import { engineFromDevice, requiredLimits, loadGenerator, sample, drawToCanvas } from 'atelier';
 const adapter = await navigator.gpu.requestAdapter();
 const engine = engineFromDevice(await adapter.requestDevice({ requiredLimits: requiredLimits(adapter) }));
-const { G } = await loadGenerator(engine, 'dcgan-fashion-mnist.safetensors');
-drawToCanvas(document.querySelector('canvas'), await sample(engine, G, { n: 64, seed: 1 }), { cols: 8 });
+const generator = await loadGenerator(engine, 'dcgan-fashion-mnist.safetensors');
+drawToCanvas(document.querySelector('canvas'), await sample(engine, generator, { n: 64, seed: 1 }), { cols: 8 });
 `);
     const esbuild = await import(join(NODE_MODULES, 'esbuild/lib/main.js'));
     const result = await esbuild.build({

@@ -32,6 +32,7 @@ const FLOAT_TOLERANCE = 2e-3;
 const BYTE_TOLERANCE = 1;
 
 let tmp: string;
+const conditionalCheckpoint = () => join(tmp, 'tab-conditional.safetensors');
 let server: Server;
 let url = '';
 
@@ -304,6 +305,68 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     expect(resumed.stdout).toContain(`resumed from ${checkpoint} at step ${pausedAt.step}`);
     expect(existsSync(join(tmp, 'resumed', 'checkpoints', 'latest.safetensors'))).toBe(true);
   }, 240_000);
+
+  it('trains class-conditional in the tab: a 10 × 8 grid (a row per class) each epoch; generate --class all and train --resume read its checkpoint', async () => {
+    await page.click('nav button[data-view=train]');
+    await page.check('#t-conditional');
+    await page.selectOption('#t-class', 'all');
+    await page.fill('#t-limit', '20');
+    await page.fill('#t-batch', '10');
+    await page.fill('#t-epochs', '1');
+    await page.click('#t-start');
+    await page.evaluate('window.studio.train.finished()');
+    const state = (await page.evaluate('window.studio.train.state()')) as { step: number; losses: { lossD: number; lossG: number }[]; error?: string };
+    expect(state.error).toBeUndefined();
+    expect(state.step).toBe(2);
+    for (const s of state.losses) expect([s.lossD, s.lossG].every(Number.isFinite)).toBe(true);
+    expect(await page.textContent('#t-grid-caption')).toMatch(/one row per class, after epoch 1/);
+    // 8 columns × 10 rows of 28 × 28 with 2-pixel padding.
+    expect(await page.evaluate(`[document.getElementById('t-grid').width, document.getElementById('t-grid').height]`)).toEqual([8 * 30 + 2, 10 * 30 + 2]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#t-save')]);
+    await download.saveAs(conditionalCheckpoint());
+    await page.uncheck('#t-conditional');
+
+    const cli = (script: string, ...args: string[]) => spawnSync(process.execPath, [join(root, 'dist', 'src', 'cli', script), ...args], { encoding: 'utf8', cwd: tmp });
+    const generated = cli('generate.js', '--checkpoint', conditionalCheckpoint(), '--class', 'all', '--out', join(tmp, 'from-tab-conditional.png'));
+    expect(generated.status, generated.stderr).toBe(0);
+    expect(readFileSync(join(tmp, 'from-tab-conditional.png')).subarray(1, 4).toString()).toBe('PNG');
+    const resumed = cli('train.js', '--resume', conditionalCheckpoint(), '--out', join(tmp, 'resumed-conditional'), '--max-steps', '3');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('class-conditional');
+    expect(resumed.stdout).toContain('at step 2');
+  }, 240_000);
+
+  it("a class-conditional generator's latent walk stays within the chosen class: both ends are sample()'s images of that class", async () => {
+    await page.click('nav button[data-view=sample]');
+    await page.setInputFiles('#s-file', conditionalCheckpoint());
+    await page.waitForFunction(`document.getElementById('w-status').textContent.includes('at both ends')`, undefined, { timeout: 60_000 });
+    await page.selectOption('#s-class', '3');
+    const result = (await page.evaluate(`(async () => {
+      const s = window.studio;
+      await s.sample.run();
+      const atelier = await import('/dist/src/index.js');
+      const canvas = document.getElementById('w-strip');
+      const strip = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      // Frame k of the strip (8 frames, 2-pixel padding) against sample()'s image for a seed and class.
+      const differs = async (k, seed, cls) => {
+        const want = atelier.toImageData(await atelier.sample(s.gpu.engine, s.sample.generator, { n: 1, seed, temperature: 1, class: cls }), { cols: 1, pad: 0 }).data;
+        let worst = 0;
+        for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+          worst = Math.max(worst, Math.abs(strip[((2 + y) * canvas.width + 2 + k * 30 + x) * 4] - want[(y * 28 + x) * 4]));
+        }
+        return worst;
+      };
+      return { classes: s.sample.generator.classes, walk: document.getElementById('w-status').textContent,
+        a: await differs(0, 1, 3), b: await differs(7, 2, 3), otherClassA: await differs(0, 1, 4), otherClassB: await differs(7, 2, 4) };
+    })()`)) as { classes: number; walk: string; a: number; b: number; otherClassA: number; otherClassB: number };
+    expect(result.classes).toBe(10);
+    expect(await page.$eval('#s-model', (s) => (s as HTMLSelectElement).selectedOptions[0].textContent)).toBe('tab-conditional.safetensors (dropped file)');
+    expect(result.walk).toContain('class 3 dress at both ends');
+    expect(result.a).toBeLessThanOrEqual(BYTE_TOLERANCE);
+    expect(result.b).toBeLessThanOrEqual(BYTE_TOLERANCE);
+    // The class matters: the same z with class 4 gives other images.
+    expect(Math.min(result.otherClassA, result.otherClassB)).toBeGreaterThan(BYTE_TOLERANCE);
+  }, 120_000);
 
   it('the run view draws the curves of a fixture run and follows it as metrics.jsonl grows', async () => {
     await page.click('nav button[data-view=runs]');

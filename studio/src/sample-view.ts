@@ -1,15 +1,15 @@
 // The Sample view: a shipped generator (or a dropped file) → a grid for a seed and temperature (and a class when
-// the generator is class-conditional), and a latent walk between the z of two seeds.
+// the generator is class-conditional), and a latent walk between the z of two seeds (for a conditional
+// generator, within the chosen class: every frame gets the same class).
 import {
-  loadGenerator, sample, drawToCanvas, generatePixels, tensor, FASHION_MNIST_CLASSES,
+  loadGenerator, sample, drawToCanvas, generatePixels, conditionalInput, tensor, FASHION_MNIST_CLASSES,
   type LoadedGenerator, type Images, type SampleOptions,
 } from 'atelier';
 import type { Gpu } from './gpu.js';
 import { byId, setStatus, errorText, intOf, fillSelect } from './dom.js';
 import { latentOf, slerp } from './latent.js';
 
-/** What a class-conditional generator adds (issue 18); absent on unconditional ones and before that lands. */
-type Generator = LoadedGenerator & { classes?: number };
+type Generator = LoadedGenerator;
 
 export interface SampleView {
   /** Resolves once the selected generator is loaded. */
@@ -60,7 +60,7 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   const temperature = () => Number(temp.value);
   const options = (): SampleOptions => {
     const o: SampleOptions = { n: intOf(count, 1, 256), seed: intOf(seed, 0, 2 ** 32 - 1), temperature: temperature() };
-    if (generator?.classes !== undefined) (o as SampleOptions & { class?: number }).class = Number(classSelect.value);
+    if (generator?.classes !== undefined) o.class = Number(classSelect.value);
     return o;
   };
 
@@ -114,24 +114,28 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   async function render(ts: number[], canvas: HTMLCanvasElement): Promise<void> {
     const g = generator;
     if (!g) return;
-    if (g.classes !== undefined) {
-      setStatus(walkStatus, 'the latent walk is for unconditional generators; this one also takes a class');
-      return;
-    }
     await serial(async () => {
       const { a, b } = await walkEnds(g);
       const z = new Float32Array(ts.length * g.latentDim);
       ts.forEach((t, i) => z.set(slerp(a, b, t), i * g.latentDim));
       const zt = tensor(engine, z, [ts.length, g.latentDim, 1, 1]);
+      // A conditional G reads [z ; onehot(y)]: both ends, and every frame between, get the chosen class.
+      const input = g.classes !== undefined ? conditionalInput(engine, zt, new Int32Array(ts.length).fill(walkClass(g)), g.classes) : zt;
       try {
-        const { pixels, count: n, height, width } = await generatePixels(engine, g.G, zt);
+        const { pixels, count: n, height, width } = await generatePixels(engine, g.G, input);
         const data = pixels.map((v) => (v + 1) / 2);
         drawToCanvas(canvas, { data, count: n, channels: 1, height, width }, { cols: n, pad: canvas === frame ? 0 : 2 });
       } finally {
+        if (input !== zt) input.dispose();
         zt.dispose();
       }
     });
   }
+  const walkClass = (g: Generator) => Math.min(g.classes! - 1, Math.max(0, Math.round(Number(classSelect.value)) || 0));
+  const className = (g: Generator) => {
+    const c = walkClass(g);
+    return g.classes === 10 ? `${c} ${FASHION_MNIST_CLASSES[c]}` : String(c);
+  };
   let pendingT: number | undefined;
   const showT = async () => {
     walkTOut.value = Number(walkT.value).toFixed(2);
@@ -147,7 +151,8 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
     }
   };
   const showStrip = () => render([...Array(WALK_FRAMES).keys()].map((i) => i / (WALK_FRAMES - 1)), strip)
-    .then(() => setStatus(walkStatus, `slerp between the z of seeds ${walkA.value} and ${walkB.value}, ${WALK_FRAMES} steps`))
+    .then(() => setStatus(walkStatus, `slerp between the z of seeds ${walkA.value} and ${walkB.value}, ${WALK_FRAMES} steps` +
+      (generator?.classes !== undefined ? `, class ${className(generator)} at both ends` : '')))
     .catch((e) => setStatus(walkStatus, `error: ${errorText(e)}`, true));
   let playing = false;
   play.addEventListener('click', async () => {
@@ -173,10 +178,11 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   };
   temp.addEventListener('input', () => (tempOut.value = Number(temp.value).toFixed(2)));
   for (const input of [seed, temp, count, classSelect]) input.addEventListener('change', () => void run());
-  for (const input of [walkA, walkB, temp]) input.addEventListener('change', () => void showStrip().then(showT));
+  for (const input of [walkA, walkB, temp, classSelect]) input.addEventListener('change', () => void showStrip().then(showT));
   walkT.addEventListener('input', () => void showT());
   go.addEventListener('click', () => void refresh());
   model.addEventListener('change', async () => {
+    if (!model.value) return;
     try {
       await load(`/models/${model.value}`, model.value);
       await refresh();
@@ -187,6 +193,10 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
   const loadFile = async (f: File) => {
     try {
       await load(new Uint8Array(await f.arrayBuffer()), f.name);
+      // The list names what is loaded: the dropped file (value '') until a shipped generator is picked again.
+      const dropped = [...model.options].find((o) => o.value === '') ?? model.appendChild(Object.assign(document.createElement('option'), { value: '' }));
+      dropped.textContent = `${f.name} (dropped file)`;
+      model.value = '';
       await refresh();
     } catch (e) {
       setStatus(status, `error: ${errorText(e)}`, true);

@@ -2,9 +2,11 @@
 // loop (runTraining) on the page's engine, live curves, the fixed-z grid after each epoch, pause and resume, and
 // a checkpoint download in the format `npm run train` writes (encodeTrainingCheckpoint), which `generate` and
 // `train --resume` read. The run is set up as the CLI sets it up for the same flags, so the same settings give
-// the same data order, initial weights and fixed z.
+// the same data order, initial weights and fixed z. "class-conditional" is train's --conditional: the grid then
+// has one row of the same 8 z per class (10 × 8).
 import {
-  GanTrainer, Batcher, runTraining, fetchFashionMnist, encodeTrainingCheckpoint, generatePixels, drawToCanvas, randn, keep,
+  GanTrainer, Batcher, runTraining, fetchFashionMnist, encodeTrainingCheckpoint, generatePixels, drawToCanvas, keep,
+  drawFixedSamples, conditionalInput, specOfConfig,
   findPreset, PRESET_NAMES, DEFAULT_GAN_CONFIG, DEFAULT_PRESET, FASHION_MNIST_CLASSES,
   type GanConfig, type EpochTotals, type Tensor, type StepReport,
 } from 'atelier';
@@ -17,6 +19,10 @@ interface Run {
   trainer: GanTrainer;
   batcher: Batcher;
   fixedZ: Tensor;
+  /** The class of each fixed z (a conditional run's grid rows); absent otherwise. */
+  fixedLabels?: Float32Array;
+  /** G's input for the grid: fixedZ, or [fixedZ ; onehot(fixedLabels)] for a conditional run. */
+  gridInput: Tensor;
   /** The training options as the CLI stores them (StoredOptions). */
   config: Record<string, unknown>;
   moment: { step: number; epochsDone: number; totals: EpochTotals };
@@ -34,6 +40,7 @@ export function trainView(gpu: Gpu): TrainView {
   const { engine } = gpu;
   const model = byId<HTMLSelectElement>('t-model');
   const classSelect = byId<HTMLSelectElement>('t-class');
+  const conditionalBox = byId<HTMLInputElement>('t-conditional');
   const limit = byId<HTMLInputElement>('t-limit');
   const batch = byId<HTMLInputElement>('t-batch');
   const epochs = byId<HTMLInputElement>('t-epochs');
@@ -71,13 +78,13 @@ export function trainView(gpu: Gpu): TrainView {
   drawCharts();
 
   const drawFixedGrid = async (r: Run, label: string) => {
-    const { pixels, count, height, width } = await generatePixels(engine, r.trainer.sampler, r.fixedZ);
+    const { pixels, count, height, width } = await generatePixels(engine, r.trainer.sampler, r.gridInput);
     drawToCanvas(grid, { data: pixels.map((v) => (v + 1) / 2), count, channels: 1, height, width }, { cols: 8 });
-    gridCaption.textContent = `fixed z, ${label}`;
+    gridCaption.textContent = `fixed z${r.fixedLabels ? ', one row per class' : ''}, ${label}`;
   };
 
   const setRunning = (on: boolean) => {
-    for (const input of [model, classSelect, limit, batch, epochs, seed]) input.disabled = on;
+    for (const input of [model, classSelect, conditionalBox, limit, batch, epochs, seed]) input.disabled = on;
     start.textContent = on ? 'Stop' : 'Start';
     pause.disabled = !on;
     pause.textContent = 'Pause';
@@ -93,6 +100,20 @@ export function trainView(gpu: Gpu): TrainView {
       epochs: intOf(epochs, 1, 10_000), batchSize: intOf(batch, 1, 4096), limit: intOf(limit, 1), seed: intOf(seed, 0, 2 ** 32 - 1),
       classes: cls === 'all' ? [] : [FASHION_MNIST_CLASSES[Number(cls)]],
     };
+    const d = preset.defaults;
+    const config: GanConfig = {
+      ...DEFAULT_GAN_CONFIG, model: preset.name, seed: options.seed,
+      latentDim: d.latentDim, lrG: d.lrG, lrD: d.lrD, beta1: d.beta1, beta2: d.beta2, realLabel: d.realLabel, labelNoise: d.labelNoise,
+      // Stored only when set, as train stores --conditional.
+      ...(conditionalBox.checked ? { conditional: true } : {}),
+    };
+    if (config.conditional) {
+      try {
+        specOfConfig(config);
+      } catch (e) {
+        throw new Error(`${preset.name} cannot be class-conditional (${errorText(e).replace(/^[^:]*: /, '')}); untick class-conditional or pick another model`);
+      }
+    }
     setStatus(status, 'fetching Fashion-MNIST from the studio server…');
     const info = (await (await fetch('/api/info')).json()) as { data: string; dataFiles: string[] };
     if (!info.dataFiles.some((f) => f.startsWith('train-images')) || !info.dataFiles.some((f) => f.startsWith('train-labels'))) {
@@ -101,27 +122,24 @@ export function trainView(gpu: Gpu): TrainView {
     const fetched = performance.now();
     const data = await fetchFashionMnist('/data/', { split: 'train', classes: options.classes.length ? options.classes : undefined, limit: options.limit });
     const fetchSeconds = (performance.now() - fetched) / 1000;
-    const d = preset.defaults;
-    const config: GanConfig = {
-      ...DEFAULT_GAN_CONFIG, model: preset.name, seed: options.seed,
-      latentDim: d.latentDim, lrG: d.lrG, lrD: d.lrD, beta1: d.beta1, beta2: d.beta2, realLabel: d.realLabel, labelNoise: d.labelNoise,
-    };
     disposeRun();
-    // As `npm run train` builds it: trainer (seeds weights), batcher, then the fixed z from its own seed.
+    // As `npm run train` builds it: trainer (seeds weights), batcher, then the fixed z (and labels) from its own seed.
     const trainer = new GanTrainer(engine, config);
     const batcher = new Batcher({ images: data.images, labels: data.labels, count: data.count, itemSize: data.height * data.width }, options.batchSize, { seed: options.seed });
-    const fixedZ = keep(randn(engine, [64, config.latentDim, 1, 1], 0, 1, { seed: (options.seed ^ 0x5eed) >>> 0 }));
+    const conditional = trainer.spec.conditional;
+    const { z: fixedZ, labels: fixedLabels } = await drawFixedSamples(engine, config.latentDim, options.seed, conditional);
+    const gridInput = conditional ? keep(conditionalInput(engine, fixedZ, fixedLabels!, conditional.classes)) : fixedZ;
     const stored = {
       epochs: options.epochs, decayEpochs: 0, batchSize: options.batchSize, ...config, classes: options.classes, limit: options.limit,
       data: info.data, sampleEvery: 0, logEvery: 0, evalEvery: 0, evalN: 2000,
     };
-    const r: Run = { trainer, batcher, fixedZ, config: stored, moment: { step: 0, epochsDone: 0, totals: { lossD: 0, lossG: 0, dReal: 0, dFake: 0, steps: 0, seconds: 0 } }, abort: new AbortController(), done: false };
+    const r: Run = { trainer, batcher, fixedZ, fixedLabels, gridInput, config: stored, moment: { step: 0, epochsDone: 0, totals: { lossD: 0, lossG: 0, dReal: 0, dFake: 0, steps: 0, seconds: 0 } }, abort: new AbortController(), done: false };
     run = r;
     losses.length = 0;
     for (const s of Object.values(series)) s.points = [];
     drawCharts();
     await drawFixedGrid(r, 'before training');
-    const what = `${data.count} images (${cls === 'all' ? 'all classes' : FASHION_MNIST_CLASSES[Number(cls)]}), fetched and gunzipped in ${fetchSeconds.toFixed(1)} s`;
+    const what = `${data.count} images (${cls === 'all' ? 'all classes' : FASHION_MNIST_CLASSES[Number(cls)]}${conditional ? `; class-conditional, ${conditional.classes} classes` : ''}), fetched and gunzipped in ${fetchSeconds.toFixed(1)} s`;
     setStatus(status, `${what}; ${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch; training…`);
 
     const onStep = async (s: StepReport) => {
@@ -155,7 +173,7 @@ export function trainView(gpu: Gpu): TrainView {
         },
       });
       r.done = true;
-      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npm run train -- --resume FILE --out runs/NAME`);
+      setStatus(status, `${outcome.stopped ? 'stopped' : 'done'} after ${outcome.steps} steps (${outcome.epochsDone} epochs); save a checkpoint to continue with npx atelier train --resume FILE --out runs/NAME (in a clone: npm run train -- …)`);
     } catch (e) {
       error = errorText(e);
       setStatus(status, `error: ${error}`, true);
@@ -163,6 +181,7 @@ export function trainView(gpu: Gpu): TrainView {
   }
 
   function disposeRun(): void {
+    if (run && run.gridInput !== run.fixedZ) run.gridInput.dispose();
     run?.fixedZ.dispose();
     run?.trainer.dispose();
     run = undefined;
@@ -191,13 +210,13 @@ export function trainView(gpu: Gpu): TrainView {
     if (!r) return;
     save.disabled = true;
     try {
-      const bytes = await encodeTrainingCheckpoint({ engine, trainer: r.trainer, batcher: r.batcher, config: r.config, fixedZ: r.fixedZ, ...r.moment });
+      const bytes = await encodeTrainingCheckpoint({ engine, trainer: r.trainer, batcher: r.batcher, config: r.config, fixedZ: r.fixedZ, fixedLabels: r.fixedLabels, ...r.moment });
       const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
       const link = Object.assign(document.createElement('a'), { href: url, download: `atelier-${r.config.model}-step${r.moment.step}.safetensors` });
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
       setStatus(status, `saved ${link.download} (${(bytes.length / 1e6).toFixed(1)} MB, step ${r.moment.step}): ` +
-        `npm run generate -- --checkpoint ${link.download}, or continue with npm run train -- --resume ${link.download} --out runs/NAME`);
+        `npx atelier generate --checkpoint ${link.download}, or continue with npx atelier train --resume ${link.download} --out runs/NAME (in a clone: npm run generate -- …, npm run train -- …)`);
     } catch (e) {
       setStatus(status, `error: ${errorText(e)}`, true);
     } finally {
