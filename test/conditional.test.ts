@@ -371,10 +371,13 @@ describe('sampling and generate --class from a conditional checkpoint', () => {
     }
     const split = await generateImages(['--checkpoint', ckpt(run), '--class', 'sneaker', '--class', 'bag', '--n', '4', '--out', join(out, 'split.png')], engine);
     expect(existsSync(split.files[0])).toBe(true);
+    // --checkpoint may name the run folder (its latest checkpoint), as train --resume does: the same grid.
+    await generateImages(['--checkpoint', run, '--class', 'all', '--out', join(out, 'folder.png'), '--interpolate', '3'], engine);
+    expect(readFileSync(join(out, 'folder.png')).equals(readFileSync(join(out, 'all.png')))).toBe(true);
     loaded.G.dispose();
 
     for (const [args, message] of [
-      [['--checkpoint', ckpt(plain), '--class', 'sneaker'], /^--class sneaker: .* is not class-conditional \(trained without --conditional\); drop --class, or use a checkpoint of npm run train -- --conditional$/],
+      [['--checkpoint', ckpt(plain), '--class', 'sneaker'], /^--class sneaker: .* is not class-conditional \(trained without --conditional\); drop --class, or use a checkpoint trained with --conditional \(atelier train --conditional\)$/],
       [['--checkpoint', ckpt(run), '--class', 'boots'], /^--class boots: unknown class "boots"; valid classes are 0 t-shirt/],
       [['--checkpoint', ckpt(run), '--class', 'all', '--class', 'bag'], /^--class all makes every class; give it alone/],
       [['--checkpoint', ckpt(run), '--class', '12'], /^--class 12: unknown class "12"/],

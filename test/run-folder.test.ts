@@ -7,7 +7,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { lockRunFolder, RunLockError, LOCK_FILE, processAlive } from '../src/io/run-lock.js';
-import { truncateMetrics, removeStaleFiles, refuseExistingRun, prepareRunFolder, clearPreviousRun } from '../src/node/run-folder.js';
+import { truncateMetrics, removeStaleFiles, refuseExistingRun, prepareRunFolder, clearPreviousRun, checkpointOf } from '../src/node/run-folder.js';
 import { writeFileAtomic, isAtomicTempName } from '../src/io/atomic.js';
 import { fileError, FileError, withFileErrors, isFsError } from '../src/io/fs-errors.js';
 import { ensureWritableDir, ensureWritableFile } from '../src/io/writable.js';
@@ -130,6 +130,23 @@ describe('stale files and existing runs', () => {
     expect(readdirSync(join(dir, 'checkpoints'))).toEqual([]);
     expect(readdirSync(join(dir, 'samples'))).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(['checkpoints', 'notes.md', 'samples']);
+  });
+});
+
+describe('--checkpoint of a run folder', () => {
+  it('a run folder or its checkpoints folder is its latest checkpoint; files, missing paths and other folders stay as given', () => {
+    const run = tmp();
+    mkdirSync(join(run, 'checkpoints'));
+    const latest = join(run, 'checkpoints', 'latest.safetensors');
+    writeFileSync(latest, 'x');
+    writeFileSync(join(run, 'checkpoints', 'epoch_001.safetensors'), 'x');
+    expect(checkpointOf(run)).toBe(latest);
+    expect(checkpointOf(join(run, 'checkpoints'))).toBe(latest);
+    expect(checkpointOf(join(run, 'checkpoints', 'epoch_001.safetensors'))).toBe(join(run, 'checkpoints', 'epoch_001.safetensors'));
+    expect(checkpointOf(join(run, 'missing.safetensors'))).toBe(join(run, 'missing.safetensors'));
+    const empty = tmp();
+    expect(checkpointOf(empty)).toBe(empty);
+    expect(checkpointOf(undefined)).toBeUndefined();
   });
 });
 

@@ -33,6 +33,7 @@ import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { Progress, bar, duration } from '../node/progress.js';
+import { checkpointOf } from '../node/run-folder.js';
 
 export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -73,7 +74,7 @@ export function parseCriticOptions(argv: string[]): CriticCommandOptions {
     trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, CRITIC_USAGE);
   if (v.help) throw new HelpRequest(CRITIC_USAGE);
-  const checkpoint = str(v, 'checkpoint');
+  const checkpoint = checkpointOf(str(v, 'checkpoint'));
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${CRITIC_USAGE}`);
   const quantiles = (str(v, 'quantiles') ?? '0.5,0.75,0.9').split(',').map((s) => {
     const q = Number(s);

@@ -17,6 +17,7 @@ import { readModelSpec } from '../gan/model-spec.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
+import { checkpointOf } from '../node/run-folder.js';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -49,7 +50,7 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     seed: { type: 'string' }, temperature: { type: 'string' }, json: { type: 'string' }, pairs: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, EVALUATE_USAGE);
   if (v.help) throw new HelpRequest(EVALUATE_USAGE);
-  const checkpoint = str(v, 'checkpoint');
+  const checkpoint = checkpointOf(str(v, 'checkpoint'));
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${EVALUATE_USAGE}`);
   return {
     checkpoint,

@@ -6,6 +6,7 @@ import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
 import { parse, str, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
+import { checkpointOf } from '../node/run-folder.js';
 
 export const GENERATOR_FORMAT = 'atelier-dcgan-generator/1';
 
@@ -21,7 +22,7 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
     help: { type: 'boolean', short: 'h' },
   }, EXPORT_USAGE);
   if (v.help) throw new HelpRequest(EXPORT_USAGE);
-  const checkpoint = str(v, 'checkpoint');
+  const checkpoint = checkpointOf(str(v, 'checkpoint'));
   const out = str(v, 'out');
   if (!checkpoint || !out) throw new UsageError(`--checkpoint FILE and --out FILE are required\n\n${EXPORT_USAGE}`);
   const { tensors, metadata } = readSafetensors(checkpoint);

@@ -16,6 +16,7 @@ import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
 import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
+import { checkpointOf } from '../node/run-folder.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
@@ -111,7 +112,7 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
     help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
   if (v.help) throw new HelpRequest(GENERATE_USAGE);
-  const checkpoint = str(v, 'checkpoint');
+  const checkpoint = checkpointOf(str(v, 'checkpoint'));
   if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${GENERATE_USAGE}`);
   const classFlags = list(v, 'class');
   const all = classFlags.includes('all');
@@ -126,7 +127,7 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const { spec } = inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
   const classes = spec.conditional?.classes;
   if (classFlags.length && classes === undefined) {
-    throw new UsageError(`--class ${classFlags[0]}: ${checkpoint} is not class-conditional (trained without --conditional); drop --class, or use a checkpoint of npm run train -- --conditional`);
+    throw new UsageError(`--class ${classFlags[0]}: ${checkpoint} is not class-conditional (trained without --conditional); drop --class, or use a checkpoint trained with --conditional (atelier train --conditional)`);
   }
   const picked = all ? [] : classFlags.length ? pickClasses(classFlags, classes!) : undefined;
   // --class all: one row per class; --n counts every image, default 8 per row.

@@ -1,6 +1,6 @@
 // A training run's folder: refusing to start over an existing run, checking every output can be written,
 // cutting records past the checkpoint a run resumes from, and clearing an old run for --overwrite.
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, removeStaleTempFiles } from '../io/atomic.js';
 import { ensureWritableDir, ensureNotDirectory } from '../io/writable.js';
@@ -11,6 +11,17 @@ export const RUN_SUBFOLDERS = ['samples', 'checkpoints'];
 export const latestPath = (outDir: string) => join(outDir, 'checkpoints', 'latest.safetensors');
 export const metricsPath = (outDir: string) => join(outDir, 'metrics.jsonl');
 export const lossCurvePath = (outDir: string) => join(outDir, 'loss.png');
+
+/**
+ * What `--checkpoint` names: a run folder or its checkpoints folder stands for its latest checkpoint (as `train
+ * --resume` takes one); any other path is returned as given, for the reader to accept or refuse.
+ */
+export function checkpointOf(path: string): string;
+export function checkpointOf(path: string | undefined): string | undefined;
+export function checkpointOf(path: string | undefined): string | undefined {
+  if (path === undefined || !existsSync(path) || !statSync(path).isDirectory()) return path;
+  return [latestPath(path), join(path, 'latest.safetensors')].find((p) => existsSync(p)) ?? path;
+}
 
 export const samePath = (a: string, b: string) => resolve(a) === resolve(b);
 
