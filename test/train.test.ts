@@ -532,4 +532,18 @@ describe('train: impossible batch sizes and widths', () => {
     await expect(train(['--data', bigData, '--out', out, ...flags], { engine, ...quiet })).rejects.toThrow(fix);
     expect(existsSync(out)).toBe(false);
   });
+
+  it("a preset's default batch that does not fit is lowered to the largest that does, with a line saying so; a given one is refused", async () => {
+    const perImage = 9_633_792; // keras-upsample's largest per-image buffer (G's 5×5 conv over 128×28×28, unfolded)
+    const fits = Math.floor(bufferLimit(engine.device.limits) / perImage);
+    if (fits >= 128) return; // a device with larger limits runs the preset's own batch
+    const out = join(tmp(), 'run');
+    const lines: string[] = [];
+    await train(['--data', bigData, '--out', out, '--model', 'keras-upsample', '--max-steps', '1', '--limit', String(fits)], { engine, ...quiet, log: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(new RegExp(`^batch ${fits}: the default 128 of --model keras-upsample needs more than the .* this device allows per buffer; --batch-size N chooses another$`));
+    expect(JSON.parse(readSafetensors(join(out, 'checkpoints/latest.safetensors')).metadata.config).batchSize).toBe(fits);
+    const given = join(tmp(), 'given');
+    await expect(train(['--data', bigData, '--out', given, '--model', 'keras-upsample', '--batch-size', '128'], { engine, ...quiet })).rejects.toThrow(/^--model keras-upsample --batch-size 128 needs a [\d.]+ [MG]i?B buffer \(G's largest\)/);
+    expect(existsSync(given)).toBe(false);
+  }, 120_000);
 });

@@ -63,14 +63,15 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const testImages = classifierFile ? loadFashionMnist({ dir: options.data, split: 'test' }).images : undefined;
 
   const data = loadFashionMnist({ dir: options.data, split: 'train', classes: options.classes.length ? options.classes : undefined, limit: options.limit });
-  const batcher = new Batcher({ images: data.images, labels: data.labels, count: data.count, itemSize: data.height * data.width }, options.batchSize, { seed: options.seed });
 
   const outDir = options.out ?? resumed?.runDir ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
   const resumingHere = resumed !== undefined && samePath(resumed.runDir, outDir);
   refuseExistingRun(outDir, { resumingHere, overwrite: options.overwrite });
 
   const engine = hooks.engine ?? (await createNodeEngine());
+  if (!resumed) options = fitDefaultBatch(options, engine, log);
   refuseImpossibleStep(options, engine);
+  const batcher = new Batcher({ images: data.images, labels: data.labels, count: data.count, itemSize: data.height * data.width }, options.batchSize, { seed: options.seed });
   // Every output is checked before any GPU work, and the folder is ours alone until training ends.
   prepareRunFolder(outDir);
   const lock = lockRunFolder(outDir, `--out ${outDir}`);
@@ -214,17 +215,47 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   }
 }
 
+/** The largest per-image buffer of a training step for `options` (bytes per image, and whose it is). */
+function stepBytesPerImage(options: TrainOptions): { bytes: number; what: string } {
+  const spec = specOfConfig(options);
+  const g = generatorShapes(spec).bytesPerImage;
+  const d = discriminatorShapes(spec).bytesPerImage;
+  return g >= d ? { bytes: g, what: "G's largest" } : { bytes: d, what: "D's largest" };
+}
+
+/**
+ * A preset's default batch size lowered, with a line in the log, to the largest whose step fits one buffer of this
+ * device (as `compare` does): `--model keras-upsample`'s 128 needs a 1.2 GiB buffer, and lavapipe allows 128 MiB.
+ * A batch size given on the command line is kept (and refused by refuseImpossibleStep if it cannot run).
+ */
+function fitDefaultBatch(options: TrainOptions, engine: Engine, log: (line: string) => void): TrainOptions {
+  if (options.given.includes('batch-size')) return options;
+  const limit = bufferLimit(engine.device.limits);
+  let fits: number;
+  if (options.model === 'dcgan') {
+    const tooLarge = stepTooLarge(options, limit);
+    if (!tooLarge) return options;
+    fits = tooLarge.largestBatch;
+  } else {
+    fits = Math.floor(limit / stepBytesPerImage(options).bytes);
+  }
+  if (fits >= options.batchSize || fits < 1) return options;
+  const group = options.minibatchStd;
+  if (group > 0 && group < fits) fits -= fits % group;
+  log(`batch ${fits}: the default ${options.batchSize} of --model ${options.model} needs more than the ${formatBytes(limit)} this device allows ` +
+    `per buffer; --batch-size N chooses another`);
+  return { ...options, batchSize: fits };
+}
+
 /** Refuses, before anything is created, a batch size or width whose step needs a buffer the device cannot hold. */
 function refuseImpossibleStep(options: TrainOptions, engine: Engine): void {
   const limit = bufferLimit(engine.device.limits);
   if (options.model !== 'dcgan') {
     // From the spec: the largest per-image buffer of G and of D (the sample grids run G in chunks that fit).
-    const spec = specOfConfig(options);
-    const g = generatorShapes(spec).bytesPerImage * options.batchSize;
-    const d = discriminatorShapes(spec).bytesPerImage * options.batchSize;
-    const bytes = Math.max(g, d);
+    const perImage = stepBytesPerImage(options);
+    const bytes = perImage.bytes * options.batchSize;
     if (bytes <= limit) return;
-    throw new UsageError(`--model ${options.model} --batch-size ${options.batchSize} needs a ${formatBytes(bytes)} buffer (${g >= d ? 'G' : 'D'}'s largest), ` +
+    throw new UsageError(`--model ${options.model} --batch-size ${options.batchSize} needs a ${formatBytes(bytes)} buffer (${perImage.what}), ` +
       `more than the ${formatBytes(limit)} this device allows per buffer; use a smaller --batch-size`);
   }
   const tooLarge = stepTooLarge(options, limit);
