@@ -1,6 +1,7 @@
 // The classifier run over many images, in batches on the GPU (eval mode, no graph): penultimate features for
 // FID and precision/recall, logits for the class measures and accuracy.
 import type { Engine } from '../runtime/engine.js';
+import { bufferLimit } from '../runtime/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/ops/create.js';
 import { noGrad, tidy } from '../tensor/autograd.js';
@@ -45,7 +46,7 @@ export async function classifyImages(engine: Engine, model: FeatureClassifier, i
   const pixels = height * width;
   if (images.length < count * pixels) throw new Error(`classifyImages: ${count} images of ${height}×${width} need ${count * pixels} values, got ${images.length}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`classifyImages: batchSize must be a whole number ≥ 1, got ${batchSize}`);
-  const limit = engine.device?.limits?.maxStorageBufferBindingSize ?? 134_217_728;
+  const limit = bufferLimit(engine.device?.limits);
   const chunk = Math.max(1, Math.min(batchSize, Math.floor(limit / (CLASSIFIER_BYTES_PER_IMAGE * (pixels / 784)))));
   const out = emptyOutputs(count);
   for (let start = 0; start < count; start += chunk) {

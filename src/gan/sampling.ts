@@ -4,6 +4,7 @@
 // its widest buffer, so 669 images at once failed). Chunks change no numbers: z is drawn before it is split,
 // and G and D run in eval mode, where each image's output depends on that image alone.
 import type { Engine } from '../runtime/engine.js';
+import { bufferLimit } from '../runtime/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Sequential } from '../nn/layers.js';
 import { tensor, randn, type RandomKey } from '../tensor/ops/create.js';
@@ -13,9 +14,6 @@ import { Network } from './spec.js';
 
 /** Images per inference chunk at most, whatever the device allows. */
 export const INFERENCE_CHUNK = 256;
-
-/** WebGPU's guaranteed maxStorageBufferBindingSize (128 MiB), used when the device does not say. */
-const DEFAULT_BINDING_LIMIT = 134_217_728;
 
 /**
  * Bytes per image of the widest buffer in a DCGAN generator or discriminator whose layer next to the image has
@@ -30,7 +28,7 @@ export const dcganBytesPerImage = (width: number) => 4 * width * 16 * 49;
  * (spec.ts Network), its own largest per-image buffer decides. At least 1.
  */
 export function inferenceChunk(engine: Engine, width: number | Sequential = DEFAULT_WIDTH): number {
-  const limit = engine.device?.limits?.maxStorageBufferBindingSize ?? DEFAULT_BINDING_LIMIT;
+  const limit = bufferLimit(engine.device?.limits);
   // A network built from a spec knows its largest per-image buffer; a bare DCGAN is sized by its width.
   const bytes = typeof width === 'number' ? dcganBytesPerImage(width) : width instanceof Network ? width.bytesPerImage : dcganBytesPerImage(generatorWidth(width));
   return Math.max(1, Math.min(INFERENCE_CHUNK, Math.floor(limit / bytes)));

@@ -42,10 +42,7 @@ export function largestStepBuffer(sizes: StepSizes): StepBuffer {
   return stepBuffers(sizes).reduce((a, c) => (c.bytes > a.bytes ? c : a));
 }
 
-/** The per-buffer limit of a device: the smaller of maxStorageBufferBindingSize and maxBufferSize. */
-export function bufferLimit(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }): number {
-  return Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-}
+export { bufferLimit } from '../runtime/device.js';
 
 /** The largest batch size whose step fits `limitBytes` at these widths (0 when not even 1 does). */
 export function largestBatchThatFits(sizes: Omit<StepSizes, 'batchSize'>, limitBytes: number): number {

@@ -21,6 +21,15 @@ export const ENGINE_LIMITS = {
 } as const;
 
 /** The limits of ENGINE_LIMITS that `limits` (a device's or an adapter's) falls short of, with both values. */
+/**
+ * The most bytes one array may hold on a device: the smaller of its maxStorageBufferBindingSize and maxBufferSize
+ * (WebGPU's guaranteed 128 MiB and 256 MiB where a limit is not given). Chunked inference and the up-front
+ * checks of a training step size themselves by it.
+ */
+export function bufferLimit(limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number }): number {
+  return Math.min(limits?.maxStorageBufferBindingSize ?? 134_217_728, limits?.maxBufferSize ?? 268_435_456);
+}
+
 export function missingLimits(limits: GPUSupportedLimits): { name: keyof typeof ENGINE_LIMITS; have: number; need: number }[] {
   return (Object.entries(ENGINE_LIMITS) as [keyof typeof ENGINE_LIMITS, number][])
     .map(([name, need]) => ({ name, need, have: (limits as unknown as Record<string, number>)[name] }))
