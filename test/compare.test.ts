@@ -7,10 +7,10 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
-import { getEngine, rng } from './helpers.js';
+import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
+import { getEngine } from './helpers.js';
 import { compare, parseCompareOptions, DEFAULT_LIMIT, type TrainRunner } from '../src/cli/compare.js';
 import { trainArgsOf } from '../src/node/compare-runs.js';
 import { loadGenerator } from '../src/node/load-generator.js';
@@ -35,37 +35,10 @@ const conditionalCounts = () => {
   return { ...plain, generator: plain.generator + 10 * 50 + 50 * 784, discriminator: plain.discriminator + 10 * 4 * 4 * 64 };
 };
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
-/** 40 train and 20 test images: class-dependent blobs with noise. */
-function writeTinyDataset(dir: string): void {
-  const r = rng(11);
-  for (const [prefix, n] of [['train', 40], ['t10k', 20]] as const) {
-    const images = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 10;
-      const cx = 6 + labels[i] * 1.6;
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-        const d = Math.hypot(x - cx, y - 14) / 6;
-        images[i * 784 + y * 28 + x] = Math.min(255, Math.round(255 * Math.exp(-d * d) + 20 * r()));
-      }
-    }
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
-  }
-}
-
 beforeAll(async () => {
   engine = await getEngine();
   dataDir = mkdtempSync(join(tmpdir(), 'atelier-compare-data-'));
-  writeTinyDataset(dataDir);
+  writeTinyFashionMnist(dataDir, { train: 40, test: 20, seed: 11 });
   classifier = join(dataDir, 'classifier.safetensors');
   writeSafetensors(classifier, await classifierState(new FeatureClassifier(engine)), { format: CLASSIFIER_FORMAT });
 });

@@ -3,14 +3,14 @@
 // projection D, a short conditional run writing every artifact with a bitwise-equal resume, the conditional spec's
 // round trip through a checkpoint and tampered or contradicting conditional fields refused.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { getEngine, rng, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
+import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
+import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
 import { train } from '../src/cli/train.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { Progress } from '../src/node/progress.js';
@@ -46,37 +46,10 @@ let dataDir: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
 const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-cond-'));
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
-/** 24 train and 20 test images, every class: noisy blobs whose place depends on the class. */
-function writeTinyDataset(dir: string): void {
-  const r = rng(13);
-  for (const [prefix, n] of [['train', 24], ['t10k', 20]] as const) {
-    const images = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 10;
-      const cx = 6 + labels[i] * 1.6;
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-        const d = Math.hypot(x - cx, y - 14) / 6;
-        images[i * 784 + y * 28 + x] = Math.min(255, Math.round(255 * Math.exp(-d * d) + 20 * r()));
-      }
-    }
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
-  }
-}
-
 beforeAll(async () => {
   engine = await getEngine();
   dataDir = tmp();
-  writeTinyDataset(dataDir);
+  writeTinyFashionMnist(dataDir, { train: 24, test: 20, seed: 13 });
 });
 
 const sizes = { ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false };

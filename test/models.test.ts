@@ -2,12 +2,12 @@
 // run of each with bitwise-equal resume, the spec's round trip through a checkpoint, tampered or contradicting
 // specs refused naming the layer, and spec-less (older) files still loading as the reference DCGAN.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { Engine } from '../src/runtime/engine.js';
-import { getEngine, rng } from './helpers.js';
+import { getEngine } from './helpers.js';
+import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
 import { train } from '../src/cli/train.js';
 import { generateImages } from '../src/cli/generate.js';
 import { exportGenerator } from '../src/cli/export-generator.js';
@@ -25,33 +25,11 @@ let engine: Engine;
 let dataDir: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
-/** 24 train images (every class, ankle boots included) and 10 test images of noisy blobs. */
-function writeTinyDataset(dir: string): void {
-  const r = rng(11);
-  for (const [prefix, n] of [['train', 24], ['t10k', 10]] as const) {
-    const images = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 10;
-      for (let p = 0; p < 784; p++) images[i * 784 + p] = Math.round(255 * r() * (labels[i] + 1) / 10);
-    }
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
-  }
-}
-
 beforeAll(async () => {
   engine = await getEngine();
   dataDir = mkdtempSync(join(tmpdir(), 'atelier-models-'));
-  writeTinyDataset(dataDir);
+  // Noise whose brightness grows with the class (ankle boots included).
+  writeTinyFashionMnist(dataDir, { train: 24, test: 10, seed: 11, image: (_p, c, noise) => Math.round(255 * noise() * (c + 1) / 10) });
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-model-run-'));

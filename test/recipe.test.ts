@@ -1,12 +1,12 @@
 // Issue 16's training options: --augment (DiffAugment) and --minibatch-std wired into training, stored in the
 // checkpoint and resumed bitwise; --recipe NAME as flag defaults that explicit flags override.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { Engine } from '../src/runtime/engine.js';
-import { getEngine, rng } from './helpers.js';
+import { getEngine } from './helpers.js';
+import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
 import { train } from '../src/cli/train.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { Progress } from '../src/node/progress.js';
@@ -23,25 +23,11 @@ let engine: Engine;
 let dataDir: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
 
-/** An IDX file: magic (0, 0, 8 = ubyte, rank), big-endian dimensions, data. */
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
 beforeAll(async () => {
   engine = await getEngine();
   dataDir = mkdtempSync(join(tmpdir(), 'atelier-recipe-data-'));
-  const r = rng(16);
-  for (const [prefix, n] of [['train', 40], ['t10k', 10]] as const) {
-    // Bright bars at a class-dependent row, with noise.
-    const images = Uint8Array.from({ length: n * 784 }, (_, k) => (Math.floor((k % 784) / 28) === 4 + 2 * (Math.floor(k / 784) % 10) ? 230 : 0) + Math.floor(25 * r()));
-    writeFileSync(join(dataDir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
-    writeFileSync(join(dataDir, `${prefix}-labels-idx1-ubyte`), idx([n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
-  }
+  // Bright bars at a class-dependent row, with noise.
+  writeTinyFashionMnist(dataDir, { train: 40, test: 10, seed: 16, image: (p, c, noise) => (Math.floor(p / 28) === 4 + 2 * c ? 230 : 0) + Math.floor(25 * noise()) });
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-recipe-run-'));

@@ -5,10 +5,10 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdi
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
-import { getEngine, rng } from './helpers.js';
+import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
+import { getEngine } from './helpers.js';
 import { train } from '../src/cli/train.js';
 import { generateImages } from '../src/cli/generate.js';
 import { loadGenerator } from '../src/node/load-generator.js';
@@ -28,37 +28,10 @@ let engine: Engine;
 let dataDir: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
-/** 40 train and 10 test images: blurry class-dependent blobs, so there is something to learn. */
-function writeTinyDataset(dir: string, trainCount = 40): void {
-  const r = rng(7);
-  for (const [prefix, n] of [['train', trainCount], ['t10k', 10]] as const) {
-    const images = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 10;
-      const cx = 6 + labels[i] * 1.6;
-      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-        const d = Math.hypot(x - cx, y - 14) / 6;
-        images[i * 784 + y * 28 + x] = Math.min(255, Math.round(255 * Math.exp(-d * d) + 20 * r()));
-      }
-    }
-    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), gzipSync(idx([n, 28, 28], images)));
-    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idx([n], labels));
-  }
-}
-
 beforeAll(async () => {
   engine = await getEngine();
   dataDir = mkdtempSync(join(tmpdir(), 'atelier-data-'));
-  writeTinyDataset(dataDir);
+  writeTinyFashionMnist(dataDir, { train: 40, test: 10, seed: 7 });
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'atelier-run-'));
@@ -515,7 +488,7 @@ describe('train: impossible batch sizes and widths', () => {
   let bigData: string;
   beforeAll(() => {
     bigData = mkdtempSync(join(tmpdir(), 'atelier-data-'));
-    writeTinyDataset(bigData, 720);
+    writeTinyFashionMnist(bigData, { train: 720, test: 10, seed: 7 });
   });
   it.each([
     [['--batch-size', '700'], /use --batch-size 668 or less/],
