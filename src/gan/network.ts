@@ -85,9 +85,14 @@ export function conditionalInput(engine: Engine, z: Tensor, labels: ArrayLike<nu
   const b = z.shape[0];
   if (labels.length !== b) throw new Error(`conditionalInput: ${labels.length} labels for ${b} latent vectors`);
   const rows = oneHot(engine, labels, classes);
-  const out = concat([z, reshape(rows, [b, classes, 1, 1])], 1);
+  const out = withOneHot(z, rows);
   rows.dispose();
   return out;
+}
+
+/** [z ; rows]: z [B, latentDim, 1, 1] with one-hot rows [B, classes] already on the device, as [B, latentDim + classes, 1, 1]. */
+export function withOneHot(z: Tensor, rows: Tensor): Tensor {
+  return concat([z, reshape(rows, [z.shape[0], rows.shape[1], 1, 1])], 1);
 }
 
 /** Classes for images start…start + count − 1 of a balanced set: image i asks for class i mod classes. */

@@ -19,6 +19,7 @@ import { buildGeneratorOf, buildDiscriminatorOf, withSignedOutput, conditionalSp
 import { oneHot } from '../nn/embedding.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
+import { withOneHot } from './network.js';
 
 export interface GanConfig {
   latentDim: number;
@@ -143,7 +144,7 @@ export class GanTrainer {
       // asked for the same batch's labels, so the fakes follow the data's class mix and no random stream is
       // added (a resume stays bitwise).
       const rows = conditional ? oneHot(engine, labels!, conditional.classes) : null;
-      const input = (z: Tensor) => (rows ? concat([z, reshape(rows, [batch, rows.shape[1], 1, 1])], 1) : z);
+      const input = (z: Tensor) => (rows ? withOneHot(z, rows) : z);
       const z = randn(engine, [batch, config.latentDim, 1, 1]);
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
