@@ -18,7 +18,7 @@ import { samplePixels } from '../src/gan/sample.js';
 import { train } from '../src/cli/train.js';
 import { Progress } from '../src/node/progress.js';
 import { cliErrorLine } from '../src/node/args.js';
-import { findPreset, presetCounts, PRESET_NAMES } from '../src/gan/presets.js';
+import { findPreset, presetCounts, PRESET_NAMES, DEFAULT_WIDTH } from '../src/gan/presets.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { FeatureClassifier, classifierState, CLASSIFIER_FORMAT } from '../src/gan/classifier.js';
 
@@ -28,11 +28,14 @@ let classifier: string;
 const quiet = { log: () => undefined, progress: new Progress({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, 1e9) };
 const MODELS = ['ganerator-2', 'ganerator-2+conditional', 'mlp-discriminator'];
 const CONDITIONAL_ROW = 1;
-/** ganerator-2's G and D with --conditional: its class embedding [10, 50] and the 50 more inputs of G's Dense(784),
- * and D's projection [10, 4·4·64] over the features before its last Dense. */
+/** ganerator-2's G and D with --conditional: each batchnorm2d of G made conditional (γ and β for each of the 10
+ * classes instead of one), and D's projection [10, 4·4·64] over the features before its last Dense. */
 const conditionalCounts = () => {
-  const plain = presetCounts(findPreset('ganerator-2')!);
-  return { ...plain, generator: plain.generator + 10 * 50 + 50 * 784, discriminator: plain.discriminator + 10 * 4 * 4 * 64 };
+  const preset = findPreset('ganerator-2')!;
+  const plain = presetCounts(preset);
+  const channels = preset.spec({ latentDim: preset.defaults.latentDim, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false }).generator
+    .reduce((n, l) => n + (l.type === 'batchNorm2d' ? l.channels : 0), 0);
+  return { ...plain, generator: plain.generator + (10 - 1) * 2 * channels, discriminator: plain.discriminator + 10 * 4 * 4 * 64 };
 };
 
 beforeAll(async () => {
@@ -98,7 +101,7 @@ describe('npm run compare', () => {
     expect(big.percentOfLargest).toBe(100);
     expect(result.rows[0].size.percentOfLargest).toBeCloseTo((100 * result.rows[0].size.total) / big.total, 10);
     expect(result.table).toMatch(/\| `ganerator-2` \| 104,881 \(\+1,760\) \| 29,089 \|/);
-    expect(result.table).toMatch(/\| `ganerator-2\+conditional` \| 144,581 \(\+1,760\) \| 39,329 \|/);
+    expect(result.table).toMatch(/\| `ganerator-2\+conditional` \| 106,609 \(\+1,760\) \| 39,329 \|/);
     const lines = result.table.split('\n').filter((l) => l.startsWith('| `'));
     expect(lines.every((l) => !l.includes('NaN'))).toBe(true);
     // The quality table: the conditional model's accuracy in %, — for the unconditional ones.

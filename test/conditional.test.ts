@@ -1,7 +1,8 @@
-// Class-conditional generation: a class embedding concatenated to G's z and a projection discriminator (Miyato &
-// Koyama 2018). The lookup and the projection against float64 and finite differences, the GAN pattern on the
-// projection D, a short conditional run writing every artifact with a bitwise-equal resume, the conditional spec's
-// round trip through a checkpoint and tampered or contradicting conditional fields refused.
+// Class-conditional generation: conditional batchnorm in G (or, for a G without batchnorm, a class embedding
+// concatenated to z) and a projection discriminator (Miyato & Koyama 2018). The lookup and the projection against
+// float64 and finite differences, the GAN pattern on the projection D, a short conditional run writing every
+// artifact with a bitwise-equal resume, the conditional spec's round trip through a checkpoint and tampered or
+// contradicting conditional fields refused. Conditional batchnorm itself: conditional-batchnorm.test.ts.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,20 +58,35 @@ const everyClass = Array.from({ length: 10 }, (_, c) => ['--class', String(c)]).
 const flags = (out: string) => ['--conditional', '--data', dataDir, '--batch-size', '8', '--seed', '4', '--epochs', '1', '--limit', '24', ...everyClass, '--out', out];
 
 describe('the conditional spec', () => {
-  it.each(PRESETS.map((p) => p.name))('%s: G takes z and a 50-wide embedding, D gets a projection; it validates and runs', (name) => {
+  it.each(PRESETS.map((p) => p.name))('%s: G takes the class by conditional batchnorm (or, without batchnorm, a 50-wide embedding), D gets a projection; it validates and runs', (name) => {
     const p = PRESETS.find((q) => q.name === name)!;
-    const spec = conditionalSpec(p.spec({ latentDim: p.defaults.latentDim, ...sizes }), { ...CONDITIONAL });
+    const plain = p.spec({ latentDim: p.defaults.latentDim, ...sizes });
+    const spec = conditionalSpec(plain, { ...CONDITIONAL });
     expect(CONDITIONAL).toEqual({ classes: 10, embedding: 50 });
     expect(validateSpec(JSON.parse(JSON.stringify(spec)), 'x')).toEqual(spec);
     const g = generatorShapes(spec);
     const d = discriminatorShapes(spec);
-    expect(g.parameters).toContainEqual(['embedding.weight', [10, 50]]);
+    const batchNorms = plain.generator.flatMap((l, i) => (l.type === 'batchNorm2d' ? [[i, l.channels]] : []));
+    expect(batchNorms.length > 0, 'the presets with batchnorm in G').toBe(['dcgan', 'ganerator-1', 'ganerator-2'].includes(name));
+    if (batchNorms.length > 0) {
+      expect(spec.conditional).toEqual({ classes: 10 });
+      expect(spec.generator.filter((l) => l.type === 'batchNorm2d')).toEqual([]);
+      for (const [i, c] of batchNorms) {
+        expect(spec.generator[i]).toMatchObject({ type: 'conditionalBatchNorm2d', channels: c, classes: 10 });
+        expect(g.parameters).toContainEqual([`${i}.weight`, [10, c]]);
+        expect(g.parameters).toContainEqual([`${i}.bias`, [10, c]]);
+      }
+      expect(g.parameters.map(([n]) => n)).not.toContain('embedding.weight');
+    } else {
+      expect(spec.conditional).toEqual({ classes: 10, embedding: 50 });
+      expect(g.parameters).toContainEqual(['embedding.weight', [10, 50]]);
+    }
     expect(d.parameters).toContainEqual(['projection.weight', [10, projectionFeatures(spec)]]);
     const G = buildGeneratorOf(engine, spec);
     const D = buildDiscriminatorOf(engine, spec);
     expect(G).toBeInstanceOf(ConditionalGenerator);
     expect(D).toBeInstanceOf(ProjectionDiscriminator);
-    expect(G.stateDict().get('embedding.weight')?.shape).toEqual([10, 50]);
+    if (batchNorms.length === 0) expect(G.stateDict().get('embedding.weight')?.shape).toEqual([10, 50]);
     const z = randn(engine, [2, spec.latentDim, 1, 1]);
     const input = conditionalInput(engine, z, [3, 7], 10);
     const images = inference(engine, G, input);
@@ -91,8 +107,9 @@ describe('the conditional spec', () => {
     expect(plain.conditional).toBeUndefined();
     expect(JSON.stringify(plain)).not.toContain('conditional');
     const cond = specOfConfig({ ...DEFAULT_GAN_CONFIG, conditional: true });
-    expect(cond.conditional).toEqual({ classes: 10, embedding: 50 });
-    expect(cond.generator[0]).toMatchObject({ type: 'convTranspose2d', in: 150 });
+    expect(cond.conditional).toEqual({ classes: 10 });
+    expect(cond.generator[0]).toMatchObject({ type: 'convTranspose2d', in: 100 });
+    expect(cond.generator.filter((l) => l.type === 'conditionalBatchNorm2d').map((l) => l.type === 'conditionalBatchNorm2d' && l.channels)).toEqual([128, 64]);
     // dcgan's D ends conv(128→1, 7×7) then flatten: φ is [128, 7, 7]
     expect(projectionFeatures(cond)).toBe(128 * 49);
   });
@@ -119,11 +136,11 @@ describe('the lookup and the projection', () => {
     const [latent, classes, emb, b] = [3, 4, 2, 5];
     const labels = [3, 1, 0, 3, 2];
     const linear = new Linear(engine, latent + emb, 6);
-    const G = new ConditionalGenerator(0, [Flatten(), linear], new Embedding(engine, classes, emb), latent);
+    const G = new ConditionalGenerator(0, [Flatten(), linear], classes, latent, new Embedding(engine, classes, emb));
     const zData = randomArray(b * latent, 5);
     const z = toGpu(engine, zData, [b, latent, 1, 1]);
     const out = await inference(engine, G, conditionalInput(engine, z, labels, classes)).toArray();
-    const [W, bias, E] = await Promise.all([linear.weight, linear.bias!, G.embedding.weight].map((t) => t.toArray()));
+    const [W, bias, E] = await Promise.all([linear.weight, linear.bias!, G.embedding!.weight].map((t) => t.toArray()));
     const expected = new Float64Array(b * 6);
     for (let i = 0; i < b; i++) {
       const x = [...zData.slice(i * latent, (i + 1) * latent), ...E.slice(labels[i] * emb, (labels[i] + 1) * emb)];
@@ -205,9 +222,12 @@ describe('npm run train -- --conditional', () => {
     expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: false });
     const a = readSafetensors(join(whole, 'checkpoints/latest.safetensors'));
     const b = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
-    for (const name of ['generator.embedding.weight', 'discriminator.projection.weight', 'optimizer_g.m.embedding.weight', 'optimizer_d.v.projection.weight', 'fixed_labels']) {
+    for (const name of ['discriminator.projection.weight', 'optimizer_d.v.projection.weight', 'fixed_labels']) {
       expect(Object.keys(a.tensors), name).toContain(name);
     }
+    // conditional batchnorm's γ and β per class, and their Adam moments
+    for (const name of ['generator.1.weight', 'generator.4.bias', 'optimizer_g.m.1.weight', 'optimizer_g.v.4.bias']) expect(a.tensors[name]?.shape, name).toEqual([10, name.includes('.1.') ? 128 : 64]);
+    expect(Object.keys(a.tensors)).not.toContain('generator.embedding.weight');
     expect(a.tensors.fixed_z.shape).toEqual([80, 100, 1, 1]);
     expect(Object.keys(b.tensors).sort()).toEqual(Object.keys(a.tensors).sort());
     for (const n of Object.keys(a.tensors)) expect(Buffer.from(b.tensors[n].data.buffer).equals(Buffer.from(a.tensors[n].data.buffer)), n).toBe(true);
@@ -252,12 +272,16 @@ describe('npm run train -- --conditional', () => {
       return file;
     };
     const cases: [Parameters<typeof tamper>[0], RegExp][] = [
-      [{ spec: (s) => { delete s.conditional; } }, /model spec generator layer 0 \(convTranspose2d\): its input is \[100, 1, 1\], expected \[150, H, W\]/],
-      [{ spec: (s) => { delete s.conditional; s.generator[0].in = 100; } }, /metadata "config" says --conditional but its metadata "model" is not class-conditional/],
+      [{ spec: (s) => { delete s.conditional; } }, /model spec generator layer 1 \(conditionalBatchNorm2d\): needs the class of each image, but the spec has no "conditional"/],
+      [{ spec: (s) => { delete s.conditional; s.generator[1].type = 'batchNorm2d'; delete s.generator[1].classes; s.generator[4].type = 'batchNorm2d'; delete s.generator[4].classes; } }, /metadata "config" says --conditional but its metadata "model" is not class-conditional/],
       [{ config: (c) => { delete c.conditional; } }, /metadata "config" says no --conditional but its metadata "model" is class-conditional/],
-      [{ spec: (s) => { s.conditional.embedding = 40; } }, /model spec generator \(input: z and the class embedding\) layer 0 \(convTranspose2d\): its input is \[140, 1, 1\], expected \[150, H, W\]/],
-      [{ spec: (s) => { s.conditional.embedding = 40; s.generator[0].in = 140; } }, /tensor "generator\.0\.weight" has shape \[150, 128, 7, 7\], the model expects \[140, 128, 7, 7\]/],
-      [{ spec: (s) => { s.conditional.classes = 9; } }, /"conditional" has 9 classes, but training reads Fashion-MNIST's 10/],
+      [{ spec: (s) => { s.conditional.embedding = 40; } }, /model spec generator \(input: z and the class embedding\) layer 0 \(convTranspose2d\): its input is \[140, 1, 1\], expected \[100, H, W\]/],
+      [{ spec: (s) => { s.conditional.embedding = 40; s.generator[0].in = 140; } }, /tensor "generator\.0\.weight" has shape \[100, 128, 7, 7\], the model expects \[140, 128, 7, 7\]/],
+      [{ spec: (s) => { s.generator[4].classes = 9; } }, /model spec generator layer 4 \(conditionalBatchNorm2d\) has 9 classes, "conditional" has 10/],
+      [{ spec: (s) => { s.generator[1].classes = 0; } }, /model spec generator layer 1 \(conditionalBatchNorm2d\) field "classes" is 0: expected a whole number 1…1000/],
+      [{ spec: (s) => { s.generator[1] = { type: 'batchNorm2d', channels: 128, momentum: 0.1, eps: 1e-5 }; s.generator[4] = { type: 'batchNorm2d', channels: 64, momentum: 0.1, eps: 1e-5 }; } }, /model spec "conditional" has no "embedding" and the generator no conditionalBatchNorm2d layer: G would not see the class/],
+      [{ spec: (s) => { s.discriminator[3] = { type: 'conditionalBatchNorm2d', channels: 128, classes: 10, momentum: 0.1, eps: 1e-5 }; } }, /model spec discriminator layer 3 \(conditionalBatchNorm2d\): D takes the class through its projection alone/],
+      [{ spec: (s) => { s.conditional.classes = 9; s.generator[1].classes = 9; s.generator[4].classes = 9; } }, /"conditional" has 9 classes, but training reads Fashion-MNIST's 10/],
       [{ spec: (s) => { s.conditional.classes = 0; } }, /model spec "conditional" field "classes" is 0: expected/],
       [{ spec: (s) => { s.conditional.classes = 10 ** 6; } }, /model spec "conditional" field "classes" is 1000000: expected \{"classes":1…1000/],
       [{ spec: (s) => { s.conditional.batchNorm = true; } }, /model spec "conditional" has unknown field "batchNorm"/],
@@ -278,8 +302,8 @@ describe('npm run train -- --conditional', () => {
       expect(error?.name).toBe('CheckpointError');
       expect(error?.message).not.toContain('\n');
     }
-    // The generator path checks the tensors against the file's spec: classes 9 contradicts the embedding.
-    expect(() => loadGenerator(engine, tamper({ spec: (s) => { s.conditional.classes = 9; } }))).toThrow(/tensor "generator\.embedding\.weight" has shape \[10, 50\], the model expects \[9, 50\]/);
+    // The generator path checks the tensors against the file's spec: classes 9 contradicts γ's rows.
+    expect(() => loadGenerator(engine, tamper({ spec: (s) => { s.conditional.classes = 9; s.generator[1].classes = 9; s.generator[4].classes = 9; } }))).toThrow(/tensor "generator\.1\.weight" has shape \[10, 128\], the model expects \[9, 128\]/);
   });
 });
 
@@ -402,14 +426,14 @@ describe('conditional accuracy', () => {
 });
 
 describe('export-generator and critic build the conditional model from the file alone', () => {
-  it.skipIf(!existsSync('models/classifier.safetensors'))('export keeps the spec and the embedding; generate --class reads the export; critic runs', async () => {
+  it.skipIf(!existsSync('models/classifier.safetensors'))('export keeps the spec and the per-class batchnorm; generate --class reads the export; critic runs', async () => {
     const run = tmp();
     await train([...flags(run), '--max-steps', '1'], { engine, ...quiet });
     const exported = join(run, 'g.safetensors');
     exportGenerator(['--checkpoint', join(run, 'checkpoints/latest.safetensors'), '--out', exported]);
     const file = readSafetensors(exported);
-    expect(JSON.parse(file.metadata.model).conditional).toEqual({ classes: 10, embedding: 50 });
-    expect(file.tensors['generator.embedding.weight'].shape).toEqual([10, 50]);
+    expect(JSON.parse(file.metadata.model).conditional).toEqual({ classes: 10 });
+    expect(file.tensors['generator.1.weight'].shape).toEqual([10, 128]);
     await generateImages(['--checkpoint', exported, '--class', 'all', '--n', '10', '--out', join(run, 'all.png')], engine);
     const grid = PNG.sync.read(readFileSync(join(run, 'all.png')));
     expect([grid.width, grid.height]).toEqual([30 + 2, 10 * 30 + 2]);

@@ -151,7 +151,8 @@ describe('the spec in a checkpoint', () => {
       [(s) => { s.discriminator[0].out = 2048; }, /model spec discriminator layer 3 \(conv2d\): its input is \[2048, 14, 14\], expected \[32, H, W\]/],
       [(s) => { delete s.training; }, /model spec has no "training"/],
       [(s) => { s.preset = 'dcgan'; }, /is the spec of preset "dcgan" but its config says --model ganerator-2/],
-      [(s) => { s.conditional = { classes: 10 }; }, /model spec "conditional" field "embedding" is undefined/],
+      [(s) => { s.conditional = { classes: 10 }; }, /model spec "conditional" has no "embedding" and the generator no conditionalBatchNorm2d layer: G would not see the class/],
+      [(s) => { s.conditional = { classes: 10, embedding: 0 }; }, /model spec "conditional" field "embedding" is 0: expected/],
       [(s) => { s.conditional = { classes: 10, embedding: 50 }; }, /model spec generator \(input: z and the class embedding\) layer 1 \(linear\): its input is \[121\], expected \[71\]/],
     ];
     for (const [edit, message] of cases) {

@@ -289,10 +289,10 @@ export async function compare(argv: string[], hooks: CompareHooks = {}): Promise
 /** The largest batch whose step fits one device buffer (G's or D's largest per-image buffer × batch). */
 function largestBatch({ preset: name, conditional }: CompareBudget, limitBytes: number): number {
   const preset = findPreset(name)!;
-  // A conditional G's first layer reads z and the class embedding.
-  if (name === 'dcgan') return largestBatchThatFits({ latentDim: preset.defaults.latentDim + (conditional ? CONDITIONAL.embedding : 0), ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH }, limitBytes);
   const plain = preset.spec({ latentDim: preset.defaults.latentDim, ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH, spectralNorm: false });
   const spec = conditional ? conditionalSpec(plain, { ...CONDITIONAL }) : plain;
+  // A G with a class embedding reads z and the embedding in its first layer.
+  if (name === 'dcgan') return largestBatchThatFits({ latentDim: spec.latentDim + (spec.conditional?.embedding ?? 0), ngf: DEFAULT_WIDTH, ndf: DEFAULT_WIDTH }, limitBytes);
   return Math.max(1, Math.floor(limitBytes / Math.max(generatorShapes(spec).bytesPerImage, discriminatorShapes(spec).bytesPerImage)));
 }
 

@@ -121,7 +121,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   // Records past the checkpoint were never committed: the run makes them again.
   const history = truncateMetrics(metricsPath(outDir), step).filter((l) => l.kind === 'epoch');
 
-  log(`atelier ${options.model}${conditional ? ` (class-conditional: ${conditional.classes} classes, embedding ${conditional.embedding}, projection D)` : ''} — adapter: ${engine.adapterName}`);
+  log(`atelier ${options.model}${conditional ? ` (class-conditional: ${conditional.classes} classes, ${conditional.embedding ? `class embedding ${conditional.embedding} concatenated to z` : 'conditional batchnorm'} in G, projection D)` : ''} — adapter: ${engine.adapterName}`);
   log(summary('Generator', trainer.G));
   log(summary('Discriminator', trainer.D));
   const classNames = data.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ');

@@ -4,6 +4,7 @@
 import type { Engine } from '../runtime/engine.js';
 import { Module } from '../nn/module.js';
 import { type Sequential, ConvTranspose2d, Conv2d, BatchNorm2d, Linear } from '../nn/layers.js';
+import { ConditionalBatchNorm2d } from '../nn/conditional-batchnorm.js';
 import { randn, fill, copyInto } from '../tensor/ops/create.js';
 import { glorotUniform } from '../nn/init.js';
 import { dcganSpec, DEFAULT_WIDTH } from './presets.js';
@@ -62,14 +63,14 @@ export function glorotInit(engine: Engine, model: Module): void {
   });
 }
 
-/** DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0. */
+/** DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0 (each class's, in conditional batchnorm). */
 export function dcganInit(engine: Engine, model: Module): void {
   tidy(engine, () => {
     for (const [, m] of model.namedModules()) {
       if (m instanceof Conv2d || m instanceof ConvTranspose2d) {
         copyInto(m.weight, randn(engine, m.weight.shape, 0, 0.02));
         if (m.bias) copyInto(m.bias, fill(engine, m.bias.shape, 0));
-      } else if (m instanceof BatchNorm2d) {
+      } else if (m instanceof BatchNorm2d || m instanceof ConditionalBatchNorm2d) {
         copyInto(m.weight, randn(engine, m.weight.shape, 1, 0.02));
         copyInto(m.bias, fill(engine, m.bias.shape, 0));
       }

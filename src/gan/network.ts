@@ -3,17 +3,16 @@
 //
 // A conditional G takes its class with its input: x = [z ; onehot(y)] along channels, [B, latentDim + classes, 1, 1].
 // Everything that runs G on a batch of inputs (chunked inference, the sample grids, the weight average) then works
-// unchanged, and each chunk carries its own labels. Inside, the one-hot rows pick G's class embedding (PyTorch's
-// nn.Embedding), which is concatenated to z along the channel axis: G's first layer sees latentDim + embedding.
+// unchanged, and each chunk carries its own labels. Inside, the one-hot rows pick each conditional batchnorm's γ
+// and β rows (nn/conditional-batchnorm.ts), and, where the spec has one, G's class embedding (PyTorch's
+// nn.Embedding), which is concatenated to z along the channel axis: G's first layer then sees latentDim + embedding.
 //
-// A conditional D is a projection discriminator (Miyato & Koyama 2018, "cGANs with projection discriminator"):
-// φ(x) is D's layers before its last weighted one, flattened to F features; logit = last(φ(x)) + ⟨E_D[y], φ(x)⟩,
-// with E_D [classes, F] ("projection.weight").
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/layers.js';
 import { Embedding, oneHot } from '../nn/embedding.js';
+import { ConditionalBatchNorm2d } from '../nn/conditional-batchnorm.js';
 import { concat, narrow } from '../tensor/ops/misc.js';
 import { reshape, flatten } from '../tensor/ops/shape.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
@@ -30,14 +29,11 @@ export class Network extends Sequential {
   }
 }
 
-/** G with a class embedding: forward takes [z ; onehot(y)] [B, latentDim + classes, 1, 1] (see conditionalInput). */
+/** A class-conditional G: forward takes [z ; onehot(y)] [B, latentDim + classes, 1, 1] (see conditionalInput). */
 export class ConditionalGenerator extends Network {
-  constructor(bytesPerImage: number, layers: Module[], readonly embedding: Embedding, readonly latentDim: number) {
+  constructor(bytesPerImage: number, layers: Module[], readonly classes: number, readonly latentDim: number, readonly embedding: Embedding | null) {
     super(bytesPerImage, layers);
-    this.child('embedding', embedding);
-  }
-  get classes(): number {
-    return this.embedding.numEmbeddings;
+    if (embedding) this.child('embedding', embedding);
   }
   override forward(x: Tensor): Tensor {
     const { latentDim, classes } = this;
@@ -47,12 +43,13 @@ export class ConditionalGenerator extends Network {
     }
     const z = narrow(x, 1, 0, latentDim);
     const labels = reshape(narrow(x, 1, latentDim, classes), [b, classes]);
-    const e = reshape(this.embedding.forward(labels), [b, this.embedding.embeddingDim, 1, 1]);
-    return super.forward(concat([z, e], 1));
+    let h = this.embedding ? concat([z, reshape(this.embedding.forward(labels), [b, this.embedding.embeddingDim, 1, 1])], 1) : z;
+    for (const layer of this.layers) h = layer instanceof ConditionalBatchNorm2d ? layer.forwardWithClasses(h, labels) : layer.forward(h);
+    return h;
   }
   /** The same network (the same tensors) with `extra` layers after the last: withSignedOutput's 2x − 1. */
   extended(extra: Module[]): ConditionalGenerator {
-    return new ConditionalGenerator(this.bytesPerImage, [...this.layers, ...extra], this.embedding, this.latentDim);
+    return new ConditionalGenerator(this.bytesPerImage, [...this.layers, ...extra], this.classes, this.latentDim, this.embedding);
   }
 }
 

@@ -4,9 +4,11 @@
 // allocated: every field's type and cap, each layer's input against the previous layer's output, and (by the
 // caller, with checkState) every tensor against stateShapesOf. Browser-safe.
 //
-// The optional top-level `conditional: { classes, embedding }` makes both networks class-conditional (network.ts):
-// G's first layer then takes latentDim + embedding inputs (z and the class embedding "embedding.weight"), and D
-// gets a projection term "projection.weight" [classes, F] over the F features before its last weighted layer.
+// The optional top-level `conditional: { classes, embedding? }` makes both networks class-conditional (network.ts).
+// G takes the class through its `conditionalBatchNorm2d` layers (γ and β rows per class), or, with `embedding`,
+// through a class embedding "embedding.weight" concatenated to z (G's first layer then takes latentDim +
+// embedding inputs). D gets a projection term "projection.weight" [classes, F] over the F features before its
+// last weighted layer.
 // validateSpec refuses top-level keys it does not know, so an older build refuses such a file rather than
 // misreading it.
 import type { Engine } from '../runtime/engine.js';
@@ -16,6 +18,7 @@ import {
   MinibatchStd, samePadding, ToSignedRange, type ConvOptions,
 } from '../nn/layers.js';
 import { SpectralNormConv2d } from '../nn/spectral-norm.js';
+import { ConditionalBatchNorm2d } from '../nn/conditional-batchnorm.js';
 import { CheckpointError } from './checkpoint.js';
 import { Embedding } from '../nn/embedding.js';
 import { glorotUniform } from '../nn/init.js';
@@ -55,6 +58,8 @@ export type LayerSpec =
   | { type: 'convTranspose2d'; in: number; out: number; kernel: number; stride: number; padding: Padding; bias: boolean }
   | { type: 'batchNorm2d'; channels: number; momentum: number; eps: number }
   | { type: 'batchNorm1d'; features: number; momentum: number; eps: number }
+  /** Batchnorm whose γ and β are rows chosen by the image's class (a conditional G only; nn/conditional-batchnorm.ts). */
+  | { type: 'conditionalBatchNorm2d'; channels: number; classes: number; momentum: number; eps: number }
   | { type: 'relu' } | { type: 'tanh' } | { type: 'sigmoid' } | { type: 'flatten' }
   | { type: 'leakyRelu'; slope: number }
   | { type: 'reshape'; shape: number[] }
@@ -85,15 +90,16 @@ export interface GanSpec {
     /** Adam's ε (PyTorch 1e-8, Keras 1e-7). */
     adamEps: number;
   };
-  /** Class-conditional G (class embedding concatenated to z) and projection D; absent: unconditional. */
+  /** Class-conditional G (conditional batchnorm, or a class embedding concatenated to z) and projection D; absent: unconditional. */
   conditional?: ConditionalSpec;
 }
 
 export interface ConditionalSpec {
   /** Classes y ∈ 0…classes−1 (Fashion-MNIST: 10). */
   classes: number;
-  /** Size of G's class embedding, concatenated to z (50, as in common cGAN references). */
-  embedding: number;
+  /** Size of G's class embedding concatenated to z (50, as in common cGAN references); absent: G takes the class
+   * through its conditionalBatchNorm2d layers alone. */
+  embedding?: number;
 }
 
 /** A [C, H, W] or [F] activation shape of one image. */
@@ -118,6 +124,7 @@ const LAYER_FIELDS: Record<LayerType, Record<string, 'int' | 'number' | 'boolean
   convTranspose2d: { in: 'int', out: 'int', kernel: 'int', stride: 'int', padding: 'padding', bias: 'boolean' },
   batchNorm2d: { channels: 'int', momentum: 'number', eps: 'number' },
   batchNorm1d: { features: 'int', momentum: 'number', eps: 'number' },
+  conditionalBatchNorm2d: { channels: 'int', classes: 'int', momentum: 'number', eps: 'number' },
   relu: {}, tanh: {}, sigmoid: {}, flatten: {},
   leakyRelu: { slope: 'number' },
   reshape: { shape: 'shape' },
@@ -138,7 +145,7 @@ function validateLayer(raw: unknown, where: string, source: string): LayerSpec {
   for (const key of Object.keys(raw)) {
     if (key !== 'type' && !Object.hasOwn(fields, key)) throw fail(source, `model spec ${named} has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
   }
-  const cap: Record<string, number> = { in: SPEC_LIMITS.features, out: SPEC_LIMITS.features, channels: SPEC_LIMITS.channels, features: SPEC_LIMITS.features, kernel: SPEC_LIMITS.kernel, stride: SPEC_LIMITS.stride, scale: SPEC_LIMITS.upsample, groupSize: SPEC_LIMITS.groupSize };
+  const cap: Record<string, number> = { in: SPEC_LIMITS.features, out: SPEC_LIMITS.features, channels: SPEC_LIMITS.channels, classes: SPEC_LIMITS.classes, features: SPEC_LIMITS.features, kernel: SPEC_LIMITS.kernel, stride: SPEC_LIMITS.stride, scale: SPEC_LIMITS.upsample, groupSize: SPEC_LIMITS.groupSize };
   if (type === 'conv2d' || type === 'convTranspose2d') cap.in = cap.out = SPEC_LIMITS.channels;
   for (const [key, kind] of Object.entries(fields)) {
     const v = raw[key];
@@ -157,7 +164,7 @@ function validateLayer(raw: unknown, where: string, source: string): LayerSpec {
   }
   const r = raw as Record<string, number>;
   if (type === 'dropout' && !(r.p >= 0 && r.p < 1)) throw fail(source, `model spec ${named} field "p" is ${shown(r.p)}: expected 0 ≤ p < 1; the file is corrupt`);
-  if ((type === 'batchNorm2d' || type === 'batchNorm1d') && !(r.momentum > 0 && r.momentum <= 1 && r.eps > 0 && r.eps < 1)) {
+  if ((type === 'batchNorm2d' || type === 'batchNorm1d' || type === 'conditionalBatchNorm2d') && !(r.momentum > 0 && r.momentum <= 1 && r.eps > 0 && r.eps < 1)) {
     throw fail(source, `model spec ${named} momentum ${shown(r.momentum)} / eps ${shown(r.eps)}: expected 0 < momentum ≤ 1 and 0 < eps < 1; the file is corrupt`);
   }
   return { ...raw } as LayerSpec;
@@ -211,18 +218,19 @@ export function validateSpec(raw: unknown, source: string): GanSpec {
 }
 
 function validateConditional(c: unknown, source: string): ConditionalSpec {
-  const expected = `expected {"classes":1…${SPEC_LIMITS.classes},"embedding":1…${SPEC_LIMITS.embedding}} (whole numbers)`;
+  const expected = `expected {"classes":1…${SPEC_LIMITS.classes}} and optionally "embedding":1…${SPEC_LIMITS.embedding} (whole numbers)`;
   if (!isObject(c)) throw fail(source, `model spec "conditional" is ${shown(c)}: ${expected}; the file is corrupt`);
   for (const key of Object.keys(c)) {
     if (key !== 'classes' && key !== 'embedding') throw fail(source, `model spec "conditional" has unknown field ${shown(key)}; the file is corrupt or from a newer atelier`);
   }
   for (const key of ['classes', 'embedding'] as const) {
     const v = c[key];
+    if (key === 'embedding' && v === undefined) continue;
     if (!(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= SPEC_LIMITS[key])) {
       throw fail(source, `model spec "conditional" field "${key}" is ${shown(v)}: ${expected}; the file is corrupt`);
     }
   }
-  return { classes: c.classes as number, embedding: c.embedding as number };
+  return c.embedding === undefined ? { classes: c.classes as number } : { classes: c.classes as number, embedding: c.embedding as number };
 }
 
 /** What a network's layers hold and make, one image at a time. */
@@ -293,6 +301,12 @@ export function stateShapesOf(layers: readonly LayerSpec[], input: ImageShape, n
         param('bias', [l.channels]);
         out.buffers.push([`${i}.running_mean`, [l.channels]], [`${i}.running_var`, [l.channels]]);
         break;
+      case 'conditionalBatchNorm2d':
+        need(`[${l.channels}, H, W]`, shape.length === 3 && shape[0] === l.channels);
+        param('weight', [l.classes, l.channels]);
+        param('bias', [l.classes, l.channels]);
+        out.buffers.push([`${i}.running_mean`, [l.channels]], [`${i}.running_var`, [l.channels]]);
+        break;
       case 'batchNorm1d':
         need(`[${l.features}]`, same(shape, [l.features]));
         param('weight', [l.features]);
@@ -326,17 +340,27 @@ export function stateShapesOf(layers: readonly LayerSpec[], input: ImageShape, n
 }
 
 /**
- * G's shapes: from z [latentDim, 1, 1] (with a conditional spec, z and the class embedding: [latentDim +
- * embedding, 1, 1], and "embedding.weight" [classes, embedding]) to the spec's image.
+ * G's shapes: from z [latentDim, 1, 1] (with a conditional spec that has an embedding, z and the class
+ * embedding: [latentDim + embedding, 1, 1], and "embedding.weight" [classes, embedding]) to the spec's image.
+ * A conditionalBatchNorm2d layer needs a conditional spec of its number of classes, and a conditional G needs
+ * an embedding or such a layer (else it would not see the class).
  */
 export function generatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
   const c = spec.conditional;
-  const s = stateShapesOf(spec.generator, [spec.latentDim + (c?.embedding ?? 0), 1, 1], c ? 'generator (input: z and the class embedding)' : 'generator', source);
+  const conditionalLayers = spec.generator.flatMap((l, i) => (l.type === 'conditionalBatchNorm2d' ? [[l, i] as const] : []));
+  for (const [l, i] of conditionalLayers) {
+    if (!c) throw fail(source, `model spec generator layer ${i} (conditionalBatchNorm2d): needs the class of each image, but the spec has no "conditional"; the spec contradicts itself`);
+    if (l.classes !== c.classes) throw fail(source, `model spec generator layer ${i} (conditionalBatchNorm2d) has ${l.classes} classes, "conditional" has ${c.classes}; the spec contradicts itself`);
+  }
+  if (c && c.embedding === undefined && conditionalLayers.length === 0) {
+    throw fail(source, 'model spec "conditional" has no "embedding" and the generator no conditionalBatchNorm2d layer: G would not see the class; the spec contradicts itself');
+  }
+  const s = stateShapesOf(spec.generator, [spec.latentDim + (c?.embedding ?? 0), 1, 1], c?.embedding ? 'generator (input: z and the class embedding)' : 'generator', source);
   const { channels, height, width } = spec.image;
   if (!same(s.output, [channels, height, width])) {
     throw fail(source, `model spec generator makes [${s.output.join(', ')}] from z, not the image [${channels}, ${height}, ${width}]; the spec contradicts itself`);
   }
-  if (c) s.parameters.push(['embedding.weight', [c.classes, c.embedding]]);
+  if (c?.embedding) s.parameters.push(['embedding.weight', [c.classes, c.embedding]]);
   return s;
 }
 
@@ -344,6 +368,8 @@ export function generatorShapes(spec: GanSpec, source = 'model spec'): NetworkSh
 export function discriminatorShapes(spec: GanSpec, source = 'model spec'): NetworkShapes {
   const { channels, height, width } = spec.image;
   const s = stateShapesOf(spec.discriminator, [channels, height, width], 'discriminator', source);
+  const conditionalLayer = spec.discriminator.findIndex((l) => l.type === 'conditionalBatchNorm2d');
+  if (conditionalLayer >= 0) throw fail(source, `model spec discriminator layer ${conditionalLayer} (conditionalBatchNorm2d): D takes the class through its projection alone; the file is corrupt`);
   if (!same(s.output, [1])) throw fail(source, `model spec discriminator ends in [${s.output.join(', ')}], not one logit [1]; the spec contradicts itself`);
   const c = spec.conditional;
   if (c) {
@@ -380,19 +406,27 @@ export function projectionFeatures(spec: GanSpec, source = 'model spec'): number
 }
 
 /**
- * A spec made class-conditional: `conditional` set and G's first layer widened by the embedding (its `in`:
- * latentDim → latentDim + embedding). Throws CheckpointError when G has no first linear/conv layer to widen or
- * D does not fit a projection (projectionSplit).
+ * A spec made class-conditional, with `classes` classes, and D given a projection (projectionSplit). G takes
+ * the class through conditional batchnorm where it has batchnorm: each batchNorm2d becomes a
+ * conditionalBatchNorm2d, as in Miyato & Koyama 2018's generator. Only a G without batchNorm2d gets a class
+ * embedding of `embedding` concatenated to z (its first layer's `in`: latentDim → latentDim + embedding). (With
+ * the embedding concatenated ahead of batchnorm, the classes' spread swamps z's in the first layer's batch
+ * statistics: the reference DCGAN trained so drew one image per class, recall 0.000 after 2 epochs.) Throws
+ * CheckpointError when G has neither batchnorm nor a first layer reading z, or D does not fit a projection.
  */
-export function conditionalSpec(spec: GanSpec, conditional: ConditionalSpec): GanSpec {
+export function conditionalSpec(spec: GanSpec, { classes, embedding }: { classes: number; embedding: number }): GanSpec {
+  projectionSplit(spec.discriminator, spec.preset);
+  if (spec.generator.some((l) => l.type === 'batchNorm2d')) {
+    const generator = spec.generator.map((l): LayerSpec => (l.type === 'batchNorm2d' ? { type: 'conditionalBatchNorm2d', channels: l.channels, classes, momentum: l.momentum, eps: l.eps } : l));
+    return { ...spec, generator, conditional: { classes } };
+  }
   const first = spec.generator.findIndex((l) => !SHAPE_ONLY.has(l.type));
   const l = spec.generator[first];
   if (!l || !(l.type === 'linear' || l.type === 'conv2d' || l.type === 'convTranspose2d') || l.in !== spec.latentDim) {
-    throw fail(spec.preset, `its generator does not start with a layer reading z (${spec.latentDim} inputs) that the class embedding could widen; it cannot be made class-conditional`);
+    throw fail(spec.preset, `its generator has no batchnorm and does not start with a layer reading z (${spec.latentDim} inputs) that a class embedding could widen; it cannot be made class-conditional`);
   }
-  projectionSplit(spec.discriminator, spec.preset);
-  const generator = spec.generator.map((layer, i) => (i === first ? { ...layer, in: spec.latentDim + conditional.embedding } as LayerSpec : layer));
-  return { ...spec, generator, conditional: { ...conditional } };
+  const generator = spec.generator.map((layer, i) => (i === first ? { ...layer, in: spec.latentDim + embedding } as LayerSpec : layer));
+  return { ...spec, generator, conditional: { classes, embedding } };
 }
 
 export const parameterCount = (s: StateShapes) => s.parameters.reduce((n, [, shape]) => n + size(shape), 0);
@@ -418,6 +452,7 @@ function buildLayer(engine: Engine, l: LayerSpec): Module {
     case 'convTranspose2d': return new ConvTranspose2d(engine, l.in, l.out, l.kernel, { stride: l.stride, padding: l.padding, bias: l.bias });
     case 'batchNorm2d': return new BatchNorm2d(engine, l.channels, { momentum: l.momentum, eps: l.eps });
     case 'batchNorm1d': return new BatchNorm1d(engine, l.features, { momentum: l.momentum, eps: l.eps });
+    case 'conditionalBatchNorm2d': return new ConditionalBatchNorm2d(engine, l.channels, l.classes, { momentum: l.momentum, eps: l.eps });
     case 'relu': return ReLU();
     case 'tanh': return Tanh();
     case 'sigmoid': return Sigmoid();
@@ -435,8 +470,10 @@ export function buildGeneratorOf(engine: Engine, spec: GanSpec): Network {
   const bytes = generatorShapes(spec).bytesPerImage;
   const layers = spec.generator.map((l) => buildLayer(engine, l));
   const c = spec.conditional;
+  if (!c) return new Network(bytes, layers);
   // The embedding after the layers: it draws its N(0, 1) weights (PyTorch's nn.Embedding) last.
-  return c ? new ConditionalGenerator(bytes, layers, new Embedding(engine, c.classes, c.embedding), spec.latentDim) : new Network(bytes, layers);
+  const embedding = c.embedding ? new Embedding(engine, c.classes, c.embedding) : null;
+  return new ConditionalGenerator(bytes, layers, c.classes, spec.latentDim, embedding);
 }
 
 /** D of a (validated) spec; a conditional spec's has a projection E_D [classes, F], Glorot-uniform (as SNGAN-projection's code initialises it). */
