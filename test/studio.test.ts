@@ -21,6 +21,7 @@ import { toImageData } from '../src/gan/images.js';
 import { fetchFashionMnist } from '../src/data/fetch-mnist.js';
 import { loadFashionMnist } from '../src/node/mnist-files.js';
 import { decodeSafetensors } from '../src/data/safetensors-format.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -338,7 +339,15 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
 
   it("a class-conditional generator's latent walk stays within the chosen class: both ends are sample()'s images of that class", async () => {
     await page.click('nav button[data-view=sample]');
-    await page.setInputFiles('#s-file', conditionalCheckpoint());
+    // After a few steps in the tab every class's batchnorm γ and β are still near their initial 1 and 0, so the
+    // classes barely differ yet; shifting β by class (as training would move them apart) makes them differ.
+    const { tensors, metadata } = readSafetensors(conditionalCheckpoint());
+    const beta = tensors['generator.1.bias'];
+    const channels = beta.shape[1];
+    const distinct = join(tmp, 'distinct', 'tab-conditional.safetensors');
+    mkdirSync(join(tmp, 'distinct'), { recursive: true });
+    writeSafetensors(distinct, { ...tensors, 'generator.1.bias': { ...beta, data: beta.data.map((v, i) => v + 0.5 * Math.floor(i / channels)) } }, metadata);
+    await page.setInputFiles('#s-file', distinct);
     await page.waitForFunction(`document.getElementById('w-status').textContent.includes('at both ends')`, undefined, { timeout: 60_000 });
     await page.selectOption('#s-class', '3');
     const result = (await page.evaluate(`(async () => {
