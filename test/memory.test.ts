@@ -1,6 +1,6 @@
 // GPU memory stays flat: 1,000 forward + backward + Adam steps on a small conv net (a spectrally normalised conv
 // included) allocate nothing after warm-up, neither buffers nor the textures big products stage their operands
-// in (forced on here).
+// in (forced on here); the same for conditional batchnorm with fresh one-hot rows each step.
 import { it, expect, beforeAll } from 'vitest';
 import type { Engine } from '../src/runtime/engine.js';
 import { getEngine } from './helpers.js';
@@ -12,6 +12,9 @@ import { SpectralNormConv2d } from '../src/nn/spectral-norm.js';
 import { bceWithLogits } from '../src/tensor/ops/loss.js';
 import { mean } from '../src/tensor/ops/reduce.js';
 import { matmulConfig } from '../src/kernels/matmul.js';
+import { ConditionalBatchNorm2d } from '../src/nn/conditional-batchnorm.js';
+import { oneHot } from '../src/nn/embedding.js';
+import { flatten } from '../src/tensor/ops/shape.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -56,4 +59,32 @@ it('pool bytes and textures stay flat over 1,000 training steps', async () => {
   x.dispose();
   opt.dispose();
   net.dispose();
+});
+
+it('conditional batchnorm and its one-hot rows allocate nothing after warm-up over 1,000 steps', async () => {
+  const conv = new Conv2d(engine, 1, 4, 3, { padding: 1 });
+  const norm = new ConditionalBatchNorm2d(engine, 4, 5);
+  const opt = new Adam(engine, [...conv.parameters(), ...norm.parameters()], { lr: 1e-3, beta1: 0.5 });
+  const x = randn(engine, [3, 1, 5, 5]);
+  const step = (i: number) => tidy(engine, () => {
+    const rows = oneHot(engine, [i % 5, 3, (i * 7) % 5], 5);
+    backward(bceWithLogits(mean(flatten(norm.forwardWithClasses(conv.forward(x), rows)), 1, true), 0.9));
+    opt.update();
+    engine.flush();
+  });
+  for (let i = 0; i < 20; i++) step(i);
+  await engine.sync();
+  const warm = { allocated: engine.pool.allocatedBytes, inUse: engine.pool.inUseBytes, created: engine.pool.buffersCreated };
+  for (let i = 0; i < 1000; i++) {
+    step(i);
+    if (i % 100 === 99) await engine.sync();
+  }
+  await engine.sync();
+  expect(engine.pool.buffersCreated).toBe(warm.created);
+  expect(engine.pool.allocatedBytes).toBe(warm.allocated);
+  expect(engine.pool.inUseBytes).toBe(warm.inUse);
+  x.dispose();
+  opt.dispose();
+  conv.dispose();
+  norm.dispose();
 });
