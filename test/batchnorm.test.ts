@@ -3,6 +3,7 @@ import type { Engine } from '../src/runtime/engine.js';
 import { getEngine, randomArray, toGpu, expectClose, gradCheck } from './helpers.js';
 import { batchNorm2d } from '../src/tensor/ops/batchnorm.js';
 import { backward, tidy, noGrad } from '../src/tensor/autograd.js';
+import { channelStats } from './reference.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -10,23 +11,6 @@ beforeAll(async () => {
 });
 
 type Shape4 = [number, number, number, number];
-
-/** Per-channel batch mean and biased variance in float64. */
-function channelStats(x: Float64Array, [n, c, h, w]: Shape4): { mean: number[]; variance: number[] } {
-  const hw = h * w;
-  const mean: number[] = [];
-  const variance: number[] = [];
-  for (let ch = 0; ch < c; ch++) {
-    let s = 0;
-    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) s += x[(b * c + ch) * hw + k];
-    const m = s / (n * hw);
-    let q = 0;
-    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) q += (x[(b * c + ch) * hw + k] - m) ** 2;
-    mean.push(m);
-    variance.push(q / (n * hw));
-  }
-  return { mean, variance };
-}
 
 function normalizeRef(x: Float64Array, shape: Shape4, mean: ArrayLike<number>, variance: ArrayLike<number>, gamma: Float64Array, beta: Float64Array, eps: number): Float64Array {
   const [n, c, h, w] = shape;

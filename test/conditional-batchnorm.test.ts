@@ -10,6 +10,7 @@ import { backward, tidy } from '../src/tensor/autograd.js';
 import { sum } from '../src/tensor/ops/reduce.js';
 import { mul } from '../src/tensor/ops/elementwise.js';
 import { tensor, copyInto } from '../src/tensor/ops/create.js';
+import { channelStats } from './reference.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -25,19 +26,8 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
  */
 function reference(x: Float64Array, [n, c, h, w]: Shape4, labels: number[], gamma: Float64Array, beta: Float64Array, running: { mean: Float64Array; variance: Float64Array } | null, eps = 1e-5) {
   const hw = h * w;
-  const mean = new Float64Array(c);
-  const variance = new Float64Array(c);
-  const unbiased = new Float64Array(c);
-  for (let ch = 0; ch < c; ch++) {
-    let s = 0;
-    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) s += x[(b * c + ch) * hw + k];
-    const m = s / (n * hw);
-    let q = 0;
-    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) q += (x[(b * c + ch) * hw + k] - m) ** 2;
-    mean[ch] = m;
-    variance[ch] = q / (n * hw);
-    unbiased[ch] = n * hw > 1 ? q / (n * hw - 1) : 0;
-  }
+  const { mean, variance } = channelStats(x, [n, c, h, w]);
+  const unbiased = variance.map((v) => (n * hw > 1 ? (v * n * hw) / (n * hw - 1) : 0));
   const useMean = running ? running.mean : mean;
   const useVar = running ? running.variance : variance;
   const y = new Float64Array(x.length);

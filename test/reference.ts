@@ -125,3 +125,19 @@ export function expectNear(actual: ArrayLike<number>, expected: Float64Array, wh
   return expectClose(actual, expected, tol, Math.max(1e-6, 0.1 * rms), what);
 }
 
+/** Per-channel batch mean and biased variance in float64. */
+export function channelStats(x: Float64Array, [n, c, h, w]: readonly number[]): { mean: number[]; variance: number[] } {
+  const hw = h * w;
+  const mean: number[] = [];
+  const variance: number[] = [];
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) s += x[(b * c + ch) * hw + k];
+    const m = s / (n * hw);
+    let q = 0;
+    for (let b = 0; b < n; b++) for (let k = 0; k < hw; k++) q += (x[(b * c + ch) * hw + k] - m) ** 2;
+    mean.push(m);
+    variance.push(q / (n * hw));
+  }
+  return { mean, variance };
+}
