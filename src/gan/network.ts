@@ -7,6 +7,9 @@
 // and β rows (nn/conditional-batchnorm.ts), and, where the spec has one, G's class embedding (PyTorch's
 // nn.Embedding), which is concatenated to z along the channel axis: G's first layer then sees latentDim + embedding.
 //
+// A conditional D is a projection discriminator (Miyato & Koyama 2018, "cGANs with projection discriminator"):
+// φ(x) is D's layers before its last weighted one, flattened to F features; logit = last(φ(x)) + ⟨E_D[y], φ(x)⟩,
+// with E_D [classes, F] ("projection.weight").
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
