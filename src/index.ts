@@ -28,6 +28,8 @@ export { Module, type StateDictOptions, type LoadStateDictOptions } from './nn/m
 export { CheckpointError, type HostTensor, type TensorRecord, type LoadedTensors } from './nn/state-dict.js';
 export * from './nn/layers.js';
 export * from './nn/spectral-norm.js';
+export * from './nn/conditional-batchnorm.js';
+export { Embedding, oneHot, oneHotRows } from './nn/embedding.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
 export * from './gan/models.js';
 export * from './gan/trainer.js';
