@@ -63,16 +63,22 @@ export function glorotInit(engine: Engine, model: Module): void {
   });
 }
 
-/** DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0 (each class's, in conditional batchnorm). */
+/**
+ * DCGAN initialisation (Radford et al.): conv weights N(0, 0.02), batchnorm γ N(1, 0.02) and β 0; conditional
+ * batchnorm's γ rows N(1, 0.02) and β rows N(0, 1) (see ConditionalBatchNorm2d.bias).
+ */
 export function dcganInit(engine: Engine, model: Module): void {
   tidy(engine, () => {
     for (const [, m] of model.namedModules()) {
       if (m instanceof Conv2d || m instanceof ConvTranspose2d) {
         copyInto(m.weight, randn(engine, m.weight.shape, 0, 0.02));
         if (m.bias) copyInto(m.bias, fill(engine, m.bias.shape, 0));
-      } else if (m instanceof BatchNorm2d || m instanceof ConditionalBatchNorm2d) {
+      } else if (m instanceof BatchNorm2d) {
         copyInto(m.weight, randn(engine, m.weight.shape, 1, 0.02));
         copyInto(m.bias, fill(engine, m.bias.shape, 0));
+      } else if (m instanceof ConditionalBatchNorm2d) {
+        copyInto(m.weight, randn(engine, m.weight.shape, 1, 0.02));
+        copyInto(m.bias, randn(engine, m.bias.shape, 0, 1));
       }
     }
   });
