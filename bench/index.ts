@@ -4,6 +4,7 @@
 //                          backends), its FLOP rate, and atelier's cost at batch 32–256
 //   --growth [N]           N training steps (default 1,000) at --growth-batch (default 16): does the pool grow?
 //   --profile              the training step at batch 128, kernel by kernel (each dispatch submitted alone)
+//   --conditional          --profile the class-conditional DCGAN (train --conditional) instead
 //   --quick                fewer repetitions
 //   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
 //   --peers pytorch        --step against PyTorch on the CPU (bench/pytorch/step.py run by python3, or by
@@ -37,7 +38,7 @@ function options() {
   const { values } = parseArgs({
     args,
     options: {
-      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' },
+      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' }, conditional: { type: 'boolean' },
       growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
       'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
       'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
@@ -60,7 +61,7 @@ function options() {
     return b as BlasChoice;
   });
   return {
-    quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), json: values.json, peers,
+    quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), conditional: Boolean(values.conditional), json: values.json, peers,
     growth: values.growth === undefined ? null : positive('growth', values.growth),
     growthBatch: positive('growth-batch', values['growth-batch']),
     wasmThreads: positive('wasm-threads', values['wasm-threads']),
@@ -77,8 +78,8 @@ async function main(): Promise<void> {
 
   const results: Record<string, unknown> = { adapter: engine.adapterName, date: new Date().toISOString(), cpus: os.availableParallelism(), quick };
   if (opts.profile) {
-    const profile = await profileStep(engine, 128, quick ? 3 : 5);
-    console.log(`training step at batch 128, kernel by kernel (median of ${quick ? 3 : 5} steps, each dispatch submitted alone: ${profile.msPerStep.toFixed(0)} ms/step)`);
+    const profile = await profileStep(engine, 128, quick ? 3 : 5, opts.conditional);
+    console.log(`${opts.conditional ? 'class-conditional ' : ''}training step at batch 128, kernel by kernel (median of ${quick ? 3 : 5} steps, each dispatch submitted alone: ${profile.msPerStep.toFixed(0)} ms/step)`);
     console.log(table(profile.kernels.map((k) => ({ kernel: k.label, dispatches: k.dispatches, ms: k.ms, share: `${(100 * k.share).toFixed(1)}%` }))) + '\n');
     results.profile = profile;
   }

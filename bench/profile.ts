@@ -18,11 +18,13 @@ export interface KernelCost {
   share: number;
 }
 
-export async function profileStep(engine: Engine, batch: number, steps: number): Promise<{ msPerStep: number; kernels: KernelCost[] }> {
-  const trainer = new GanTrainer(engine, DEFAULT_GAN_CONFIG);
+/** `conditional`: the class-conditional DCGAN (`--conditional`), with labels 0…9 in turn. */
+export async function profileStep(engine: Engine, batch: number, steps: number, conditional = false): Promise<{ msPerStep: number; kernels: KernelCost[] }> {
+  const trainer = new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, conditional });
   const real = randn(engine, [batch, 1, 28, 28], 0, 0.5);
+  const labels = conditional ? Array.from({ length: batch }, (_, i) => i % 10) : undefined;
   const runStep = async () => {
-    const stats = trainer.step(real);
+    const stats = trainer.step(real, labels);
     await stats.toArray();
     stats.dispose();
   };

@@ -5,6 +5,7 @@
 // averages in place as PyTorch does (unbiased variance).
 // The 64 invocations are split into rows of LANES (a power of two ≥ the row length when rows are short), so
 // short H·W rows keep most invocations busy without a division per element.
+// ROWS: the affine is per image ([N, C] rows, applied by batchnorm_apply), so the record's last row is invstd.
 #if VEC4
 alias T = vec4f;
 fn hsum(v: vec4f) -> f32 { return v.x + v.y + v.z + v.w; }
@@ -18,10 +19,15 @@ fn first(v: f32) -> f32 { return v; }
 struct Params { n: u32, c: u32, hw: u32, lanes: u32, count: f32, eps: f32, momentum: f32, unbias: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read_write> saved: array<f32>;
-@group(0) @binding(4) var<storage, read_write> runMean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> runVar: array<f32>;
+@group(0) @binding(2) var<storage, read_write> saved: array<f32>;
+@group(0) @binding(3) var<storage, read_write> runMean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> runVar: array<f32>;
+#if ROWS
+fn gammaOf(c: u32) -> f32 { return 1.0; }
+#else
+@group(0) @binding(5) var<storage, read> gamma: array<f32>;
+fn gammaOf(c: u32) -> f32 { return gamma[c]; }
+#endif
 
 const WG = 64u;
 var<workgroup> partial: array<vec2f, WG>;
@@ -63,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     let invstd = 1.0 / sqrt(variance + u.eps);
     saved[c] = mean;
     saved[u.c + c] = invstd;
-    saved[2u * u.c + c] = gamma[c] * invstd;
+    saved[2u * u.c + c] = gammaOf(c) * invstd;
     runMean[c] = (1.0 - u.momentum) * runMean[c] + u.momentum * mean;
     runVar[c] = (1.0 - u.momentum) * runVar[c] + u.momentum * variance * u.unbias;
   }

@@ -216,6 +216,91 @@ describe('batchNorm2d backward', () => {
   });
 });
 
+/**
+ * float64 batchnorm with a per-image affine (gamma, beta rows [N, C]): y = x̂·γ[n, c] + β[n, c], and in training the
+ * gradients dγ[n, c] = Σ_hw dy·x̂, dβ[n, c] = Σ_hw dy, dx = invstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dy·γ[n, c]
+ * (eval: dx = invstd·dx̂).
+ */
+function rowsRef(x: Float64Array, dy: Float64Array, shape: Shape4, gamma: Float64Array, beta: Float64Array, training: boolean, running: { mean: Float64Array; variance: Float64Array }, eps: number) {
+  const [n, c, h, w] = shape;
+  const hw = h * w;
+  const count = n * hw;
+  const stats = training ? channelStats(x, shape) : running;
+  const y = new Float64Array(x.length);
+  const dx = new Float64Array(x.length);
+  const dgamma = new Float64Array(n * c);
+  const dbeta = new Float64Array(n * c);
+  for (let ch = 0; ch < c; ch++) {
+    const invstd = 1 / Math.sqrt(stats.variance[ch] + eps);
+    const at = (b: number, k: number) => (b * c + ch) * hw + k;
+    const xhat = (b: number, k: number) => (x[at(b, k)] - stats.mean[ch]) * invstd;
+    let s1 = 0;
+    let s2 = 0;
+    for (let b = 0; b < n; b++) {
+      for (let k = 0; k < hw; k++) {
+        const r = b * c + ch;
+        y[at(b, k)] = xhat(b, k) * gamma[r] + beta[r];
+        dgamma[r] += dy[at(b, k)] * xhat(b, k);
+        dbeta[r] += dy[at(b, k)];
+        s1 += dy[at(b, k)] * gamma[r];
+        s2 += dy[at(b, k)] * gamma[r] * xhat(b, k);
+      }
+    }
+    for (let b = 0; b < n; b++) {
+      for (let k = 0; k < hw; k++) {
+        const dxhat = dy[at(b, k)] * gamma[b * c + ch];
+        dx[at(b, k)] = training ? invstd * (dxhat - s1 / count - xhat(b, k) * s2 / count) : invstd * dxhat;
+      }
+    }
+  }
+  return { y, dx, dgamma, dbeta };
+}
+
+describe('batchNorm2d with a per-image affine (gamma, beta [N, C])', () => {
+  it.each([true, false])('training %s: y, dx and the row gradients match float64 on every kernel path', async (training) => {
+    for (const shape of shapes) {
+      const [n, c] = shape;
+      const x = randomArray(size(shape), 71 + size(shape), -1, 3);
+      const dy = randomArray(size(shape), 72 + size(shape));
+      const gamma = randomArray(n * c, 73, -1, 2);
+      const beta = randomArray(n * c, 74);
+      const p = channelParams(c, 75);
+      const eps = 1e-4;
+      const xt = toGpu(engine, x, shape, true);
+      const gt = toGpu(engine, gamma, [n, c], true);
+      const bt = toGpu(engine, beta, [n, c], true);
+      const y = tidy(engine, () => {
+        const y = batchNorm2d(xt, gt, bt, toGpu(engine, p.runMean, [c]), toGpu(engine, p.runVar, [c]), { training, eps });
+        backward(y, toGpu(engine, dy, shape));
+        return y;
+      });
+      const ref = rowsRef(x, dy, shape, gamma, beta, training, { mean: p.runMean, variance: p.runVar }, eps);
+      const scale = (a: Float64Array) => Math.max(1e-3, ...a.map(Math.abs));
+      expectClose(await y.toArray(), ref.y, 1e-4, 0.1 * scale(ref.y), `y ${shape}`);
+      expectClose(await xt.grad!.toArray(), ref.dx, 1e-4, 1e-2 * scale(ref.dx), `dx ${shape}`);
+      expectClose(await gt.grad!.toArray(), ref.dgamma, 1e-4, 1e-3 * scale(ref.dgamma), `dgamma ${shape}`);
+      expectClose(await bt.grad!.toArray(), ref.dbeta, 1e-4, 1e-3 * scale(ref.dbeta), `dbeta ${shape}`);
+      for (const t of [xt, gt, bt]) {
+        t.grad!.dispose();
+        t.dispose();
+      }
+      y.dispose();
+    }
+  });
+
+  it('gradients match finite differences (x, gamma rows, beta rows)', async () => {
+    for (const shape of [[2, 3, 3, 3], [3, 2, 2, 2], [1, 2, 1, 5]] as Shape4[]) {
+      const [n, c] = shape;
+      const p = channelParams(c, 81);
+      await gradCheck(engine, (x, g, b) => batchNorm2d(x, g, b, toGpu(engine, p.runMean, [c]), toGpu(engine, p.runVar, [c]), { training: true }), [
+        { data: randomArray(size(shape), 82 + c, -1, 2), shape },
+        { data: randomArray(n * c, 83, 0.5, 1.5), shape: [n, c] },
+        { data: randomArray(n * c, 84), shape: [n, c] },
+      ], { eps: 1e-2, tol: 3e-2 });
+    }
+  });
+});
+
 describe('batchNorm2d errors', () => {
   it('rejects bad ranks and parameter lengths', () => {
     tidy(engine, () => {
@@ -225,6 +310,10 @@ describe('batchNorm2d errors', () => {
       expect(() => batchNorm2d(toGpu(engine, randomArray(12, 1), [3, 4]), p(3), p(3), p(3), p(3), opts)).toThrow(/batchNorm2d: input must be NCHW \(rank 4\), got \[3, 4\]/);
       expect(() => batchNorm2d(x, p(4), p(3), p(3), p(3), opts)).toThrow(/batchNorm2d: gamma has shape \[4\], expected \[3\] for input \[2, 3, 4, 5\]/);
       expect(() => batchNorm2d(x, p(3), p(2), p(3), p(3), opts)).toThrow(/batchNorm2d: beta has shape \[2\]/);
+      const rows = (r: number, c: number) => toGpu(engine, randomArray(r * c, 3), [r, c]);
+      expect(() => batchNorm2d(x, rows(2, 3), rows(3, 3), p(3), p(3), opts)).toThrow(/batchNorm2d: beta has shape \[3, 3\], expected \[2, 3\]/);
+      expect(() => batchNorm2d(x, rows(2, 3), p(3), p(3), p(3), opts)).toThrow(/batchNorm2d: beta has shape \[3\], expected \[2, 3\]/);
+      expect(() => batchNorm2d(x, rows(2, 4), rows(2, 4), p(3), p(3), opts)).toThrow(/batchNorm2d: gamma has shape \[2, 4\], expected \[2, 3\]/);
       expect(() => batchNorm2d(x, p(3), p(3), p(3), p(5), opts)).toThrow(/batchNorm2d: runningVar has shape \[5\]/);
       expect(() => batchNorm2d(toGpu(engine, [1, 2, 3], [1, 3, 1, 1]), p(3), p(3), p(3), p(3), opts)).toThrow(/batchNorm2d: training needs more than one value per channel, got input \[1, 3, 1, 1\]/);
     });

@@ -127,7 +127,8 @@ describe('the lookup and the projection', () => {
     const rows = Float64Array.from(oneHotRows(labels, 3));
     await gradCheck(engine, (x) => narrow(x, 1, 2, 3), [{ data: randomArray(4 * 7 * 2, 1), shape: [4, 7, 2] }]);
     await gradCheck(engine, (w) => matmul(toGpu(engine, rows, [4, 3]), w), [{ data: randomArray(3 * 5, 2), shape: [3, 5] }]);
-    await gradCheck(engine, (w, phi) => sum(mul(matmul(toGpu(engine, rows, [4, 3]), w), phi), 1, true), [
+    // the projection as ProjectionDiscriminator computes it: the class's column of φ·E_Dᵀ
+    await gradCheck(engine, (w, phi) => sum(mul(toGpu(engine, rows, [4, 3]), matmul(phi, w, { transposeB: true })), 1, true), [
       { data: randomArray(3 * 6, 3), shape: [3, 6] }, { data: randomArray(4 * 6, 4), shape: [4, 6] },
     ]);
   });

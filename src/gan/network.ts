@@ -20,6 +20,7 @@ import { concat, narrow } from '../tensor/ops/misc.js';
 import { reshape, flatten } from '../tensor/ops/shape.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
+import { matmul } from '../tensor/ops/matmul.js';
 
 /** A network built from a spec: a Sequential that knows its largest per-image buffer (for inference chunks). */
 export class Network extends Sequential {
@@ -75,7 +76,11 @@ export class ProjectionDiscriminator extends Network {
     let logit = h;
     for (const layer of this.layers.slice(this.split)) logit = layer.forward(logit);
     const phi = flatten(h);
-    const projected = sum(mul(this.projection.forward(oneHotLabels), phi), 1, true);
+    // ⟨E_D[y], φ⟩ as the class's column of φ·E_Dᵀ [B, classes]: small products instead of a pass over [B, F]
+    if (oneHotLabels.rank !== 2 || oneHotLabels.shape[1] !== this.classes) {
+      throw new Error(`ProjectionDiscriminator: expects one-hot rows [B, ${this.classes}], got [${oneHotLabels.shape.join(', ')}]`);
+    }
+    const projected = sum(mul(oneHotLabels, matmul(phi, this.projection.weight, { transposeB: true })), 1, true);
     return add(reshape(logit, [x.shape[0], 1]), projected);
   }
 }

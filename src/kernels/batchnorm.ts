@@ -1,5 +1,7 @@
 // BatchNorm2d kernels over NCHW. Both modes produce a `saved` record [mean | invstd | gamma·invstd] (shape
 // [3, C]) that the apply kernel and the backward kernels read; training also updates the running stats in place.
+// With a per-image affine (gamma and beta rows [N, C], as conditional batchnorm's; `gamma` null in the
+// statistics kernels) the record's last row is invstd and the kernels run with ROWS.
 import { Params, grid1d } from '../runtime/params.js';
 import { DeviceArray } from '../runtime/storage.js';
 
@@ -27,26 +29,29 @@ function layout(x: DeviceArray): Layout {
   return { n, c, hw, vec4, hwT, lanes };
 }
 
-/** Batch statistics of x (training): returns `saved` and updates runningMean/runningVar in place. */
-export function batchNormStatsKernel(x: DeviceArray, gamma: DeviceArray, runningMean: DeviceArray, runningVar: DeviceArray, momentum: number, eps: number): DeviceArray {
+/**
+ * Batch statistics of x (training): returns `saved` and updates runningMean/runningVar in place. `gamma` [C],
+ * or null for a per-image affine.
+ */
+export function batchNormStatsKernel(x: DeviceArray, gamma: DeviceArray | null, runningMean: DeviceArray, runningVar: DeviceArray, momentum: number, eps: number): DeviceArray {
   const l = layout(x);
   const count = l.n * l.hw;
   const saved = DeviceArray.empty(x.engine, [3, l.c]);
   x.engine.run({
-    shader: 'batchnorm_stats', defines: { VEC4: l.vec4 },
+    shader: 'batchnorm_stats', defines: { VEC4: l.vec4, ROWS: gamma === null },
     uniforms: new Params().u32(l.n, l.c, l.hwT, l.lanes).f32(count, eps, momentum, count / (count - 1)).buffer,
-    buffers: [x, gamma, saved, runningMean, runningVar], inPlace: [runningMean, runningVar], workgroups: [l.c],
+    buffers: [x, saved, runningMean, runningVar, ...(gamma ? [gamma] : [])], inPlace: [runningMean, runningVar], workgroups: [l.c],
   });
   return saved;
 }
 
-/** `saved` from the running statistics (eval mode). */
-export function batchNormRunningKernel(gamma: DeviceArray, runningMean: DeviceArray, runningVar: DeviceArray, eps: number): DeviceArray {
-  const c = gamma.size;
-  const saved = DeviceArray.empty(gamma.engine, [3, c]);
-  gamma.engine.run({
-    shader: 'batchnorm_running', uniforms: new Params().u32(c).f32(eps).buffer,
-    buffers: [gamma, runningMean, runningVar, saved], workgroups: grid1d(c, 64),
+/** `saved` from the running statistics (eval mode). `gamma` [C], or null for a per-image affine. */
+export function batchNormRunningKernel(gamma: DeviceArray | null, runningMean: DeviceArray, runningVar: DeviceArray, eps: number): DeviceArray {
+  const c = runningMean.size;
+  const saved = DeviceArray.empty(runningMean.engine, [3, c]);
+  runningMean.engine.run({
+    shader: 'batchnorm_running', defines: { ROWS: gamma === null }, uniforms: new Params().u32(c).f32(eps).buffer,
+    buffers: [runningMean, runningVar, saved, ...(gamma ? [gamma] : [])], workgroups: grid1d(c, 64),
   });
   return saved;
 }
@@ -63,14 +68,20 @@ function elementwiseCall(l: Layout) {
   };
 }
 
-export function batchNormApplyKernel(x: DeviceArray, saved: DeviceArray, beta: DeviceArray): DeviceArray {
+/** y from `saved`: beta [C], or with `gammaRows` the per-image rows gammaRows and beta [N, C]. */
+export function batchNormApplyKernel(x: DeviceArray, saved: DeviceArray, beta: DeviceArray, gammaRows: DeviceArray | null = null): DeviceArray {
   const y = DeviceArray.empty(x.engine, x.shape);
-  x.engine.run({ shader: 'batchnorm_apply', ...elementwiseCall(layout(x)), buffers: [x, saved, beta, y] });
+  const call = elementwiseCall(layout(x));
+  x.engine.run({
+    shader: 'batchnorm_apply', ...call, defines: { ...call.defines, ROWS: gammaRows !== null },
+    buffers: [x, saved, beta, y, ...(gammaRows ? [gammaRows] : [])],
+  });
   return y;
 }
 
 export interface BatchNormGrads {
   dx: DeviceArray | null;
+  /** [C], or [N, C] for a per-image affine. */
   dgamma: DeviceArray;
   dbeta: DeviceArray;
 }
@@ -96,5 +107,36 @@ export function batchNormBackwardKernel(x: DeviceArray, dy: DeviceArray, saved: 
     engine.run({ shader: 'batchnorm_grad_apply', ...elementwiseCall(l), buffers: [x, dy, saved, coef, dx] });
   }
   coef.dispose();
+  return { dx, dgamma, dbeta };
+}
+
+/**
+ * Gradients of batchnorm with a per-image affine (gammaRows [N, C]) given dy: dgamma and dbeta are [N, C] rows.
+ * Three passes: per-plane sums (the row gradients), per-channel coefficients from them, then dx when `needDx`.
+ */
+export function batchNormRowsBackwardKernel(x: DeviceArray, dy: DeviceArray, saved: DeviceArray, gammaRows: DeviceArray, training: boolean, needDx: boolean): BatchNormGrads {
+  const l = layout(x);
+  const engine = x.engine;
+  const planes = l.n * l.c;
+  const dgamma = DeviceArray.empty(engine, [l.n, l.c]);
+  const dbeta = DeviceArray.empty(engine, [l.n, l.c]);
+  engine.run({
+    shader: 'batchnorm_rows_grad_stats', defines: { VEC4: l.vec4 },
+    uniforms: new Params().u32(planes, l.c, l.hwT).buffer,
+    buffers: [x, dy, saved, dgamma, dbeta], workgroups: grid1d(planes, 64),
+  });
+  let dx: DeviceArray | null = null;
+  if (needDx) {
+    const coef = DeviceArray.empty(engine, [3, l.c]);
+    engine.run({
+      shader: 'batchnorm_rows_coef', defines: { TRAIN: training },
+      uniforms: new Params().u32(l.n, l.c).f32(l.n * l.hw).buffer,
+      buffers: [saved, gammaRows, dgamma, dbeta, coef], workgroups: grid1d(l.c, 64),
+    });
+    dx = DeviceArray.empty(engine, x.shape);
+    const call = elementwiseCall(l);
+    engine.run({ shader: 'batchnorm_grad_apply', ...call, defines: { ...call.defines, ROWS: true }, buffers: [x, dy, saved, coef, dx, gammaRows] });
+    coef.dispose();
+  }
   return { dx, dgamma, dbeta };
 }

@@ -1,15 +1,12 @@
 // Class-conditional batchnorm (de Vries et al. 2017; the generator of Miyato & Koyama 2018's projection cGAN):
-// the batch is normalised as BatchNorm2d does, without a learned affine, and each image is then scaled and
-// shifted by its class's γ and β rows. The rows are taken as a one-hot matrix product, as Embedding does.
+// the batch is normalised as BatchNorm2d does, and each image is scaled and shifted by its class's γ and β rows,
+// taken as a one-hot matrix product, as Embedding does. One batchnorm with a per-image affine does both.
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 import { constant, normal } from './init.js';
-import { keep } from '../tensor/autograd.js';
 import { batchNorm2d, type BatchNormOptions } from '../tensor/ops/batchnorm.js';
 import { matmul } from '../tensor/ops/matmul.js';
-import { add, mul } from '../tensor/ops/elementwise.js';
-import { reshape } from '../tensor/ops/shape.js';
 
 export class ConditionalBatchNorm2d extends Module {
   /** γ per class and channel [classes, channels], initially 1 (dcganInit draws N(1, 0.02), as for BatchNorm2d's γ). */
@@ -22,9 +19,6 @@ export class ConditionalBatchNorm2d extends Module {
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
-  // The identity affine handed to batchNorm2d: constants, not parameters (no gradient, not in the state dict).
-  private readonly unitScale: Tensor;
-  private readonly zeroShift: Tensor;
 
   constructor(engine: Engine, readonly channels: number, readonly classes: number, readonly options: { momentum?: number; eps?: number } = {}) {
     super();
@@ -32,8 +26,6 @@ export class ConditionalBatchNorm2d extends Module {
     this.bias = this.parameter('bias', normal(engine, [classes, channels], 0, 1));
     this.runningMean = this.buffer('running_mean', constant(engine, [channels], 0));
     this.runningVar = this.buffer('running_var', constant(engine, [channels], 1));
-    this.unitScale = keep(constant(engine, [channels], 1));
-    this.zeroShift = keep(constant(engine, [channels], 0));
   }
 
   forward(_x: Tensor): Tensor {
@@ -42,7 +34,7 @@ export class ConditionalBatchNorm2d extends Module {
 
   /** x [B, channels, H, W] and one-hot rows [B, classes] → [B, channels, H, W] (see conditionalBatchNorm2d). */
   forwardWithClasses(x: Tensor, oneHotRows: Tensor): Tensor {
-    return conditionalBatchNorm2d(x, oneHotRows, this.weight, this.bias, this.runningMean, this.runningVar, this.unitScale, this.zeroShift, {
+    return conditionalBatchNorm2d(x, oneHotRows, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training,
       momentum: this.options.momentum ?? 0.1,
       eps: this.options.eps ?? 1e-5,
@@ -52,22 +44,16 @@ export class ConditionalBatchNorm2d extends Module {
   override describe(): string {
     return `ConditionalBatchNorm2d(${this.channels}, classes ${this.classes})`;
   }
-
-  override dispose(): void {
-    super.dispose();
-    this.unitScale.dispose();
-    this.zeroShift.dispose();
-  }
 }
 
 /**
- * y = x̂·γ[class] + β[class]: x [B, C, H, W] normalised per channel (batchNorm2d with the identity affine
- * `unitScale` [C] of ones and `zeroShift` [C] of zeros: the batch's statistics in training, which also update
- * runningMean/runningVar [C], or those in eval), then each image scaled and shifted by the rows of gamma and
- * beta [classes, C] that its one-hot row [B, classes] picks. Throws for rows or parameters of other shapes.
+ * y = x̂·γ[class] + β[class]: x [B, C, H, W] normalised per channel (the batch's statistics in training, which
+ * also update runningMean/runningVar [C], or those in eval), then each image scaled and shifted by the rows of
+ * gamma and beta [classes, C] that its one-hot row [B, classes] picks: batchNorm2d with the per-image affine
+ * oneHotRows·gamma and oneHotRows·beta [B, C]. Throws for rows or parameters of other shapes.
  */
 export function conditionalBatchNorm2d(x: Tensor, oneHotRows: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-  unitScale: Tensor, zeroShift: Tensor, options: BatchNormOptions): Tensor {
+  options: BatchNormOptions): Tensor {
   const [b, c] = x.shape;
   const classes = gamma.shape[0];
   if (oneHotRows.rank !== 2 || oneHotRows.shape[0] !== b || oneHotRows.shape[1] !== classes) {
@@ -78,7 +64,5 @@ export function conditionalBatchNorm2d(x: Tensor, oneHotRows: Tensor, gamma: Ten
       throw new Error(`conditionalBatchNorm2d: ${name} has shape [${t.shape.join(', ')}], expected [${classes}, ${c}] for input [${x.shape.join(', ')}]`);
     }
   }
-  const normalised = batchNorm2d(x, unitScale, zeroShift, runningMean, runningVar, options);
-  const rows = (t: Tensor) => reshape(matmul(oneHotRows, t), [b, c, 1, 1]);
-  return add(mul(normalised, rows(gamma)), rows(beta));
+  return batchNorm2d(x, matmul(oneHotRows, gamma), matmul(oneHotRows, beta), runningMean, runningVar, options);
 }
