@@ -1,13 +1,7 @@
 // BatchNorm backward, per channel (one workgroup each, rows as in batchnorm_stats): Σdy → dbeta and
 // Σdy·x̂ → dgamma, then the per-channel coefficients of dx = a·dy + b·(x − mean) + d:
 //   TRAIN: a = γ·invstd, b = −a·invstd·Σdy·x̂/M, d = −a·Σdy/M;   eval (running stats are constants): a = γ·invstd.
-#if VEC4
-alias T = vec4f;
-fn hsum(v: vec4f) -> f32 { return v.x + v.y + v.z + v.w; }
-#else
-alias T = f32;
-fn hsum(v: f32) -> f32 { return v; }
-#endif
+#include vec4_elements
 
 struct Params { n: u32, c: u32, hw: u32, lanes: u32, count: f32 }
 @group(0) @binding(0) var<uniform> u: Params;

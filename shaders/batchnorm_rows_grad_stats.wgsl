@@ -1,13 +1,7 @@
 // Per-image-affine BatchNorm backward, first pass (ROWS): one invocation per (n, c) plane sums dy and
 // dy·x̂ over the plane, the gradients of that image's shift and scale rows: dbetaRows[n, c] = Σdy and
 // dgammaRows[n, c] = Σdy·x̂. VEC4: H·W is a multiple of 4 (hw counts vectors).
-#if VEC4
-alias T = vec4f;
-fn hsum(v: vec4f) -> f32 { return v.x + v.y + v.z + v.w; }
-#else
-alias T = f32;
-fn hsum(v: f32) -> f32 { return v; }
-#endif
+#include vec4_elements
 
 struct Params { planes: u32, c: u32, hw: u32 }
 @group(0) @binding(0) var<uniform> u: Params;

@@ -6,13 +6,10 @@
 // The 64 invocations are split into rows of LANES (a power of two ≥ the row length when rows are short), so
 // short H·W rows keep most invocations busy without a division per element.
 // ROWS: the affine is per image ([N, C] rows, applied by batchnorm_apply), so the record's last row is invstd.
+#include vec4_elements
 #if VEC4
-alias T = vec4f;
-fn hsum(v: vec4f) -> f32 { return v.x + v.y + v.z + v.w; }
 fn first(v: vec4f) -> f32 { return v.x; }
 #else
-alias T = f32;
-fn hsum(v: f32) -> f32 { return v; }
 fn first(v: f32) -> f32 { return v; }
 #endif
 

@@ -2,13 +2,7 @@
 // logits is small). Per element ℓ = max(x, 0) − x·t + log1p(e^−|x|), which never overflows (x·(1 − t) or −x·t
 // for the first two terms), and
 // dℓ/dx = (σ(x) − t)/count, written to `grad` for the backward pass. TARGET_TENSOR: t per element; else u.label (one number for all).
-#if VEC4
-alias T = vec4f;
-fn hsum(v: vec4f) -> f32 { return v.x + v.y + v.z + v.w; }
-#else
-alias T = f32;
-fn hsum(v: f32) -> f32 { return v; }
-#endif
+#include vec4_elements
 
 struct Params { n: u32, invCount: f32, label: f32 }
 @group(0) @binding(0) var<uniform> u: Params;

@@ -23,7 +23,7 @@ export const RECIPES: readonly Recipe[] = [
   },
   { name: 'hinge-sn', description: 'candidate ingredient: hinge loss + spectral norm (Miyato et al. 2018) + Adam β (0, 0.9)', flags: HINGE_SN },
   { name: 'ema', description: 'candidate ingredient: the reference sampled from a moving average of G (decay 0.999)', flags: { ema: '0.999' } },
-  { name: 'conditional', description: 'candidate ingredient: the reference made class-conditional (class embedding in G, projection D; Miyato & Koyama 2018)', flags: { conditional: true } },
+  { name: 'conditional', description: 'candidate ingredient: the reference made class-conditional (conditional batchnorm in G, projection D; Miyato & Koyama 2018)', flags: { conditional: true } },
   { name: 'augment', description: 'candidate ingredient: the reference with DiffAugment translation,cutout (Zhao et al. 2020)', flags: { augment: 'translation,cutout' } },
   { name: 'minibatch-std', description: 'candidate ingredient: the reference with a minibatch-std map in D, groups of 4 (Karras et al. 2018)', flags: { 'minibatch-std': '4' } },
   { name: 'wide', description: 'candidate ingredient: the reference at twice the width (--ngf 128 --ndf 128)', flags: { ngf: '128', ndf: '128' } },
