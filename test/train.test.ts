@@ -4,13 +4,14 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, appendFileSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Engine } from '../src/runtime/engine.js';
 import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
 import { getEngine } from './helpers.js';
 import { train } from '../src/cli/train.js';
 import { generateImages } from '../src/cli/generate.js';
+import { DEFAULT_GENERATOR, shippedModelPath } from '../src/node/shipped-generator.js';
 import { loadGenerator } from '../src/node/load-generator.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { Progress } from '../src/node/progress.js';
@@ -300,8 +301,21 @@ describe('npm run generate', () => {
     await expect(generateImages(['--checkpoint', path, '--out', join(dir, 'g.png')], engine)).rejects.toThrow(/"generator.3.weight" has shape \[128, 32, 4, 4\], the model expects \[128, 64, 4, 4\]/);
   });
 
-  it('requires --checkpoint', async () => {
-    await expect(generateImages([], engine)).rejects.toThrow(/--checkpoint FILE is required/);
+  it('without --checkpoint uses the best shipped generator, from any working directory', async () => {
+    const dir = tmp();
+    const cwd = process.cwd();
+    process.chdir(dir);
+    let result;
+    try {
+      result = await generateImages(['--n', '4', '--seed', '3', '--out', 'default.png'], engine);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(result.usedDefault).toBe(true);
+    expect(result.checkpoint).toBe(resolve('models', DEFAULT_GENERATOR));
+    await generateImages(['--checkpoint', join('models', DEFAULT_GENERATOR), '--n', '4', '--seed', '3', '--out', join(dir, 'given.png')], engine);
+    expect(readFileSync(join(dir, 'default.png')).equals(readFileSync(join(dir, 'given.png')))).toBe(true);
+    expect(() => shippedModelPath('no-such-generator.safetensors')).toThrow(/models\/no-such-generator.safetensors is missing from this installation; give one with --checkpoint FILE/);
   });
 
   it('samples z at a lower temperature: a different grid from the same seed; refuses a temperature of 0', async () => {

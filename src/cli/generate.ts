@@ -1,6 +1,6 @@
 // `npm run generate`: images from a trained generator — a grid, optionally each image as its own PNG, and a
 // latent-interpolation grid.
-import { join, extname } from 'node:path';
+import { join, extname, relative } from 'node:path';
 import type { Engine } from '../runtime/engine.js';
 import { tensor, randn } from '../tensor/ops/create.js';
 import { generatePixels, sampleLatents } from '../gan/sampling.js';
@@ -17,9 +17,11 @@ import { readModelSpec } from '../gan/model-spec.js';
 import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
+import { DEFAULT_GENERATOR, shippedModelPath } from '../node/shipped-generator.js';
 
-export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [options]
-  --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors) or a generator file
+export const GENERATE_USAGE = `usage: npm run generate -- [--checkpoint FILE] [options]
+  --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors), a run folder or a generator file
+                      (default: the best shipped generator, models/${DEFAULT_GENERATOR})
   --n N               images to generate, 1 to 10,000 (default 64), all in the grid (run on the GPU in chunks)
   --seed S            seed for z (default 0)
   --temperature T     standard deviation of z (default 1, as trained); below 1: more typical, less varied images
@@ -33,6 +35,10 @@ export const GENERATE_USAGE = `usage: npm run generate -- --checkpoint FILE [opt
 
 export interface GenerateResult {
   files: string[];
+  /** The generator file used (--checkpoint, or the shipped default). */
+  checkpoint: string;
+  /** True when --checkpoint was omitted and the shipped default was used. */
+  usedDefault: boolean;
 }
 
 /** Spherical interpolation: keeps interpolated Gaussian vectors at a typical norm (linear ones shrink mid-way). */
@@ -112,8 +118,13 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
     help: { type: 'boolean', short: 'h' },
   }, GENERATE_USAGE);
   if (v.help) throw new HelpRequest(GENERATE_USAGE);
-  const checkpoint = checkpointOf(str(v, 'checkpoint'));
-  if (!checkpoint) throw new UsageError(`--checkpoint FILE is required\n\n${GENERATE_USAGE}`);
+  const given = checkpointOf(str(v, 'checkpoint'));
+  let checkpoint: string;
+  try {
+    checkpoint = given ?? shippedModelPath();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const classFlags = list(v, 'class');
   const all = classFlags.includes('all');
   if (all && classFlags.length > 1) throw new UsageError(`--class all makes every class; give it alone (without --class ${classFlags.filter((c) => c !== 'all').join(', --class ')})`);
@@ -185,12 +196,13 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   } finally {
     G.dispose();
   }
-  return { files: writer.written };
+  return { files: writer.written, checkpoint, usedDefault: given === undefined };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   runCli(async () => {
-    const { files } = await generateImages(process.argv.slice(2));
+    const { files, checkpoint, usedDefault } = await generateImages(process.argv.slice(2));
+    if (usedDefault) console.log(`generator: ${relative(process.cwd(), checkpoint)} (the shipped default; --checkpoint FILE picks another)`);
     console.log(`wrote ${files.length > 3 ? `${files.slice(0, 2).join(', ')} and ${files.length - 2} more` : files.join(', ')}`);
     return 0;
   });
