@@ -104,6 +104,10 @@ console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1
     const gen = run(join(app, 'node_modules/.bin/atelier'), ['generate', '--checkpoint', 'node_modules/atelier/models/dcgan-fashion-mnist.safetensors', '--n', '4', '--out', 'grid.png'], app);
     expect(gen.out).toMatch(/wrote grid\.png/);
     expect(statSync(join(app, 'grid.png')).size).toBeGreaterThan(500);
+    // Without --checkpoint: the best shipped generator, found inside the installed package.
+    const byDefault = run(join(app, 'node_modules/.bin/atelier'), ['generate', '--n', '4', '--out', 'default.png'], app);
+    expect(byDefault.out).toMatch(/generator: node_modules\/atelier\/models\/dcgan-conditional-fashion-mnist\.safetensors \(the shipped default/);
+    expect(statSync(join(app, 'default.png')).size).toBeGreaterThan(500);
     const unknown = run(join(app, 'node_modules/.bin/atelier'), ['trian'], app);
     expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity, studio, compare']);
   });
