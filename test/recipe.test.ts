@@ -13,6 +13,7 @@ import { Progress } from '../src/node/progress.js';
 import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-options.js';
 import { validateStoredConfig } from '../src/node/stored-config.js';
 import { RECIPES } from '../src/node/recipes.js';
+import { DEFAULT_GENERATOR } from '../src/node/shipped-generator.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { rngState } from '../src/tensor/state.js';
@@ -113,8 +114,17 @@ describe('--recipe', () => {
     expect(parseTrainOptions(['--recipe', 'decay'])).toMatchObject({ epochs: 40, decayEpochs: 20 });
   });
 
+  it('best is the recipe of the shipped default generator: its flags give the training config stored in that file', () => {
+    const { given: _g, recipe, ...best } = parseTrainOptions(['--recipe', 'best']);
+    expect(recipe).toBe('best');
+    const stored = JSON.parse(readSafetensors(join('models', DEFAULT_GENERATOR)).metadata.config);
+    const training = ['epochs', 'decayEpochs', 'batchSize', 'lrG', 'lrD', 'beta1', 'beta2', 'latentDim', 'ngf', 'ndf', 'spectralNorm', 'realLabel', 'loss', 'ema', 'seed', 'classes', 'model', 'labelNoise', 'conditional'] as const;
+    for (const key of training) expect(best[key], key).toEqual(stored[key]);
+    expect([best.augment, best.minibatchStd]).toEqual([stored.augment ?? [], stored.minibatchStd ?? 0]);
+  });
+
   it.each([
-    ['an unknown recipe', ['--recipe', 'best'], /^--recipe best: unknown recipe; use one of reference, best-candidate/],
+    ['an unknown recipe', ['--recipe', 'bset'], /^--recipe bset: unknown recipe; use one of reference, best, best-candidate/],
     ['an unknown augment policy', ['--augment', 'translation,color'], /^--augment translation,color: unknown policy "color"; use a comma list of translation, cutout/],
     ['an empty augment policy', ['--augment', ''], /^--augment : unknown policy ""/],
     ['a fractional group', ['--minibatch-std', '2.5'], /^--minibatch-std 2.5: must be a whole number/],
