@@ -13,7 +13,7 @@ import { Progress } from '../src/node/progress.js';
 import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-options.js';
 import { validateStoredConfig } from '../src/node/stored-config.js';
 import { RECIPES } from '../src/node/recipes.js';
-import { DEFAULT_GENERATOR } from '../src/node/shipped-generator.js';
+import { DEFAULT_GENERATOR } from '../src/node/package-files.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { rngState } from '../src/tensor/state.js';

@@ -11,7 +11,7 @@ import { writeTinyFashionMnist } from './tiny-fashion-mnist.js';
 import { getEngine } from './helpers.js';
 import { train } from '../src/cli/train.js';
 import { generateImages } from '../src/cli/generate.js';
-import { DEFAULT_GENERATOR, shippedModelPath } from '../src/node/shipped-generator.js';
+import { DEFAULT_GENERATOR, shippedModelPath } from '../src/node/package-files.js';
 import { loadGenerator } from '../src/node/load-generator.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { Progress } from '../src/node/progress.js';

@@ -17,7 +17,7 @@ import { readModelSpec } from '../gan/model-spec.js';
 import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
-import { DEFAULT_GENERATOR, shippedModelPath } from '../node/shipped-generator.js';
+import { DEFAULT_GENERATOR, shippedModelPath } from '../node/package-files.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- [--checkpoint FILE] [options]
   --checkpoint FILE   a training checkpoint (checkpoints/*.safetensors), a run folder or a generator file

@@ -2,10 +2,10 @@
 // the compiled browser-safe core (dist/src/**/*.js, ES modules, no bundler), the shipped generators (models/),
 // the Fashion-MNIST IDX files (--data) and the run folders of `npm run train` (--runs), read-only. Every path is
 // checked against its folder after symlinks are resolved; anything outside (../, a symlink out) is refused.
+import { packageRoot } from '../node/package-files.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
@@ -31,7 +31,7 @@ const TYPES: Record<string, string> = {
 
 const IDX_FILES = ['train', 't10k'].flatMap((p) => [`${p}-images-idx3-ubyte`, `${p}-labels-idx1-ubyte`]).flatMap((f) => [f, `${f}.gz`]);
 
-export const defaultRoot = () => fileURLToPath(new URL('../../../', import.meta.url));
+export const defaultRoot = packageRoot;
 
 /**
  * `relative` (URL path segments, already split and decoded) inside `folder`, or null when it would leave it: a
