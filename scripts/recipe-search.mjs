@@ -39,8 +39,8 @@ for (let i = 0; i < own.length; i += 2) {
 if (!/^\d+$/.test(options.n)) fail(`--n ${options.n}: not a whole number of images`);
 if (!existsSync(dist('node/recipes.js'))) fail('dist/ is missing: run `npm run build` first (or use `npm run recipe-search`)');
 
-const { RECIPES, RECIPE_NAMES, recipeArgs } = await import(dist('node/recipes.js'));
-const names = options.recipes === 'all' ? RECIPE_NAMES : options.recipes.split(',');
+const { RECIPES, RECIPE_NAMES, SEARCH_RECIPE_NAMES, recipeArgs } = await import(dist('node/recipes.js'));
+const names = options.recipes === 'all' ? SEARCH_RECIPE_NAMES : options.recipes.split(',');
 for (const name of names) if (!RECIPE_NAMES.includes(name)) fail(`--recipes: unknown recipe ${JSON.stringify(name)}; use all or a comma list of ${RECIPE_NAMES.join(', ')}`);
 
 let interrupted = false;

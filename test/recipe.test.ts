@@ -12,7 +12,7 @@ import { readSafetensors } from '../src/io/safetensors.js';
 import { Progress } from '../src/node/progress.js';
 import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-options.js';
 import { validateStoredConfig } from '../src/node/stored-config.js';
-import { RECIPES } from '../src/node/recipes.js';
+import { RECIPES, SEARCH_RECIPE_NAMES } from '../src/node/recipes.js';
 import { DEFAULT_GENERATOR } from '../src/node/package-files.js';
 import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
@@ -121,6 +121,14 @@ describe('--recipe', () => {
     const training = ['epochs', 'decayEpochs', 'batchSize', 'lrG', 'lrD', 'beta1', 'beta2', 'latentDim', 'ngf', 'ndf', 'spectralNorm', 'realLabel', 'loss', 'ema', 'seed', 'classes', 'model', 'labelNoise', 'conditional'] as const;
     for (const key of training) expect(best[key], key).toEqual(stored[key]);
     expect([best.augment, best.minibatchStd]).toEqual([stored.augment ?? [], stored.minibatchStd ?? 0]);
+  });
+
+  it('the search trains every candidate once: best names a candidate\'s flags and is left out of --recipes all', () => {
+    const best = RECIPES.find((r) => r.name === 'best')!;
+    expect(SEARCH_RECIPE_NAMES).not.toContain('best');
+    expect(SEARCH_RECIPE_NAMES).toEqual(RECIPES.map((r) => r.name).filter((name) => name !== 'best'));
+    const same = RECIPES.filter((r) => r.name !== 'best' && JSON.stringify(r.flags) === JSON.stringify(best.flags)).map((r) => r.name);
+    expect(same).toHaveLength(1);
   });
 
   it.each([

@@ -37,6 +37,9 @@ export const RECIPES: readonly Recipe[] = [
 
 export const RECIPE_NAMES = RECIPES.map((r) => r.name);
 
+/** The recipes `npm run recipe-search -- --recipes all` trains: every one but `best`, which repeats a candidate's flags. */
+export const SEARCH_RECIPE_NAMES = RECIPE_NAMES.filter((name) => name !== 'best');
+
 export function findRecipe(name: string): Recipe | undefined {
   return RECIPES.find((r) => r.name === name);
 }
