@@ -33,6 +33,7 @@ export { Embedding, oneHot, oneHotRows } from './nn/embedding.js';
 export { Adam, type AdamOptions } from './nn/adam.js';
 export * from './gan/models.js';
 export * from './gan/trainer.js';
+export { modeSeekingLoss, modeSeekingPairs, pairedRows } from './gan/mode-seeking.js';
 // Measured sample quality: the feature classifier, FID and friends, and the quality probe for training runs.
 export * from './gan/classifier.js';
 export * from './gan/features.js';

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tidy, backward, noGrad, keep } from '../tensor/autograd.js';
 import { setRngState } from '../tensor/state.js';
 import { randn, rand } from '../tensor/ops/create.js';
-import { sigmoid, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
+import { sigmoid, add, addScalar, mulScalar } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { concat } from '../tensor/ops/misc.js';
@@ -19,6 +19,7 @@ import { buildGeneratorOf, buildDiscriminatorOf, withSignedOutput, conditionalSp
 import { oneHot } from '../nn/embedding.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
+import { modeSeekingLoss, pairedRows } from './mode-seeking.js';
 import { withOneHot } from './network.js';
 
 export interface GanConfig {
@@ -49,6 +50,8 @@ export interface GanConfig {
   augment?: AugmentPolicy[];
   /** Group size of a minibatch-std layer before D's last conv (dcgan alone; 0: none). */
   minibatchStd?: number;
+  /** λ of the mode-seeking term in G's loss (Mao et al. 2019; mode-seeking.ts); 0 or absent: none. */
+  modeSeeking?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -162,8 +165,12 @@ export class GanTrainer {
       let lossG: Tensor;
       try {
         const z2 = randn(engine, [batch, config.latentDim, 1, 1]);
-        lossG = this.loss.generator(D.discriminate(augment(G.forward(input(z2))), rows));
-        backward(lossG);
+        // Mode seeking pairs G's images; a conditional G is asked for one class per pair.
+        const seek = config.modeSeeking ?? 0;
+        const rowsG = rows && seek ? pairedRows(rows) : rows;
+        const fakeG = G.forward(rowsG ? withOneHot(z2, rowsG) : z2);
+        lossG = this.loss.generator(D.discriminate(augment(fakeG), rowsG));
+        backward(seek ? add(lossG, mulScalar(modeSeekingLoss(fakeG, z2), seek)) : lossG);
       } finally {
         D.setRequiresGrad(true);
         D.train();

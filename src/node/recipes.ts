@@ -31,6 +31,7 @@ export const RECIPES: readonly Recipe[] = [
   { name: 'conditional', description: 'the reference made class-conditional (conditional batchnorm in G, projection D; Miyato & Koyama 2018): trained the best shipped generator, models/dcgan-conditional-fashion-mnist', flags: { conditional: true } },
   { name: 'augment', description: 'candidate ingredient: the reference with DiffAugment translation,cutout (Zhao et al. 2020)', flags: { augment: 'translation,cutout' } },
   { name: 'minibatch-std', description: 'candidate ingredient: the reference with a minibatch-std map in D, groups of 4 (Karras et al. 2018)', flags: { 'minibatch-std': '4' } },
+  { name: 'mode-seeking', description: "candidate ingredient: the reference with MSGAN's mode-seeking term in G's loss, λ 1 (Mao et al. 2019)", flags: { 'mode-seeking': '1' } },
   { name: 'wide', description: 'candidate ingredient: the reference at twice the width (--ngf 128 --ndf 128)', flags: { ngf: '128', ndf: '128' } },
   { name: 'decay', description: 'candidate ingredient: the reference for 40 epochs, the rates falling linearly to 0 over the last 20', flags: { epochs: '40', 'decay-epochs': '20' } },
 ];

@@ -41,6 +41,7 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   conditional: { flag: 'conditional', kind: 'boolean', required: false },
   augment: { flag: 'augment', kind: 'strings', required: false },
   minibatchStd: { flag: 'minibatch-std', kind: 'number', required: false },
+  modeSeeking: { flag: 'mode-seeking', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

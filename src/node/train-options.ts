@@ -36,6 +36,8 @@ export interface TrainOptions extends GanConfig {
   recipe?: string;
   augment: AugmentPolicy[];
   minibatchStd: number;
+  /** λ of the mode-seeking term in G's loss (Mao et al. 2019); 0: none. */
+  modeSeeking: number;
 }
 
 export const TRAIN_USAGE = `usage: npm run train -- [options]
@@ -61,6 +63,8 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
                       the size); applied in that order (default none)
   --minibatch-std G   a minibatch standard-deviation map (Karras et al. 2018) before D's last conv, over groups of G
                       images as StyleGAN (G ≥ --batch-size: the whole batch, as ProGAN); dcgan alone (default 0: none)
+  --mode-seeking L    add L / (d_I / d_z + 1e-5) to G's loss, over pairs of G's images (one class per pair when
+                      --conditional): mode seeking (Mao et al. 2019, MSGAN; their λ is 1) (default 0: none)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -84,7 +88,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'mode-seeking': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const recipeName = str(v, 'recipe');
@@ -116,6 +120,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
   const batchSize = num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 });
   const minibatchStd = num(v, 'minibatch-std', 0, { int: true, min: 0, max: 4096 });
+  const modeSeeking = num(v, 'mode-seeking', 0, { min: 0, max: 100 });
   const options: TrainOptions = {
     epochs,
     decayEpochs,
@@ -151,6 +156,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     recipe: recipeName,
     augment: parseAugment(list(v, 'augment')),
     minibatchStd,
+    modeSeeking,
   };
   if (options.conditional) {
     try {
@@ -163,13 +169,15 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
 }
 
 /**
- * Refuses a --batch-size that --minibatch-std's groups do not divide (checked by train() on the options it runs
- * with, resumed ones included, not per flag: a stored group size is valid with its own run's batch size).
+ * Refuses a --batch-size that --minibatch-std's groups do not divide, or one too small for --mode-seeking's
+ * pairs (checked by train() on the options it runs with, resumed ones included, not per flag: a stored group
+ * size is valid with its own run's batch size).
  */
-export function refuseUngroupedBatch({ minibatchStd, batchSize }: Pick<TrainOptions, 'minibatchStd' | 'batchSize'>): void {
+export function refuseUngroupedBatch({ minibatchStd, batchSize, modeSeeking = 0 }: Pick<TrainOptions, 'minibatchStd' | 'batchSize'> & { modeSeeking?: number }): void {
   if (minibatchStd && batchSize % Math.min(minibatchStd, batchSize) !== 0) {
     throw new UsageError(`--minibatch-std ${minibatchStd} needs a --batch-size that is a multiple of ${minibatchStd} (or at most ${minibatchStd}), not ${batchSize}`);
   }
+  if (modeSeeking && batchSize < 2) throw new UsageError(`--mode-seeking pairs G's images, so it needs a --batch-size of at least 2, not ${batchSize}`);
 }
 
 /** `--model list`: each preset with its G and D parameter counts and its source. */

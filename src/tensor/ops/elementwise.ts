@@ -20,6 +20,8 @@ export const tanh = (x: Tensor) => unary('tanh', x);
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 export const addScalar = (x: Tensor, s: number) => unary('addScalar', x, s);
 export const mulScalar = (x: Tensor, s: number) => unary('mulScalar', x, s);
+/** |x| = relu(x) + relu(−x), derived, so its gradient is sign(x) (0 at 0) without a kernel of its own. */
+export const abs = (x: Tensor) => add(relu(x), relu(neg(x)));
 
 export function add(a: Tensor, b: Tensor): Tensor {
   return record(Tensor.adopt(binaryKernel('add', a, b)), 'add', [a, b], (g) => [sumToShape(g, a.shape), sumToShape(g, b.shape)]);
