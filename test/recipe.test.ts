@@ -88,6 +88,20 @@ describe('--augment and --minibatch-std in training', () => {
   });
 });
 
+describe('extending a finished run on resume', () => {
+  it('more epochs with a decay that starts after the old last epoch: bitwise the run trained so from the start', async () => {
+    const whole = tmp();
+    await train([...base(whole), '--epochs', '4', '--decay-epochs', '2'], { engine, ...quiet });
+    const parts = tmp();
+    await train([...base(parts), '--epochs', '2'], { engine, ...quiet });
+    expect(await train(['--resume', parts, '--epochs', '4', '--decay-epochs', '2'], { engine, ...quiet })).toMatchObject({ steps: 20, stopped: false });
+    const a = tensorsOf(whole);
+    const b = tensorsOf(parts);
+    for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+    expect(JSON.parse(readSafetensors(join(parts, 'checkpoints/latest.safetensors')).metadata.config)).toMatchObject({ epochs: 4, decayEpochs: 2 });
+  });
+});
+
 describe('--recipe', () => {
   it('--recipe list names every recipe and says none is measured', () => {
     let text = '';
