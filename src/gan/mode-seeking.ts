@@ -19,6 +19,12 @@ export function modeSeekingPairs(n: number): number {
   return Math.floor(n / 2);
 }
 
+function pairsOrThrow(n: number): number {
+  const p = modeSeekingPairs(n);
+  if (p < 1) throw new Error(`mode seeking: a batch of ${n} has no pairs; use a batch of at least 2`);
+  return p;
+}
+
 /**
  * G's conditioning rows [n, classes] rearranged so that every pair asks for one class: the first n − p rows as
  * given, then the first p again (p = modeSeekingPairs(n)). The batch's class mix is kept for its first half.
@@ -26,8 +32,7 @@ export function modeSeekingPairs(n: number): number {
  */
 export function pairedRows(rows: Tensor): Tensor {
   const n = rows.shape[0];
-  const p = modeSeekingPairs(n);
-  if (p < 1) throw new Error(`mode seeking: a batch of ${n} has no pairs; use a batch of at least 2`);
+  const p = pairsOrThrow(n);
   return concat([narrow(rows, 0, 0, n - p), narrow(rows, 0, 0, p)], 0);
 }
 
@@ -39,8 +44,7 @@ export function pairedRows(rows: Tensor): Tensor {
 export function modeSeekingLoss(images: Tensor, z: Tensor, eps = MODE_SEEKING_EPS): Tensor {
   const n = images.shape[0];
   if (z.shape[0] !== n) throw new Error(`mode seeking: ${n} images but ${z.shape[0]} latents`);
-  const p = modeSeekingPairs(n);
-  if (p < 1) throw new Error(`mode seeking: a batch of ${n} has no pairs; use a batch of at least 2`);
+  const p = pairsOrThrow(n);
   const gap = (x: Tensor) => mean(abs(sub(narrow(x, 0, 0, p), narrow(x, 0, n - p, p))));
   const ratio = reshape(div(gap(images), gap(z)), [1]);
   return div(fill(images.engine, [1], 1), addScalar(ratio, eps));

@@ -147,7 +147,7 @@ export class GanTrainer {
       // asked for the same batch's labels, so the fakes follow the data's class mix and no random stream is
       // added (a resume stays bitwise).
       const rows = conditional ? oneHot(engine, labels!, conditional.classes) : null;
-      const input = (z: Tensor) => (rows ? withOneHot(z, rows) : z);
+      const input = (z: Tensor, forRows = rows) => (forRows ? withOneHot(z, forRows) : z);
       const z = randn(engine, [batch, config.latentDim, 1, 1]);
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
@@ -168,7 +168,7 @@ export class GanTrainer {
         // Mode seeking pairs G's images; a conditional G is asked for one class per pair.
         const seek = config.modeSeeking ?? 0;
         const rowsG = rows && seek ? pairedRows(rows) : rows;
-        const fakeG = G.forward(rowsG ? withOneHot(z2, rowsG) : z2);
+        const fakeG = G.forward(input(z2, rowsG));
         lossG = this.loss.generator(D.discriminate(augment(fakeG), rowsG));
         backward(seek ? add(lossG, mulScalar(modeSeekingLoss(fakeG, z2), seek)) : lossG);
       } finally {
