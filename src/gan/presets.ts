@@ -5,8 +5,9 @@ import { SPEC_FORMAT, generatorShapes, discriminatorShapes, parameterCount, buff
 
 export const DEFAULT_WIDTH = 64;
 /**
- * `--conditional`: Fashion-MNIST's 10 classes, and a class embedding of 50 for G, the size of the Keras cGAN
- * references for (Fashion-)MNIST (Embedding(n_classes, 50)).
+ * `--conditional`: Fashion-MNIST's 10 classes, and, for a G without batchnorm (which gets conditional batchnorm
+ * instead, spec.ts conditionalSpec), a class embedding of 50, the size of the Keras cGAN references for
+ * (Fashion-)MNIST (Embedding(n_classes, 50)).
  */
 export const CONDITIONAL = { classes: 10, embedding: 50 } as const;
 export const DEFAULT_PRESET = 'dcgan';

@@ -44,7 +44,7 @@ export interface GanConfig {
   model: string;
   /** Each of D's targets moves by labelNoise·U(0, 1) toward the other class's (0: none). */
   labelNoise: number;
-  /** Class-conditional G (class embedding) and projection D (presets.ts CONDITIONAL); absent in older configs: false. */
+  /** Class-conditional G (conditional batchnorm, or a class embedding without batchnorm) and projection D (presets.ts CONDITIONAL); absent in older configs: false. */
   conditional?: boolean;
   /** DiffAugment policies applied to every image D sees, real and fake, in both steps ([]: none; ops/augment.ts). */
   augment?: AugmentPolicy[];

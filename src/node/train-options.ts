@@ -56,8 +56,9 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --ngf N, --ndf N    channels of G's and D's layers next to the image, as in PyTorch's DCGAN (default 64;
                       the inner layers have twice as many)
   --spectral-norm     spectrally normalise D's convs and drop its batchnorm (Miyato et al. 2018)
-  --conditional       class-conditional: a class embedding (50) concatenated to G's z, a projection
-                      discriminator (Miyato & Koyama 2018); sample grids get one row per class
+  --conditional       class-conditional: conditional batchnorm in G (a class embedding of 50 concatenated to z
+                      in presets without batchnorm), a projection discriminator (Miyato & Koyama 2018); sample
+                      grids get one row per class
   --augment POLICIES  DiffAugment (Zhao et al. 2020) of every image D sees, real and fake, in both steps: a comma
                       list of translation (shifts up to 1/8 of the size, zero fill), cutout (a zeroed square of half
                       the size); applied in that order (default none)
