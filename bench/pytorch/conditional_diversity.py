@@ -13,7 +13,6 @@ atelier generator file, so that `npm run evaluate -- --checkpoint FILE` scores i
 """
 import json
 import argparse
-import gzip
 import os
 import sys
 import time
@@ -21,74 +20,12 @@ import time
 import numpy as np
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 from dcgan import BETAS, LR, REAL_LABEL, bce, dcgan_init, write_safetensors
+from conditional import CLASSES, LATENT, read_idx, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors
 
-CLASSES, LATENT, EMBEDDING, BATCH = 10, 100, 50, 128
-
-
-def read_idx(data_dir, name, offset):
-    for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
-        if os.path.isfile(path):
-            with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
-                return np.frombuffer(f.read(), np.uint8, offset=offset)
-    print(f"error: --data {data_dir}: no {name} or {name}.gz there; pass the Fashion-MNIST folder", file=sys.stderr)
-    sys.exit(1)
-
-
-class ConditionalBatchNorm2d(nn.Module):
-    """Batchnorm without its own affine, then each image's class's γ (initially N(1, 0.02)) and β (N(0, beta_std))."""
-
-    def __init__(self, channels, beta_std):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(channels, affine=False)
-        self.weight = nn.Parameter(torch.normal(1.0, 0.02, (CLASSES, channels)))
-        self.bias = nn.Parameter(torch.normal(0.0, beta_std, (CLASSES, channels)))
-
-    def forward(self, x, y):
-        return self.norm(x) * self.weight[y][:, :, None, None] + self.bias[y][:, :, None, None]
-
-
-class Generator(nn.Module):
-    """atelier's dcgan G (src/gan/models.ts), class-conditional either way."""
-
-    def __init__(self, how, beta_std):
-        super().__init__()
-        self.how = how
-        extra = EMBEDDING if how == "concat" else 0
-        self.embedding = nn.Embedding(CLASSES, EMBEDDING) if how == "concat" else None
-        self.up0 = nn.ConvTranspose2d(LATENT + extra, 128, 7, 1, 0, bias=False)
-        self.up1 = nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False)
-        self.up2 = nn.ConvTranspose2d(64, 1, 4, 2, 1, bias=False)
-        if how == "batchnorm":
-            self.norm0, self.norm1 = ConditionalBatchNorm2d(128, beta_std), ConditionalBatchNorm2d(64, beta_std)
-        else:
-            self.norm0, self.norm1 = nn.BatchNorm2d(128), nn.BatchNorm2d(64)
-
-    def forward(self, z, y):
-        if self.embedding is not None:
-            z = torch.cat([z, self.embedding(y)[:, :, None, None]], 1)
-        norm = (lambda layer, h: layer(h, y)) if self.how == "batchnorm" else (lambda layer, h: layer(h))
-        h = F.relu(norm(self.norm0, self.up0(z)))
-        h = F.relu(norm(self.norm1, self.up1(h)))
-        return torch.tanh(self.up2(h))
-
-
-class ProjectionDiscriminator(nn.Module):
-    """atelier's dcgan D with the projection ⟨E[y], φ(x)⟩ over the 128·7·7 features before its last conv."""
-
-    def __init__(self):
-        super().__init__()
-        self.phi = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-                                 nn.Conv2d(64, 128, 4, 2, 1, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2))
-        self.last = nn.Conv2d(128, 1, 7, 1, 0, bias=False)
-        self.projection = nn.Embedding(CLASSES, 128 * 7 * 7)
-
-    def forward(self, x, y):
-        h = self.phi(x)
-        return self.last(h).flatten(1) + (self.projection(y) * h.flatten(1)).sum(1, keepdim=True)
+BATCH = 128
 
 
 def main():
@@ -156,39 +93,6 @@ def main():
                                   "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce", "seed": a.seed, "conditional": True}),
             "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/conditional_diversity.py"})
         print(f"wrote {a.out}")
-
-
-def atelier_spec(how):
-    """The model spec atelier writes for `--conditional` (src/gan/spec.ts), or its first build's for concat."""
-    def norm(channels):
-        if how == "batchnorm":
-            return {"type": "conditionalBatchNorm2d", "channels": channels, "classes": CLASSES, "momentum": 0.1, "eps": 1e-5}
-        return {"type": "batchNorm2d", "channels": channels, "momentum": 0.1, "eps": 1e-5}
-    up = lambda i, o, k, s, p: {"type": "convTranspose2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
-    conv = lambda i, o, k, s, p: {"type": "conv2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
-    return {
-        "format": "atelier-gan-spec/1", "preset": "dcgan", "latentDim": LATENT,
-        "image": {"channels": 1, "height": 28, "width": 28, "range": "[-1,1]"},
-        "generator": [up(LATENT + (EMBEDDING if how == "concat" else 0), 128, 7, 1, 0), norm(128), {"type": "relu"},
-                      up(128, 64, 4, 2, 1), norm(64), {"type": "relu"}, up(64, 1, 4, 2, 1), {"type": "tanh"}],
-        "discriminator": [conv(1, 64, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2}, conv(64, 128, 4, 2, 1),
-                          {"type": "batchNorm2d", "channels": 128, "momentum": 0.1, "eps": 1e-5}, {"type": "leakyRelu", "slope": 0.2},
-                          conv(128, 1, 7, 1, 0), {"type": "flatten"}],
-        "init": "dcgan", "training": {"labels": "real-1", "discriminatorInGeneratorStep": "train", "adamEps": 1e-8},
-        "conditional": {"classes": CLASSES, **({"embedding": EMBEDDING} if how == "concat" else {})},
-    }
-
-
-def atelier_tensors(G):
-    """G's tensors under atelier's names (generator.<layer index>.*, generator.embedding.weight)."""
-    t = {"generator.0.weight": G.up0.weight, "generator.3.weight": G.up1.weight, "generator.6.weight": G.up2.weight}
-    for index, norm in ((1, G.norm0), (4, G.norm1)):
-        stats = norm.norm if G.how == "batchnorm" else norm
-        t[f"generator.{index}.weight"], t[f"generator.{index}.bias"] = norm.weight, norm.bias
-        t[f"generator.{index}.running_mean"], t[f"generator.{index}.running_var"] = stats.running_mean, stats.running_var
-    if G.embedding is not None:
-        t["generator.embedding.weight"] = G.embedding.weight
-    return {k: v.detach() for k, v in t.items()}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,112 @@
+"""The class-conditional DCGAN that `npm run train -- --conditional` builds (src/gan/spec.ts conditionalSpec,
+src/gan/network.ts), in PyTorch: G takes the class through conditional batchnorm (or, atelier's first build, a
+50-wide class embedding concatenated to z); D is the reference D with a projection term (Miyato & Koyama 2018)
+over the features before its last conv. `atelier_spec` and `atelier_tensors` write G as an atelier generator
+file. Shared by conditional_diversity.py and train_conditional.py."""
+import gzip
+import os
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+CLASSES, LATENT, EMBEDDING = 10, 100, 50
+WIDTH = 64  # ngf and ndf: the channels of the layer next to the image; the inner layer has twice as many
+
+
+def read_idx(data_dir, name, offset):
+    """The IDX file data_dir/name (or name.gz) as uint8, its header of `offset` bytes skipped."""
+    for path in (os.path.join(data_dir, name), os.path.join(data_dir, name + ".gz")):
+        if os.path.isfile(path):
+            with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+                return np.frombuffer(f.read(), np.uint8, offset=offset)
+    print(f"error: --data {data_dir}: no {name} or {name}.gz there; pass the Fashion-MNIST folder", file=sys.stderr)
+    sys.exit(1)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batchnorm without its own affine, then each image's class's γ (initially N(1, 0.02)) and β (N(0, beta_std))."""
+
+    def __init__(self, channels, beta_std):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.weight = nn.Parameter(torch.normal(1.0, 0.02, (CLASSES, channels)))
+        self.bias = nn.Parameter(torch.normal(0.0, beta_std, (CLASSES, channels)))
+
+    def forward(self, x, y):
+        return self.norm(x) * self.weight[y][:, :, None, None] + self.bias[y][:, :, None, None]
+
+
+class Generator(nn.Module):
+    """atelier's dcgan G (src/gan/models.ts), class-conditional by `how`: "batchnorm" or "concat"."""
+
+    def __init__(self, how, beta_std=1.0, width=WIDTH):
+        super().__init__()
+        self.how = how
+        extra = EMBEDDING if how == "concat" else 0
+        self.embedding = nn.Embedding(CLASSES, EMBEDDING) if how == "concat" else None
+        self.up0 = nn.ConvTranspose2d(LATENT + extra, 2 * width, 7, 1, 0, bias=False)
+        self.up1 = nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False)
+        self.up2 = nn.ConvTranspose2d(width, 1, 4, 2, 1, bias=False)
+        if how == "batchnorm":
+            self.norm0, self.norm1 = ConditionalBatchNorm2d(2 * width, beta_std), ConditionalBatchNorm2d(width, beta_std)
+        else:
+            self.norm0, self.norm1 = nn.BatchNorm2d(2 * width), nn.BatchNorm2d(width)
+
+    def forward(self, z, y):
+        if self.embedding is not None:
+            z = torch.cat([z, self.embedding(y)[:, :, None, None]], 1)
+        norm = (lambda layer, h: layer(h, y)) if self.how == "batchnorm" else (lambda layer, h: layer(h))
+        h = F.relu(norm(self.norm0, self.up0(z)))
+        h = F.relu(norm(self.norm1, self.up1(h)))
+        return torch.tanh(self.up2(h))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """atelier's dcgan D with the projection ⟨E[y], φ(x)⟩ over the 2·width·7·7 features before its last conv."""
+
+    def __init__(self, width=WIDTH):
+        super().__init__()
+        self.phi = nn.Sequential(nn.Conv2d(1, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
+        self.last = nn.Conv2d(2 * width, 1, 7, 1, 0, bias=False)
+        self.projection = nn.Embedding(CLASSES, 2 * width * 7 * 7)
+
+    def forward(self, x, y):
+        h = self.phi(x)
+        return self.last(h).flatten(1) + (self.projection(y) * h.flatten(1)).sum(1, keepdim=True)
+
+
+def atelier_spec(how, ngf=WIDTH, ndf=WIDTH):
+    """The model spec atelier writes for `--conditional [--ngf N --ndf N]` (src/gan/spec.ts), or its first build's for concat."""
+    def norm(channels):
+        if how == "batchnorm":
+            return {"type": "conditionalBatchNorm2d", "channels": channels, "classes": CLASSES, "momentum": 0.1, "eps": 1e-5}
+        return {"type": "batchNorm2d", "channels": channels, "momentum": 0.1, "eps": 1e-5}
+    up = lambda i, o, k, s, p: {"type": "convTranspose2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
+    conv = lambda i, o, k, s, p: {"type": "conv2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
+    return {
+        "format": "atelier-gan-spec/1", "preset": "dcgan", "latentDim": LATENT,
+        "image": {"channels": 1, "height": 28, "width": 28, "range": "[-1,1]"},
+        "generator": [up(LATENT + (EMBEDDING if how == "concat" else 0), 2 * ngf, 7, 1, 0), norm(2 * ngf), {"type": "relu"},
+                      up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"}, up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
+        "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2}, conv(ndf, 2 * ndf, 4, 2, 1),
+                          {"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}, {"type": "leakyRelu", "slope": 0.2},
+                          conv(2 * ndf, 1, 7, 1, 0), {"type": "flatten"}],
+        "init": "dcgan", "training": {"labels": "real-1", "discriminatorInGeneratorStep": "train", "adamEps": 1e-8},
+        "conditional": {"classes": CLASSES, **({"embedding": EMBEDDING} if how == "concat" else {})},
+    }
+
+
+def atelier_tensors(G):
+    """G's tensors under atelier's names (generator.<layer index>.*, generator.embedding.weight)."""
+    t = {"generator.0.weight": G.up0.weight, "generator.3.weight": G.up1.weight, "generator.6.weight": G.up2.weight}
+    for index, norm in ((1, G.norm0), (4, G.norm1)):
+        stats = norm.norm if G.how == "batchnorm" else norm
+        t[f"generator.{index}.weight"], t[f"generator.{index}.bias"] = norm.weight, norm.bias
+        t[f"generator.{index}.running_mean"], t[f"generator.{index}.running_var"] = stats.running_mean, stats.running_var
+    if G.embedding is not None:
+        t["generator.embedding.weight"] = G.embedding.weight
+    return {k: v.detach() for k, v in t.items()}

@@ -1,0 +1,131 @@
+"""Trains `npm run train -- --conditional` in PyTorch, for the recipe search of issue 16: the class-conditional
+DCGAN (conditional batchnorm in G, projection D; bench/pytorch/conditional.py) with atelier's recipe (DCGAN init,
+BCE with real label 0.9, Adam 2e-4 β (0.5, 0.999), batch 128, GanTrainer.step's order: D on the real batch with
+its labels and on G(z) for the same labels, one D update; G on a fresh z for those labels, one G update) and the
+ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
+N epochs, step by step), --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
+class, as src/gan/mode-seeking.ts), --ngf/--ndf. On a 2-core CPU PyTorch runs this step several times faster
+than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
+Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
+
+  /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
+      [--mode-seeking L] [--ngf 64] [--ndf 64] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.dont_write_bytecode = True
+from dcgan import BETAS, LR, REAL_LABEL, bce, dcgan_init, write_safetensors
+from conditional import LATENT, WIDTH, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors, read_idx
+
+BATCH = 128
+
+
+def mode_seeking(images, z, eps=1e-5):
+    """1 / (d_I / d_z + eps) over the pairs (i, n − p + i), p = ⌊n/2⌋, d = mean absolute difference."""
+    n = images.shape[0]
+    p = n // 2
+    gap = lambda x: (x[:p] - x[n - p:]).abs().mean()
+    return 1 / (gap(images) / gap(z) + eps)
+
+
+def paired(y):
+    """The labels G's step asks for under mode seeking: image n − p + i gets image i's class."""
+    n = y.shape[0]
+    return torch.cat([y[: n - n // 2], y[: n // 2]])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, metavar="FILE", help="the generator file to write (.safetensors)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--decay-epochs", type=int, default=0)
+    p.add_argument("--mode-seeking", type=float, default=0.0, metavar="L")
+    p.add_argument("--ngf", type=int, default=WIDTH)
+    p.add_argument("--ndf", type=int, default=WIDTH)
+    p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    a = p.parse_args()
+    if not 0 <= a.decay_epochs <= a.epochs:
+        p.error(f"--decay-epochs {a.decay_epochs}: wants 0 … --epochs ({a.epochs})")
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+
+    images = read_idx(a.data, "train-images-idx3-ubyte", 16).reshape(-1, 1, 28, 28)
+    labels = torch.from_numpy(read_idx(a.data, "train-labels-idx1-ubyte", 8).astype(np.int64))
+    data = torch.from_numpy(images.astype(np.float32) / 127.5 - 1)
+
+    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf)
+    dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
+    dcgan_init(D)
+    nn.init.xavier_uniform_(D.projection.weight)
+    opt_g = torch.optim.Adam(G.parameters(), LR, betas=BETAS)
+    opt_d = torch.optim.Adam(D.parameters(), LR, betas=BETAS)
+    per_epoch = len(data) // BATCH
+    total, decay = per_epoch * a.epochs, per_epoch * a.decay_epochs
+    config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": BATCH, "lrG": LR, "lrD": LR,
+              "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce",
+              "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
+              **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {})}
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
+
+    def save(path, steps):
+        G.eval()
+        tmp = path + ".partial"
+        write_safetensors(tmp, atelier_tensors(G), {
+            "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf)),
+            "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
+        os.replace(tmp, path)
+        G.train()
+
+    step, start = 0, time.perf_counter()
+    for epoch in range(1, a.epochs + 1):
+        order = torch.randperm(len(data))
+        sums = np.zeros(3)
+        for b in range(per_epoch):
+            scale = 1.0 if decay == 0 else max(0.0, min(1.0, (total - step) / decay))
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = LR * scale
+            index = order[b * BATCH:(b + 1) * BATCH]
+            real, y = data[index], labels[index]
+            with torch.no_grad():
+                fake = G(torch.randn(BATCH, LATENT, 1, 1), y)
+            loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            D.requires_grad_(False)
+            z2 = torch.randn(BATCH, LATENT, 1, 1)
+            y2 = paired(y) if a.mode_seeking else y
+            fake2 = G(z2, y2)
+            loss_g = bce(D(fake2, y2), REAL_LABEL)
+            seek = mode_seeking(fake2, z2) if a.mode_seeking else torch.zeros(())
+            opt_g.zero_grad(set_to_none=True)
+            (loss_g + a.mode_seeking * seek).backward()
+            D.requires_grad_(True)
+            opt_g.step()
+            step += 1
+            sums += [loss_d.item(), loss_g.item(), seek.item()]
+        m = sums / per_epoch
+        print(f"epoch {epoch}: D loss {m[0]:.3f}, G loss {m[1]:.3f}, mode seeking {m[2]:.3f}, lr scale {scale:.3f}, "
+              f"{time.perf_counter() - start:.0f} s", flush=True)
+        if a.save_every and epoch % a.save_every == 0 and epoch != a.epochs:
+            stem, ext = os.path.splitext(a.out)
+            save(f"{stem}-epoch_{epoch:03d}{ext or '.safetensors'}", step)
+    save(a.out, step)
+    print(f"wrote {a.out} ({step} steps)")
+
+
+if __name__ == "__main__":
+    main()
