@@ -2,7 +2,7 @@
 src/gan/network.ts), in PyTorch: G takes the class through conditional batchnorm (or, atelier's first build, a
 50-wide class embedding concatenated to z); D is the reference D with a projection term (Miyato & Koyama 2018)
 over the features before its last conv. `atelier_spec` and `atelier_tensors` write G as an atelier generator
-file. Shared by conditional_diversity.py and train_conditional.py."""
+file. `train_step` is GanTrainer.step for them. Shared by conditional_diversity.py and train_conditional.py."""
 import gzip
 import os
 import sys
@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from dcgan import REAL_LABEL, bce
 
 CLASSES, LATENT, EMBEDDING = 10, 100, 50
 WIDTH = 64  # ngf and ndf: the channels of the layer next to the image; the inner layer has twice as many
@@ -77,6 +79,45 @@ class ProjectionDiscriminator(nn.Module):
     def forward(self, x, y):
         h = self.phi(x)
         return self.last(h).flatten(1) + (self.projection(y) * h.flatten(1)).sum(1, keepdim=True)
+
+
+def mode_seeking(images, z, eps=1e-5):
+    """1 / (d_I / d_z + eps) over the pairs (i, n − p + i), p = ⌊n/2⌋, d = mean absolute difference
+    (src/gan/mode-seeking.ts, Mao et al. 2019)."""
+    n = images.shape[0]
+    p = n // 2
+    gap = lambda x: (x[:p] - x[n - p:]).abs().mean()
+    return 1 / (gap(images) / gap(z) + eps)
+
+
+def paired(y):
+    """The labels G's step asks for under mode seeking: image n − p + i gets image i's class."""
+    n = y.shape[0]
+    return torch.cat([y[: n - n // 2], y[: n // 2]])
+
+
+def train_step(G, D, opt_g, opt_d, real, y, seek=0.0):
+    """GanTrainer.step on a conditional model: D on the real batch with its labels y and on G(z) for y (no graph),
+    one D update; G on a fresh z for y (paired under mode seeking, whose term is added times `seek`), one G
+    update. Returns (D loss, G loss, mode-seeking term) as floats."""
+    batch = real.shape[0]
+    with torch.no_grad():
+        fake = G(torch.randn(batch, LATENT, 1, 1), y)
+    loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    D.requires_grad_(False)
+    z = torch.randn(batch, LATENT, 1, 1)
+    y2 = paired(y) if seek else y
+    fake2 = G(z, y2)
+    loss_g = bce(D(fake2, y2), REAL_LABEL)
+    term = mode_seeking(fake2, z) if seek else torch.zeros(())
+    opt_g.zero_grad(set_to_none=True)
+    (loss_g + seek * term).backward()
+    D.requires_grad_(True)
+    opt_g.step()
+    return loss_d.item(), loss_g.item(), term.item()
 
 
 def atelier_spec(how, ngf=WIDTH, ndf=WIDTH):

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 sys.dont_write_bytecode = True
-from dcgan import BETAS, LR, REAL_LABEL, bce, dcgan_init, write_safetensors
-from conditional import CLASSES, LATENT, read_idx, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors
+from dcgan import BETAS, LR, REAL_LABEL, dcgan_init, write_safetensors
+from conditional import CLASSES, LATENT, read_idx, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors, train_step
 
 BATCH = 128
 
@@ -58,22 +58,10 @@ def main():
             if step == a.steps:
                 break
             index = order[b * BATCH:(b + 1) * BATCH]
-            real, y = data[index], labels[index]
-            with torch.no_grad():
-                fake = G(torch.randn(BATCH, LATENT, 1, 1), y)
-            loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            D.requires_grad_(False)
-            loss_g = bce(D(G(torch.randn(BATCH, LATENT, 1, 1), y), y), REAL_LABEL)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            D.requires_grad_(True)
-            opt_g.step()
+            loss_d, loss_g, _ = train_step(G, D, opt_g, opt_d, data[index], labels[index])
             step += 1
             if step % 100 == 0:
-                print(f"step {step}: D loss {loss_d.item():.3f}, G loss {loss_g.item():.3f}, {time.perf_counter() - start:.0f} s", flush=True)
+                print(f"step {step}: D loss {loss_d:.3f}, G loss {loss_g:.3f}, {time.perf_counter() - start:.0f} s", flush=True)
 
     G.eval()
     ratios = []

@@ -22,24 +22,10 @@ import torch
 from torch import nn
 
 sys.dont_write_bytecode = True
-from dcgan import BETAS, LR, REAL_LABEL, bce, dcgan_init, write_safetensors
-from conditional import LATENT, WIDTH, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors, read_idx
+from dcgan import BETAS, LR, REAL_LABEL, dcgan_init, write_safetensors
+from conditional import LATENT, WIDTH, Generator, ProjectionDiscriminator, atelier_spec, atelier_tensors, read_idx, train_step
 
 BATCH = 128
-
-
-def mode_seeking(images, z, eps=1e-5):
-    """1 / (d_I / d_z + eps) over the pairs (i, n − p + i), p = ⌊n/2⌋, d = mean absolute difference."""
-    n = images.shape[0]
-    p = n // 2
-    gap = lambda x: (x[:p] - x[n - p:]).abs().mean()
-    return 1 / (gap(images) / gap(z) + eps)
-
-
-def paired(y):
-    """The labels G's step asks for under mode seeking: image n − p + i gets image i's class."""
-    n = y.shape[0]
-    return torch.cat([y[: n - n // 2], y[: n // 2]])
 
 
 def main():
@@ -98,25 +84,8 @@ def main():
                 for group in opt.param_groups:
                     group["lr"] = LR * scale
             index = order[b * BATCH:(b + 1) * BATCH]
-            real, y = data[index], labels[index]
-            with torch.no_grad():
-                fake = G(torch.randn(BATCH, LATENT, 1, 1), y)
-            loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            D.requires_grad_(False)
-            z2 = torch.randn(BATCH, LATENT, 1, 1)
-            y2 = paired(y) if a.mode_seeking else y
-            fake2 = G(z2, y2)
-            loss_g = bce(D(fake2, y2), REAL_LABEL)
-            seek = mode_seeking(fake2, z2) if a.mode_seeking else torch.zeros(())
-            opt_g.zero_grad(set_to_none=True)
-            (loss_g + a.mode_seeking * seek).backward()
-            D.requires_grad_(True)
-            opt_g.step()
+            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking)
             step += 1
-            sums += [loss_d.item(), loss_g.item(), seek.item()]
         m = sums / per_epoch
         print(f"epoch {epoch}: D loss {m[0]:.3f}, G loss {m[1]:.3f}, mode seeking {m[2]:.3f}, lr scale {scale:.3f}, "
               f"{time.perf_counter() - start:.0f} s", flush=True)
