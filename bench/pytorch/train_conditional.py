@@ -41,8 +41,24 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
-    if not 0 <= a.decay_epochs <= a.epochs:
-        p.error(f"--decay-epochs {a.decay_epochs}: wants 0 … --epochs ({a.epochs})")
+    for flag, value, ok, wants in (("--epochs", a.epochs, a.epochs >= 1, "a positive whole number"),
+                                   ("--decay-epochs", a.decay_epochs, 0 <= a.decay_epochs <= a.epochs, f"0 … --epochs ({a.epochs})"),
+                                   ("--mode-seeking", a.mode_seeking, 0 <= a.mode_seeking <= 100, "0 … 100 (MSGAN's λ is 1)"),
+                                   ("--ngf", a.ngf, a.ngf >= 1, "a positive whole number"), ("--ndf", a.ndf, a.ndf >= 1, "a positive whole number"),
+                                   ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
+        if not ok:
+            print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
+            sys.exit(1)
+    if os.path.isdir(a.out):
+        print(f"error: --out {a.out}: is a folder; name the generator file to write, e.g. {os.path.join(a.out, 'generator.safetensors')}", file=sys.stderr)
+        sys.exit(1)
+    try:  # before training, not after it: a run must not end unable to write its G
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        open(a.out + ".partial", "wb").close()
+        os.remove(a.out + ".partial")
+    except OSError as e:
+        print(f"error: --out {a.out}: cannot be written ({e.strerror}); choose a writable path", file=sys.stderr)
+        sys.exit(1)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
