@@ -3,13 +3,13 @@ DCGAN (conditional batchnorm in G, projection D; bench/pytorch/conditional.py) w
 BCE with real label 0.9, Adam 2e-4 β (0.5, 0.999), batch 128, GanTrainer.step's order: D on the real batch with
 its labels and on G(z) for the same labels, one D update; G on a fresh z for those labels, one G update) and the
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
-N epochs, step by step), --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
+N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
 class, as src/gan/mode-seeking.ts), --ngf/--ndf. On a 2-core CPU PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--ngf 64] [--ndf 64] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--seed 0] [--threads N] [--save-every E] [--data DIR]
 """
 import argparse
 import json
@@ -34,6 +34,9 @@ def main():
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--decay-epochs", type=int, default=0)
     p.add_argument("--mode-seeking", type=float, default=0.0, metavar="L")
+    p.add_argument("--batch-size", type=int, default=BATCH)
+    p.add_argument("--lr-g", type=float, default=LR)
+    p.add_argument("--lr-d", type=float, default=LR)
     p.add_argument("--ngf", type=int, default=WIDTH)
     p.add_argument("--ndf", type=int, default=WIDTH)
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
@@ -44,6 +47,8 @@ def main():
     for flag, value, ok, wants in (("--epochs", a.epochs, a.epochs >= 1, "a positive whole number"),
                                    ("--decay-epochs", a.decay_epochs, 0 <= a.decay_epochs <= a.epochs, f"0 … --epochs ({a.epochs})"),
                                    ("--mode-seeking", a.mode_seeking, 0 <= a.mode_seeking <= 100, "0 … 100 (MSGAN's λ is 1)"),
+                                   ("--batch-size", a.batch_size, a.batch_size >= 2, "a whole number ≥ 2"),
+                                   ("--lr-g", a.lr_g, 0 < a.lr_g <= 1, "a rate in (0, 1]"), ("--lr-d", a.lr_d, 0 < a.lr_d <= 1, "a rate in (0, 1]"),
                                    ("--ngf", a.ngf, a.ngf >= 1, "a positive whole number"), ("--ndf", a.ndf, a.ndf >= 1, "a positive whole number"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
@@ -70,11 +75,11 @@ def main():
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
-    opt_g = torch.optim.Adam(G.parameters(), LR, betas=BETAS)
-    opt_d = torch.optim.Adam(D.parameters(), LR, betas=BETAS)
-    per_epoch = len(data) // BATCH
+    opt_g = torch.optim.Adam(G.parameters(), a.lr_g, betas=BETAS)
+    opt_d = torch.optim.Adam(D.parameters(), a.lr_d, betas=BETAS)
+    per_epoch = len(data) // a.batch_size
     total, decay = per_epoch * a.epochs, per_epoch * a.decay_epochs
-    config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": BATCH, "lrG": LR, "lrD": LR,
+    config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": a.batch_size, "lrG": a.lr_g, "lrD": a.lr_d,
               "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce",
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {})}
@@ -96,10 +101,10 @@ def main():
         sums = np.zeros(3)
         for b in range(per_epoch):
             scale = 1.0 if decay == 0 else max(0.0, min(1.0, (total - step) / decay))
-            for opt in (opt_g, opt_d):
+            for opt, lr in ((opt_g, a.lr_g), (opt_d, a.lr_d)):
                 for group in opt.param_groups:
-                    group["lr"] = LR * scale
-            index = order[b * BATCH:(b + 1) * BATCH]
+                    group["lr"] = lr * scale
+            index = order[b * a.batch_size:(b + 1) * a.batch_size]
             sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking)
             step += 1
         m = sums / per_epoch
