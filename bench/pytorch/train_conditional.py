@@ -70,6 +70,9 @@ def main():
     images = read_idx(a.data, "train-images-idx3-ubyte", 16).reshape(-1, 1, 28, 28)
     labels = torch.from_numpy(read_idx(a.data, "train-labels-idx1-ubyte", 8).astype(np.int64))
     data = torch.from_numpy(images.astype(np.float32) / 127.5 - 1)
+    if a.batch_size > len(data):  # otherwise no whole batch, no step, and an epoch of nothing
+        print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
+        sys.exit(1)
 
     G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
