@@ -66,19 +66,44 @@ class Generator(nn.Module):
         return torch.tanh(self.up2(h))
 
 
-class ProjectionDiscriminator(nn.Module):
-    """atelier's dcgan D with the projection ⟨E[y], φ(x)⟩ over the 2·width·7·7 features before its last conv."""
+def minibatch_std(x, group_size, eps=1e-8):
+    """x [N, C, H, W] with ProGAN's minibatch standard-deviation map appended (src/tensor/ops/minibatch-std.ts):
+    image n in group n mod (N / G), G = min(group_size, N); each group's std over its images, averaged over the
+    features, fills the new map of the group's images."""
+    n, c, h, w = x.shape
+    g = min(group_size, n)
+    m = n // g
+    y = x.reshape(g, m, c * h * w)
+    std = ((y - y.mean(0, keepdim=True)) ** 2).mean(0).add(eps).sqrt().mean(1)  # [m]
+    return torch.cat([x, std.reshape(1, m, 1, 1).expand(g, m, h, w).reshape(n, 1, h, w)], 1)
 
-    def __init__(self, width=WIDTH):
+
+class ProjectionDiscriminator(nn.Module):
+    """atelier's dcgan D with the projection ⟨E[y], φ(x)⟩ over the 2·width·7·7 features before its last conv;
+    with `std_group` its minibatch-std map before the last conv (`--minibatch-std`); with `pack` > 1, PacGAN's
+    packing (Lin et al. 2018): each run of `pack` consecutive images is one input of `pack` channels, one logit,
+    and the projection reads the pack's classes by position (one embedding row per position and class)."""
+
+    def __init__(self, width=WIDTH, std_group=0, pack=1):
         super().__init__()
-        self.phi = nn.Sequential(nn.Conv2d(1, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+        self.std_group, self.pack = std_group, pack
+        self.phi = nn.Sequential(nn.Conv2d(pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
                                  nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
-        self.last = nn.Conv2d(2 * width, 1, 7, 1, 0, bias=False)
-        self.projection = nn.Embedding(CLASSES, 2 * width * 7 * 7)
+        features = 2 * width + (1 if std_group else 0)
+        self.last = nn.Conv2d(features, 1, 7, 1, 0, bias=False)
+        self.projection = nn.Embedding(CLASSES * pack, features * 7 * 7)
 
     def forward(self, x, y):
+        if self.pack > 1:
+            x = x.reshape(-1, self.pack, *x.shape[2:])
+            y = y.reshape(-1, self.pack) + CLASSES * torch.arange(self.pack)
         h = self.phi(x)
-        return self.last(h).flatten(1) + (self.projection(y) * h.flatten(1)).sum(1, keepdim=True)
+        if self.std_group:
+            h = minibatch_std(h, self.std_group)
+        e = self.projection(y)
+        if self.pack > 1:
+            e = e.sum(1)
+        return self.last(h).flatten(1) + (e * h.flatten(1)).sum(1, keepdim=True)
 
 
 def mode_seeking(images, z, eps=1e-5):
@@ -120,8 +145,9 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0):
     return loss_d.item(), loss_g.item(), term.item()
 
 
-def atelier_spec(how, ngf=WIDTH, ndf=WIDTH):
-    """The model spec atelier writes for `--conditional [--ngf N --ndf N]` (src/gan/spec.ts), or its first build's for concat."""
+def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0):
+    """The model spec atelier writes for `--conditional [--ngf N --ndf N --minibatch-std G]` (src/gan/spec.ts), or its
+    first build's for concat. (PacGAN's packed D has no atelier spec: it is written unpacked; G alone is in the file.)"""
     def norm(channels):
         if how == "batchnorm":
             return {"type": "conditionalBatchNorm2d", "channels": channels, "classes": CLASSES, "momentum": 0.1, "eps": 1e-5}
@@ -135,7 +161,8 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH):
                       up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"}, up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
         "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2}, conv(ndf, 2 * ndf, 4, 2, 1),
                           {"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}, {"type": "leakyRelu", "slope": 0.2},
-                          conv(2 * ndf, 1, 7, 1, 0), {"type": "flatten"}],
+                          *([{"type": "minibatchStd", "groupSize": std_group}] if std_group else []),
+                          conv(2 * ndf + (1 if std_group else 0), 1, 7, 1, 0), {"type": "flatten"}],
         "init": "dcgan", "training": {"labels": "real-1", "discriminatorInGeneratorStep": "train", "adamEps": 1e-8},
         "conditional": {"classes": CLASSES, **({"embedding": EMBEDDING} if how == "concat" else {})},
     }

@@ -4,12 +4,13 @@ BCE with real label 0.9, Adam 2e-4 β (0.5, 0.999), batch 128, GanTrainer.step's
 its labels and on G(z) for the same labels, one D update; G on a fresh z for those labels, one G update) and the
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
-class, as src/gan/mode-seeking.ts), --ngf/--ndf. On a 2-core CPU PyTorch runs this step several times faster
+class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv, as atelier's
+flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen). On a 2-core CPU PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--seed 0] [--threads N] [--save-every E] [--data DIR]
 """
 import argparse
 import json
@@ -39,6 +40,8 @@ def main():
     p.add_argument("--lr-d", type=float, default=LR)
     p.add_argument("--ngf", type=int, default=WIDTH)
     p.add_argument("--ndf", type=int, default=WIDTH)
+    p.add_argument("--minibatch-std", type=int, default=0, metavar="G")
+    p.add_argument("--pack", type=int, default=1, metavar="M")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -50,6 +53,8 @@ def main():
                                    ("--batch-size", a.batch_size, a.batch_size >= 2, "a whole number ≥ 2"),
                                    ("--lr-g", a.lr_g, 0 < a.lr_g <= 1, "a rate in (0, 1]"), ("--lr-d", a.lr_d, 0 < a.lr_d <= 1, "a rate in (0, 1]"),
                                    ("--ngf", a.ngf, a.ngf >= 1, "a positive whole number"), ("--ndf", a.ndf, a.ndf >= 1, "a positive whole number"),
+                                   ("--minibatch-std", a.minibatch_std, 0 <= a.minibatch_std <= a.batch_size, f"0 (none) … --batch-size ({a.batch_size})"),
+                                   ("--pack", a.pack, a.pack >= 1 and a.batch_size % a.pack == 0, f"a whole number ≥ 1 dividing --batch-size ({a.batch_size})"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
             print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
@@ -74,7 +79,7 @@ def main():
         print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
         sys.exit(1)
 
-    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf)
+    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
@@ -85,7 +90,8 @@ def main():
     config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": a.batch_size, "lrG": a.lr_g, "lrD": a.lr_d,
               "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce",
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
-              **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {})}
+              **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
+              **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -93,7 +99,7 @@ def main():
         tmp = path + ".partial"
         write_safetensors(tmp, atelier_tensors(G), {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
-            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf)),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std)),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
         os.replace(tmp, path)
         G.train()
