@@ -82,13 +82,15 @@ class ProjectionDiscriminator(nn.Module):
     """atelier's dcgan D with the projection ⟨E[y], φ(x)⟩ over the 2·width·7·7 features before its last conv;
     with `std_group` its minibatch-std map before the last conv (`--minibatch-std`); with `pack` > 1, PacGAN's
     packing (Lin et al. 2018): each run of `pack` consecutive images is one input of `pack` channels, one logit,
-    and the projection reads the pack's classes by position (one embedding row per position and class)."""
+    and the projection reads the pack's classes by position (one embedding row per position and class); with
+    `norm` False, no batchnorm (whose statistics over an all-fake batch hide how little G's images vary)."""
 
-    def __init__(self, width=WIDTH, std_group=0, pack=1):
+    def __init__(self, width=WIDTH, std_group=0, pack=1, norm=True):
         super().__init__()
         self.std_group, self.pack = std_group, pack
         self.phi = nn.Sequential(nn.Conv2d(pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-                                 nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2))
+                                 nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),
+                                 *([nn.BatchNorm2d(2 * width)] if norm else []), nn.LeakyReLU(0.2))
         features = 2 * width + (1 if std_group else 0)
         self.last = nn.Conv2d(features, 1, 7, 1, 0, bias=False)
         self.projection = nn.Embedding(CLASSES * pack, features * 7 * 7)
@@ -145,8 +147,8 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0):
     return loss_d.item(), loss_g.item(), term.item()
 
 
-def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0):
-    """The model spec atelier writes for `--conditional [--ngf N --ndf N --minibatch-std G]` (src/gan/spec.ts), or its
+def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True):
+    """The model spec atelier writes for `--conditional [--ngf N --ndf N --minibatch-std G --d-norm none]` (src/gan/spec.ts), or its
     first build's for concat. (PacGAN's packed D has no atelier spec: it is written unpacked; G alone is in the file.)"""
     def norm(channels):
         if how == "batchnorm":
@@ -160,7 +162,7 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0):
         "generator": [up(LATENT + (EMBEDDING if how == "concat" else 0), 2 * ngf, 7, 1, 0), norm(2 * ngf), {"type": "relu"},
                       up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"}, up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
         "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2}, conv(ndf, 2 * ndf, 4, 2, 1),
-                          {"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}, {"type": "leakyRelu", "slope": 0.2},
+                          *([{"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}] if d_norm else []), {"type": "leakyRelu", "slope": 0.2},
                           *([{"type": "minibatchStd", "groupSize": std_group}] if std_group else []),
                           conv(2 * ndf + (1 if std_group else 0), 1, 7, 1, 0), {"type": "flatten"}],
         "init": "dcgan", "training": {"labels": "real-1", "discriminatorInGeneratorStep": "train", "adamEps": 1e-8},

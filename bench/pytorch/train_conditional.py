@@ -5,12 +5,12 @@ its labels and on G(z) for the same labels, one D update; G on a fresh z for tho
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
 class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv, as atelier's
-flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen). On a 2-core CPU PyTorch runs this step several times faster
+flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen), --d-norm none (D without batchnorm). On a 2-core CPU PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--d-norm none] [--seed 0] [--threads N] [--save-every E] [--data DIR]
 """
 import argparse
 import json
@@ -42,6 +42,7 @@ def main():
     p.add_argument("--ndf", type=int, default=WIDTH)
     p.add_argument("--minibatch-std", type=int, default=0, metavar="G")
     p.add_argument("--pack", type=int, default=1, metavar="M")
+    p.add_argument("--d-norm", choices=("batchnorm", "none"), default="batchnorm", help="D's normalisation (none: no batchnorm)")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -79,7 +80,7 @@ def main():
         print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
         sys.exit(1)
 
-    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack)
+    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, a.d_norm == "batchnorm")
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
@@ -91,7 +92,8 @@ def main():
               "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce",
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
-              **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {})}
+              **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
+              **({"dNorm": a.d_norm} if a.d_norm != "batchnorm" else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -99,7 +101,7 @@ def main():
         tmp = path + ".partial"
         write_safetensors(tmp, atelier_tensors(G), {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
-            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std)),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, a.d_norm == "batchnorm")),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
         os.replace(tmp, path)
         G.train()
