@@ -123,14 +123,20 @@ def paired(y):
     return torch.cat([y[: n - n // 2], y[: n // 2]])
 
 
-def train_step(G, D, opt_g, opt_d, real, y, seek=0.0):
+def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     """GanTrainer.step on a conditional model: D on the real batch with its labels y and on G(z) for y (no graph),
     one D update; G on a fresh z for y (paired under mode seeking, whose term is added times `seek`), one G
-    update. Returns (D loss, G loss, mode-seeking term) as floats."""
+    update. `loss` "bce": the non-saturating loss with real label 0.9; "rpgan": the relativistic pairing loss
+    (Jolicoeur-Martineau 2019; Sun et al. 2020), D minimises softplus(D(fake_i) − D(real_i)) and G
+    softplus(D(real_i) − D(fake_i)) over the pairs (real image i, fake image i of the same class), so G's step runs
+    D on the real batch too. Returns (D loss, G loss, mode-seeking term) as floats."""
     batch = real.shape[0]
     with torch.no_grad():
         fake = G(torch.randn(batch, LATENT, 1, 1), y)
-    loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
+    if loss == "rpgan":
+        loss_d = F.softplus(D(fake, y) - D(real, y)).mean()
+    else:
+        loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
@@ -138,7 +144,10 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0):
     z = torch.randn(batch, LATENT, 1, 1)
     y2 = paired(y) if seek else y
     fake2 = G(z, y2)
-    loss_g = bce(D(fake2, y2), REAL_LABEL)
+    if loss == "rpgan":
+        loss_g = F.softplus(D(real, y2) - D(fake2, y2)).mean()
+    else:
+        loss_g = bce(D(fake2, y2), REAL_LABEL)
     term = mode_seeking(fake2, z) if seek else torch.zeros(())
     opt_g.zero_grad(set_to_none=True)
     (loss_g + seek * term).backward()

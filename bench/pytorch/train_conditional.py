@@ -5,12 +5,13 @@ its labels and on G(z) for the same labels, one D update; G on a fresh z for tho
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
 class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv, as atelier's
-flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen), --d-norm none (D without batchnorm). On a 2-core CPU PyTorch runs this step several times faster
+flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen), --d-norm none (D without batchnorm), --loss rpgan
+(the relativistic pairing loss). On a 2-core CPU PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--d-norm none] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR]
 """
 import argparse
 import json
@@ -42,6 +43,7 @@ def main():
     p.add_argument("--ndf", type=int, default=WIDTH)
     p.add_argument("--minibatch-std", type=int, default=0, metavar="G")
     p.add_argument("--pack", type=int, default=1, metavar="M")
+    p.add_argument("--loss", choices=("bce", "rpgan"), default="bce", help="rpgan: the relativistic pairing loss")
     p.add_argument("--d-norm", choices=("batchnorm", "none"), default="batchnorm", help="D's normalisation (none: no batchnorm)")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
     p.add_argument("--seed", type=int, default=0)
@@ -89,7 +91,7 @@ def main():
     per_epoch = len(data) // a.batch_size
     total, decay = per_epoch * a.epochs, per_epoch * a.decay_epochs
     config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": a.batch_size, "lrG": a.lr_g, "lrD": a.lr_d,
-              "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": "bce",
+              "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": a.loss,
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
@@ -116,7 +118,7 @@ def main():
                 for group in opt.param_groups:
                     group["lr"] = lr * scale
             index = order[b * a.batch_size:(b + 1) * a.batch_size]
-            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking)
+            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss)
             step += 1
         m = sums / per_epoch
         print(f"epoch {epoch}: D loss {m[0]:.3f}, G loss {m[1]:.3f}, mode seeking {m[2]:.3f}, lr scale {scale:.3f}, "
