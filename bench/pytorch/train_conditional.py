@@ -4,9 +4,10 @@ BCE with real label 0.9, Adam 2e-4 β (0.5, 0.999), batch 128, GanTrainer.step's
 its labels and on G(z) for the same labels, one D update; G on a fresh z for those labels, one G update) and the
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
-class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv, as atelier's
-flag) and --pack M (PacGAN, Lin et al. 2018: D judges M images at once; the replica's alone, a screen), --d-norm none (D without batchnorm), --loss rpgan
-(the relativistic pairing loss). On a 2-core CPU PyTorch runs this step several times faster
+class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv). Three more
+are the replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images
+at once), --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU
+PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
@@ -56,8 +57,9 @@ def main():
                                    ("--batch-size", a.batch_size, a.batch_size >= 2, "a whole number ≥ 2"),
                                    ("--lr-g", a.lr_g, 0 < a.lr_g <= 1, "a rate in (0, 1]"), ("--lr-d", a.lr_d, 0 < a.lr_d <= 1, "a rate in (0, 1]"),
                                    ("--ngf", a.ngf, a.ngf >= 1, "a positive whole number"), ("--ndf", a.ndf, a.ndf >= 1, "a positive whole number"),
-                                   ("--minibatch-std", a.minibatch_std, 0 <= a.minibatch_std <= a.batch_size, f"0 (none) … --batch-size ({a.batch_size})"),
                                    ("--pack", a.pack, a.pack >= 1 and a.batch_size % a.pack == 0, f"a whole number ≥ 1 dividing --batch-size ({a.batch_size})"),
+                                   ("--minibatch-std", a.minibatch_std, a.minibatch_std == 0 or (a.minibatch_std >= 1 and (a.batch_size // max(a.pack, 1)) % a.minibatch_std == 0),
+                                    f"0 (none) or a group size dividing the {a.batch_size // max(a.pack, 1)} inputs D sees at once"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
             print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
