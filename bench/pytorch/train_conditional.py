@@ -44,13 +44,17 @@ def main():
     p.add_argument("--ndf", type=int, default=WIDTH)
     p.add_argument("--minibatch-std", type=int, default=0, metavar="G")
     p.add_argument("--pack", type=int, default=1, metavar="M")
-    p.add_argument("--loss", choices=("bce", "rpgan"), default="bce", help="rpgan: the relativistic pairing loss")
-    p.add_argument("--d-norm", choices=("batchnorm", "none"), default="batchnorm", help="D's normalisation (none: no batchnorm)")
+    p.add_argument("--loss", default="bce", help="bce, or rpgan: the relativistic pairing loss")
+    p.add_argument("--d-norm", default="batchnorm", help="D's normalisation: batchnorm, or none")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
+    for flag, value, choices in (("--loss", a.loss, ("bce", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
+        if value not in choices:
+            print(f"error: {flag} {value}: unknown; use one of {', '.join(choices)}", file=sys.stderr)
+            sys.exit(1)
     for flag, value, ok, wants in (("--epochs", a.epochs, a.epochs >= 1, "a positive whole number"),
                                    ("--decay-epochs", a.decay_epochs, 0 <= a.decay_epochs <= a.epochs, f"0 … --epochs ({a.epochs})"),
                                    ("--mode-seeking", a.mode_seeking, 0 <= a.mode_seeking <= 100, "0 … 100 (MSGAN's λ is 1)"),
