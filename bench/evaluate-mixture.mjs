@@ -13,6 +13,7 @@ import { createNodeEngine } from '../dist/src/node/gpu.js';
 import { loadGenerator } from '../dist/src/node/load-generator.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../dist/src/node/classifier-file.js';
 import { concat, narrow } from '../dist/src/tensor/ops/misc.js';
+import { checkOutputs } from '../dist/src/node/outputs.js';
 import { writeFileSync } from 'node:fs';
 const [out, ...files] = process.argv.slice(2);
 if (!out || files.length < 2) {
@@ -20,10 +21,13 @@ if (!out || files.length < 2) {
   process.exit(1);
 }
 const n = 10000, seed = 0;
-const gpu = await createNodeEngine();
-let Gs;
+let gpu, Gs;
 try {
-  Gs = files.map((f) => loadGenerator(gpu, f, readSafetensors(f), {}));
+  // The output is checked before a measurement of minutes, not after it (as `npm run evaluate` does).
+  checkOutputs({ files: [{ flag: 'OUT', path: out }], inputs: files.map((path) => ({ flag: 'generator', path })) });
+  const checkpoints = files.map((f) => readSafetensors(f));
+  gpu = await createNodeEngine();
+  Gs = files.map((f, i) => loadGenerator(gpu, f, checkpoints[i], {}));
 } catch (e) {
   console.error(`error: ${e.message}`);
   process.exit(1);

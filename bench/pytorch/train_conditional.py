@@ -88,7 +88,8 @@ def main():
         print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
         sys.exit(1)
 
-    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, a.d_norm == "batchnorm")
+    d_batchnorm = a.d_norm == "batchnorm"
+    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, d_batchnorm)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
@@ -101,7 +102,7 @@ def main():
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
-              **({"dNorm": a.d_norm} if a.d_norm != "batchnorm" else {})}
+              **({} if d_batchnorm else {"dNorm": a.d_norm})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -109,7 +110,7 @@ def main():
         tmp = path + ".partial"
         write_safetensors(tmp, atelier_tensors(G), {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
-            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, a.d_norm == "batchnorm")),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm)),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
         os.replace(tmp, path)
         G.train()
