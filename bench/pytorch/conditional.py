@@ -44,7 +44,7 @@ class ConditionalBatchNorm2d(nn.Module):
 class Generator(nn.Module):
     """atelier's dcgan G (src/gan/models.ts), class-conditional by `how`: "batchnorm" or "concat"."""
 
-    def __init__(self, how, beta_std=1.0, width=WIDTH):
+    def __init__(self, how, beta_std=1.0, width=WIDTH, extra_layers=0):
         super().__init__()
         self.how = how
         extra = EMBEDDING if how == "concat" else 0
@@ -56,6 +56,10 @@ class Generator(nn.Module):
             self.norm0, self.norm1 = ConditionalBatchNorm2d(2 * width, beta_std), ConditionalBatchNorm2d(width, beta_std)
         else:
             self.norm0, self.norm1 = nn.BatchNorm2d(2 * width), nn.BatchNorm2d(width)
+        # `--extra-layers-g`: the WGAN reference code's n_extra_layers, 3×3 convs at the last inner resolution
+        self.extra = nn.ModuleList(nn.Conv2d(width, width, 3, 1, 1, bias=False) for _ in range(extra_layers))
+        self.extra_norms = nn.ModuleList((ConditionalBatchNorm2d(width, beta_std) if how == "batchnorm" else nn.BatchNorm2d(width))
+                                         for _ in range(extra_layers))
 
     def forward(self, z, y):
         if self.embedding is not None:
@@ -63,6 +67,8 @@ class Generator(nn.Module):
         norm = (lambda layer, h: layer(h, y)) if self.how == "batchnorm" else (lambda layer, h: layer(h))
         h = F.relu(norm(self.norm0, self.up0(z)))
         h = F.relu(norm(self.norm1, self.up1(h)))
+        for conv, layer in zip(self.extra, self.extra_norms):
+            h = F.relu(norm(layer, conv(h)))
         return torch.tanh(self.up2(h))
 
 
@@ -85,10 +91,12 @@ class ProjectionDiscriminator(nn.Module):
     and the projection reads the pack's classes by position (one embedding row per position and class); with
     `norm` False, no batchnorm (whose statistics over an all-fake batch hide how little G's images vary)."""
 
-    def __init__(self, width=WIDTH, std_group=0, pack=1, norm=True):
+    def __init__(self, width=WIDTH, std_group=0, pack=1, norm=True, extra_layers=0):
         super().__init__()
         self.std_group, self.pack = std_group, pack
-        self.phi = nn.Sequential(nn.Conv2d(pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+        extra = [m for _ in range(extra_layers) for m in (nn.Conv2d(width, width, 3, 1, 1, bias=False),
+                                                          *([nn.BatchNorm2d(width)] if norm else []), nn.LeakyReLU(0.2))]
+        self.phi = nn.Sequential(nn.Conv2d(pack, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2), *extra,
                                  nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),
                                  *([nn.BatchNorm2d(2 * width)] if norm else []), nn.LeakyReLU(0.2))
         features = 2 * width + (1 if std_group else 0)
@@ -156,7 +164,7 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     return loss_d.item(), loss_g.item(), term.item()
 
 
-def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True):
+def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True, extra_g=0, extra_d=0):
     """The model spec atelier writes for `--conditional [--ngf N --ndf N --minibatch-std G --d-norm none]` (src/gan/spec.ts), or its
     first build's for concat. (PacGAN's packed D has no atelier spec: it is written unpacked; G alone is in the file.)"""
     def norm(channels):
@@ -169,8 +177,13 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True):
         "format": "atelier-gan-spec/1", "preset": "dcgan", "latentDim": LATENT,
         "image": {"channels": 1, "height": 28, "width": 28, "range": "[-1,1]"},
         "generator": [up(LATENT + (EMBEDDING if how == "concat" else 0), 2 * ngf, 7, 1, 0), norm(2 * ngf), {"type": "relu"},
-                      up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"}, up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
-        "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2}, conv(ndf, 2 * ndf, 4, 2, 1),
+                      up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"},
+                      *[layer for _ in range(extra_g) for layer in (conv(ngf, ngf, 3, 1, 1), norm(ngf), {"type": "relu"})],
+                      up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
+        "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2},
+                          *[layer for _ in range(extra_d) for layer in (conv(ndf, ndf, 3, 1, 1),
+                            *([{"type": "batchNorm2d", "channels": ndf, "momentum": 0.1, "eps": 1e-5}] if d_norm else []), {"type": "leakyRelu", "slope": 0.2})],
+                          conv(ndf, 2 * ndf, 4, 2, 1),
                           *([{"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}] if d_norm else []), {"type": "leakyRelu", "slope": 0.2},
                           *([{"type": "minibatchStd", "groupSize": std_group}] if std_group else []),
                           conv(2 * ndf + (1 if std_group else 0), 1, 7, 1, 0), {"type": "flatten"}],
@@ -181,8 +194,11 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True):
 
 def atelier_tensors(G):
     """G's tensors under atelier's names (generator.<layer index>.*, generator.embedding.weight)."""
-    t = {"generator.0.weight": G.up0.weight, "generator.3.weight": G.up1.weight, "generator.6.weight": G.up2.weight}
-    for index, norm in ((1, G.norm0), (4, G.norm1)):
+    extra = len(G.extra)
+    t = {"generator.0.weight": G.up0.weight, "generator.3.weight": G.up1.weight, f"generator.{6 + 3 * extra}.weight": G.up2.weight}
+    for i, conv in enumerate(G.extra):
+        t[f"generator.{6 + 3 * i}.weight"] = conv.weight
+    for index, norm in ((1, G.norm0), (4, G.norm1), *((7 + 3 * i, n) for i, n in enumerate(G.extra_norms))):
         stats = norm.norm if G.how == "batchnorm" else norm
         t[f"generator.{index}.weight"], t[f"generator.{index}.bias"] = norm.weight, norm.bias
         t[f"generator.{index}.running_mean"], t[f"generator.{index}.running_var"] = stats.running_mean, stats.running_var

@@ -6,13 +6,15 @@ ingredients under test as atelier's flags name them: --decay-epochs (the rates f
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
 class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv). Three more
 are the replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images
-at once), --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU
+at once), --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss), --extra-layers-g N and
+--extra-layers-d N (the WGAN reference code's n_extra_layers: 3×3 conv + batchnorm + ReLU/LeakyReLU blocks at 14×14,
+G's before its last transposed conv, D's after its first conv). On a 2-core CPU
 PyTorch runs this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR]
 """
 import argparse
 import json
@@ -44,6 +46,8 @@ def main():
     p.add_argument("--ndf", type=int, default=WIDTH)
     p.add_argument("--minibatch-std", type=int, default=0, metavar="G")
     p.add_argument("--pack", type=int, default=1, metavar="M")
+    p.add_argument("--extra-layers-g", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + ReLU layers at G's 14x14 (WGAN code's n_extra_layers)")
+    p.add_argument("--extra-layers-d", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + LeakyReLU layers at D's 14x14")
     p.add_argument("--loss", default="bce", help="bce, or rpgan: the relativistic pairing loss")
     p.add_argument("--d-norm", default="batchnorm", help="D's normalisation: batchnorm, or none")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
@@ -64,6 +68,8 @@ def main():
                                    ("--pack", a.pack, a.pack >= 1 and a.batch_size % a.pack == 0, f"a whole number ≥ 1 dividing --batch-size ({a.batch_size})"),
                                    ("--minibatch-std", a.minibatch_std, a.minibatch_std == 0 or (a.minibatch_std >= 1 and (a.batch_size // max(a.pack, 1)) % a.minibatch_std == 0),
                                     f"0 (none) or a group size dividing the {a.batch_size // max(a.pack, 1)} inputs D sees at once"),
+                                   ("--extra-layers-g", a.extra_layers_g, 0 <= a.extra_layers_g <= 8, "0 … 8"),
+                                   ("--extra-layers-d", a.extra_layers_d, 0 <= a.extra_layers_d <= 8, "0 … 8"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
             print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
@@ -89,7 +95,7 @@ def main():
         sys.exit(1)
 
     d_batchnorm = a.d_norm == "batchnorm"
-    G, D = Generator("batchnorm", 1.0, a.ngf), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, d_batchnorm)
+    G, D = Generator("batchnorm", 1.0, a.ngf, a.extra_layers_g), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, d_batchnorm, a.extra_layers_d)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
@@ -102,7 +108,8 @@ def main():
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
-              **({} if d_batchnorm else {"dNorm": a.d_norm})}
+              **({} if d_batchnorm else {"dNorm": a.d_norm}),
+              **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -110,7 +117,7 @@ def main():
         tmp = path + ".partial"
         write_safetensors(tmp, atelier_tensors(G), {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
-            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm)),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm, a.extra_layers_g, a.extra_layers_d)),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
         os.replace(tmp, path)
         G.train()
