@@ -14,7 +14,7 @@ import { parseTrainOptions, refuseUngroupedBatch } from '../src/node/train-optio
 import { validateStoredConfig } from '../src/node/stored-config.js';
 import { RECIPES, SEARCH_RECIPE_NAMES } from '../src/node/recipes.js';
 import { DEFAULT_GENERATOR } from '../src/node/package-files.js';
-import { GanTrainer, DEFAULT_GAN_CONFIG } from '../src/gan/trainer.js';
+import { GanTrainer, DEFAULT_GAN_CONFIG, specOfConfig } from '../src/gan/trainer.js';
 import { randn } from '../src/tensor/ops/create.js';
 import { rngState } from '../src/tensor/state.js';
 import { loadGenerator } from '../src/node/load-generator.js';
@@ -85,6 +85,62 @@ describe('--augment and --minibatch-std in training', () => {
       return tensorsOf(out)['generator.0.weight'];
     }));
     for (let i = 1; i < runs.length; i++) expect(bytes(runs[i]).equals(bytes(runs[0])), `run ${i}`).toBe(false);
+  });
+});
+
+describe('--extra-layers-g and --extra-layers-d (the WGAN code\'s n_extra_layers)', () => {
+  it('add 3×3 conv blocks at 14×14 to G and D (conditional batchnorm in a conditional G); stored, fixed on resume, resumed bitwise', async () => {
+    const flags = ['--extra-layers-g', '1', '--extra-layers-d', '2', '--conditional'];
+    const whole = tmp();
+    await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
+    const parts = tmp();
+    await train([...base(parts), ...flags, '--epochs', '2', '--max-steps', '3'], { engine, ...quiet });
+    expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
+    const a = tensorsOf(whole);
+    const b = tensorsOf(parts);
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+    // G: convT, cbn, relu, convT, cbn, relu, [conv 3×3, cbn, relu], convT to the image, tanh
+    expect(a['generator.6.weight'].shape).toEqual([8, 8, 3, 3]);
+    expect(a['generator.7.weight'].shape).toEqual([10, 8]);
+    expect(a['generator.9.weight'].shape).toEqual([8, 1, 4, 4]);
+    // D: conv, leaky, [conv 3×3, bn, leaky] × 2, conv, bn, leaky, conv, flatten
+    for (const i of [2, 5]) expect([a[`discriminator.${i}.weight`].shape, a[`discriminator.${i + 1}.running_var`].shape]).toEqual([[8, 8, 3, 3], [8]]);
+    expect(a['discriminator.8.weight'].shape).toEqual([16, 8, 4, 4]);
+    const { metadata } = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
+    expect(JSON.parse(metadata.config)).toMatchObject({ extraLayersG: 1, extraLayersD: 2 });
+    const loaded = loadGenerator(engine, join(parts, 'checkpoints/latest.safetensors'));
+    expect(loaded.spec.generator.filter((l) => l.type === 'conv2d')).toEqual([{ type: 'conv2d', in: 8, out: 8, kernel: 3, stride: 1, padding: 1, bias: false }]);
+    loaded.G.dispose();
+    await expect(train(['--resume', parts, '--extra-layers-g', '2', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--extra-layers-g 2 contradicts the checkpoint's 1/);
+    await expect(train(['--resume', parts, '--extra-layers-d', '0', '--epochs', '3'], { engine, ...quiet })).rejects.toThrow(/--extra-layers-d 0 contradicts the checkpoint's 2/);
+  });
+
+  it('off (0) stores nothing and builds the reference layers; with --spectral-norm D\'s blocks have no batchnorm', () => {
+    const plain = parseTrainOptions([]);
+    expect([plain.extraLayersG, plain.extraLayersD]).toEqual([0, 0]);
+    expect(specOfConfig({ ...DEFAULT_GAN_CONFIG, extraLayersG: 0, extraLayersD: 0 })).toEqual(specOfConfig(DEFAULT_GAN_CONFIG));
+    const sn = specOfConfig({ ...DEFAULT_GAN_CONFIG, spectralNorm: true, extraLayersD: 1 });
+    expect(sn.discriminator.map((l) => l.type)).toEqual(['conv2d', 'leakyRelu', 'conv2d', 'leakyRelu', 'conv2d', 'leakyRelu', 'conv2d', 'flatten']);
+    expect(sn.discriminator[2]).toMatchObject({ kernel: 3, stride: 1, padding: 1, spectralNorm: true });
+  });
+
+  it.each([
+    ['too many', ['--extra-layers-g', '9'], /^--extra-layers-g 9: must be at most 8/],
+    ['negative', ['--extra-layers-d=-1'], /^--extra-layers-d -1: must be at least 0/],
+    ['fractional', ['--extra-layers-g', '1.5'], /^--extra-layers-g 1.5: must be a whole number/],
+    ['not a number', ['--extra-layers-d', 'two'], /^--extra-layers-d two: /],
+    ['on another preset', ['--model', 'ganerator-2', '--extra-layers-g', '1'], /^--extra-layers-g applies to --model dcgan alone; ganerator-2's layers are fixed by its source \(drop --extra-layers-g\)/],
+    ['D\'s on another preset', ['--model', 'keras-upsample', '--extra-layers-d', '2'], /^--extra-layers-d applies to --model dcgan alone/],
+  ])('refuses %s with one line naming the flag', (_what, argv, message) => {
+    expect(() => parseTrainOptions(argv)).toThrow(message);
+  });
+
+  it('a stored config is checked by the same rules', () => {
+    const { given: _g, out: _o, resume: _r, overwrite: _w, recipe: _c, ...stored } = parseTrainOptions(['--extra-layers-g', '1']);
+    expect(validateStoredConfig(JSON.parse(JSON.stringify(stored)), 'c.safetensors')).toMatchObject({ extraLayersG: 1, extraLayersD: 0 });
+    expect(() => validateStoredConfig({ ...stored, extraLayersG: 12 }, 'c.safetensors')).toThrow(/field "extraLayersG" is 12: must be at most 8 \(the rule of --extra-layers-g\)/);
+    expect(() => validateStoredConfig({ ...stored, extraLayersD: '1' }, 'c.safetensors')).toThrow(/field "extraLayersD" is "1": is not a number/);
   });
 });
 

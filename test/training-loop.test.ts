@@ -207,6 +207,16 @@ describe('step size check', () => {
     if (result) expect(result.largestBatch).toBe(largest);
   });
 
+  it("counts the extra layers' 3×3 unfolded inputs (ngf·9 × batch·196), which outgrow every other buffer", () => {
+    expect(largestStepBuffer({ ...sizes(128), extraLayersG: 1 }).what).toMatch(/G's extra layer unfolded input/);
+    expect(largestStepBuffer({ ...sizes(128, 32, 64), extraLayersD: 2 }).what).toMatch(/D's extra layer unfolded input/);
+    expect(largestStepBuffer({ ...sizes(128), extraLayersG: 1 }).bytes).toBe(64 * 9 * 128 * 196 * 4);
+    // 2^27 / (576 · 196 · 4) = 297.2
+    expect(largestBatchThatFits({ ngf: 64, ndf: 64, latentDim: 100, extraLayersG: 1 }, bufferLimit(limits))).toBe(297);
+    expect(largestBatchThatFits({ ngf: 64, ndf: 64, latentDim: 100, extraLayersD: 1 }, bufferLimit(limits))).toBe(297);
+    expect(largestBatchThatFits({ ngf: 64, ndf: 64, latentDim: 100, extraLayersG: 0 }, bufferLimit(limits))).toBe(668);
+  });
+
   it('takes the smaller of the binding and buffer limits', () => {
     expect(bufferLimit({ maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 28 })).toBe(2 ** 28);
     expect(stepTooLarge(sizes(700), bufferLimit({ maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 }))).toBeNull();

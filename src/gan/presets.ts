@@ -35,6 +35,10 @@ export interface DcganSizes {
   spectralNorm: boolean;
   /** Group size of a minibatch standard-deviation layer before D's last conv (ProGAN/StyleGAN); 0 or absent: none. */
   minibatchStd?: number;
+  /** 3×3 conv + batchnorm + ReLU blocks at G's 14×14, before its last transposed conv (`--extra-layers-g`); 0 or absent: none. */
+  extraLayersG?: number;
+  /** 3×3 conv + batchnorm + LeakyReLU blocks at D's 14×14, after its first conv (`--extra-layers-d`); 0 or absent: none. */
+  extraLayersD?: number;
 }
 
 export interface Preset {
@@ -60,11 +64,18 @@ const IMAGE = { channels: 1, height: 28, width: 28 };
 const PYTORCH_TRAINING = { labels: 'real-1', discriminatorInGeneratorStep: 'train', adamEps: 1e-8 } as const;
 const KERAS_EPS = 1e-7;
 
-/** The reference DCGAN (models.ts's layer list): PyTorch's DCGAN example for 28×28, width ngf/ndf next to the image. */
-export function dcganSpec({ latentDim, ngf, ndf, spectralNorm, minibatchStd = 0 }: DcganSizes): GanSpec {
+/**
+ * The reference DCGAN (models.ts's layer list): PyTorch's DCGAN example for 28×28, width ngf/ndf next to the
+ * image. `extraLayersG`/`extraLayersD` add the WGAN reference code's "extra layers" (Arjovsky et al. 2017,
+ * n_extra_layers): 3×3 stride-1 convs that keep the size, each with batchnorm and the net's activation, at the
+ * resolution next to the image's (14×14, ngf/ndf channels).
+ */
+export function dcganSpec({ latentDim, ngf, ndf, spectralNorm, minibatchStd = 0, extraLayersG = 0, extraLayersD = 0 }: DcganSizes): GanSpec {
+  const repeat = (n: number, block: LayerSpec[]): LayerSpec[] => Array.from({ length: n }, () => block).flat();
   const generator: LayerSpec[] = [
     convT(latentDim, 2 * ngf, 7, 1, 0, false), bn2d(2 * ngf), relu,
     convT(2 * ngf, ngf, 4, 2, 1, false), bn2d(ngf), relu,
+    ...repeat(extraLayersG, [conv(ngf, ngf, 3, 1, 1, false), bn2d(ngf), relu]),
     convT(ngf, 1, 4, 2, 1, false), { type: 'tanh' },
   ];
   // Miyato et al.'s setting: every conv spectrally normalised and no batchnorm (σ would be undone by it).
@@ -72,8 +83,10 @@ export function dcganSpec({ latentDim, ngf, ndf, spectralNorm, minibatchStd = 0 
   const std: LayerSpec[] = minibatchStd ? [{ type: 'minibatchStd', groupSize: minibatchStd }] : [];
   const last = 2 * ndf + std.length;
   const discriminator: LayerSpec[] = spectralNorm
-    ? [conv(1, ndf, 4, 2, 1, false, true), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false, true), leaky(), ...std, conv(last, 1, 7, 1, 0, false, true), flatten]
-    : [conv(1, ndf, 4, 2, 1, false), leaky(), conv(ndf, 2 * ndf, 4, 2, 1, false), bn2d(2 * ndf), leaky(), ...std, conv(last, 1, 7, 1, 0, false), flatten];
+    ? [conv(1, ndf, 4, 2, 1, false, true), leaky(), ...repeat(extraLayersD, [conv(ndf, ndf, 3, 1, 1, false, true), leaky()]),
+      conv(ndf, 2 * ndf, 4, 2, 1, false, true), leaky(), ...std, conv(last, 1, 7, 1, 0, false, true), flatten]
+    : [conv(1, ndf, 4, 2, 1, false), leaky(), ...repeat(extraLayersD, [conv(ndf, ndf, 3, 1, 1, false), bn2d(ndf), leaky()]),
+      conv(ndf, 2 * ndf, 4, 2, 1, false), bn2d(2 * ndf), leaky(), ...std, conv(last, 1, 7, 1, 0, false), flatten];
   return { format: SPEC_FORMAT, preset: 'dcgan', latentDim, image: { ...IMAGE, range: '[-1,1]' }, generator, discriminator, init: 'dcgan', training: { ...PYTORCH_TRAINING } };
 }
 

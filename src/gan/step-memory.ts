@@ -16,15 +16,21 @@ export interface StepBuffer {
   bytes: number;
 }
 
-export type StepSizes = Pick<GanConfig, 'latentDim' | 'ngf' | 'ndf'> & { batchSize: number };
+export type StepSizes = Pick<GanConfig, 'latentDim' | 'ngf' | 'ndf' | 'extraLayersG' | 'extraLayersD'> & { batchSize: number };
 
 const F32 = 4;
 const buffer = (what: string, shape: number[]): StepBuffer => ({ what, shape, bytes: shape.reduce((a, b) => a * b, 1) * F32 });
 
 /** The step's big buffers (activations, unfolded inputs, weights) for 28×28 images; not a full inventory. */
-export function stepBuffers({ batchSize: b, latentDim: l, ngf: g, ndf: d }: StepSizes): StepBuffer[] {
+export function stepBuffers({ batchSize: b, latentDim: l, ngf: g, ndf: d, extraLayersG = 0, extraLayersD = 0 }: StepSizes): StepBuffer[] {
   const gb = Math.max(b, SAMPLE_GRID_BATCH);
+  // An extra layer's 3×3 conv unfolds its 14×14 input: ngf·9 × batch·196 (ndf·9 in D).
+  const extra = [
+    ...(extraLayersG ? [buffer("G's extra layer unfolded input (ngf·3·3 × batch·14·14)", [g * 9, gb * 196])] : []),
+    ...(extraLayersD ? [buffer("D's extra layer unfolded input (ndf·3·3 × batch·14·14)", [d * 9, b * 196])] : []),
+  ];
   return [
+    ...extra,
     buffer("G layer 0's weight [latent, 2·ngf, 7, 7]", [l, 2 * g, 7, 7]),
     buffer("G layer 0's output", [gb, 2 * g, 7, 7]),
     buffer("G layer 3's unfolded input (ngf·4·4 × batch·7·7)", [g * 16, gb * 49]),

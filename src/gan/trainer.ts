@@ -52,6 +52,9 @@ export interface GanConfig {
   minibatchStd?: number;
   /** λ of the mode-seeking term in G's loss (Mao et al. 2019; mode-seeking.ts); 0 or absent: none. */
   modeSeeking?: number;
+  /** 3×3 conv blocks at G's and D's 14×14 (dcgan alone, presets.ts dcganSpec); 0 or absent: none. */
+  extraLayersG?: number;
+  extraLayersD?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -75,7 +78,10 @@ export function specOfConfig(config: GanConfig): GanSpec {
   const name = config.model ?? DEFAULT_PRESET;
   const preset = findPreset(name);
   if (!preset) throw new Error(`unknown model preset ${JSON.stringify(name)}`);
-  const spec = preset.spec({ latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false, minibatchStd: config.minibatchStd ?? 0 });
+  const spec = preset.spec({
+    latentDim: config.latentDim, ngf: config.ngf ?? DEFAULT_WIDTH, ndf: config.ndf ?? DEFAULT_WIDTH, spectralNorm: config.spectralNorm ?? false,
+    minibatchStd: config.minibatchStd ?? 0, extraLayersG: config.extraLayersG ?? 0, extraLayersD: config.extraLayersD ?? 0,
+  });
   return config.conditional ? conditionalSpec(spec, { ...CONDITIONAL }) : spec;
 }
 

@@ -53,10 +53,13 @@ interface SaveContext {
  * the two only makes the resumed run write the same epoch file again.
  */
 export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<string> {
-  // `conditional`, `augment`, `minibatchStd` and `modeSeeking` are stored only when set, so a run without them stores the config
-  // byte for byte as before they existed.
-  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, recipe: _recipe, conditional, augment, minibatchStd, modeSeeking, ...rest } = c.options;
-  const config = { ...rest, ...(conditional ? { conditional } : {}), ...(augment.length ? { augment } : {}), ...(minibatchStd ? { minibatchStd } : {}), ...(modeSeeking ? { modeSeeking } : {}) };
+  // `conditional`, `augment`, `minibatchStd`, `modeSeeking` and the extra layers are stored only when set, so a run
+  // without them stores the config byte for byte as before they existed.
+  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, recipe: _recipe, conditional, augment, minibatchStd, modeSeeking, extraLayersG, extraLayersD, ...rest } = c.options;
+  const config = {
+    ...rest, ...(conditional ? { conditional } : {}), ...(augment.length ? { augment } : {}), ...(minibatchStd ? { minibatchStd } : {}), ...(modeSeeking ? { modeSeeking } : {}),
+    ...(extraLayersG ? { extraLayersG } : {}), ...(extraLayersD ? { extraLayersD } : {}),
+  };
   const bytes = await encodeTrainingCheckpoint({ ...c, config });
   const latest = join(outDir, 'checkpoints', 'latest.safetensors');
   const named = c.perEpoch ? epochCheckpointPath(outDir, c.epochsDone) : undefined;
@@ -182,8 +185,8 @@ function checkConditional(stored: GanSpec | undefined, options: StoredOptions, p
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'conditional', 'augment', 'minibatchStd', 'modeSeeking'];
-const FLAG: Record<string, string> = { model: 'model', conditional: 'conditional', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm', augment: 'augment', minibatchStd: 'minibatch-std', modeSeeking: 'mode-seeking' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'conditional', 'augment', 'minibatchStd', 'modeSeeking', 'extraLayersG', 'extraLayersD'];
+const FLAG: Record<string, string> = { model: 'model', conditional: 'conditional', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm', augment: 'augment', minibatchStd: 'minibatch-std', modeSeeking: 'mode-seeking', extraLayersG: 'extra-layers-g', extraLayersD: 'extra-layers-d' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
@@ -192,6 +195,7 @@ export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrain
     ...storedOptions, ngf: storedOptions.ngf ?? DEFAULT_WIDTH, ndf: storedOptions.ndf ?? DEFAULT_WIDTH, spectralNorm: storedOptions.spectralNorm ?? false,
     model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0, conditional: storedOptions.conditional ?? false,
     augment: storedOptions.augment ?? [], minibatchStd: storedOptions.minibatchStd ?? 0, modeSeeking: storedOptions.modeSeeking ?? 0,
+    extraLayersG: storedOptions.extraLayersG ?? 0, extraLayersD: storedOptions.extraLayersD ?? 0,
   };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];

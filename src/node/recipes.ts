@@ -33,6 +33,7 @@ export const RECIPES: readonly Recipe[] = [
   { name: 'minibatch-std', description: 'candidate ingredient: the reference with a minibatch-std map in D, groups of 4 (Karras et al. 2018)', flags: { 'minibatch-std': '4' } },
   { name: 'mode-seeking', description: "candidate ingredient: the reference with MSGAN's mode-seeking term in G's loss, λ 1 (Mao et al. 2019)", flags: { 'mode-seeking': '1' } },
   { name: 'wide', description: 'candidate ingredient: the reference at twice the width (--ngf 128 --ndf 128)', flags: { ngf: '128', ndf: '128' } },
+  { name: 'extra-layers', description: "candidate ingredient: the reference with one 3×3 conv block at G's 14×14 (the WGAN code's n_extra_layers)", flags: { 'extra-layers-g': '1' } },
   { name: 'decay', description: 'candidate ingredient: the reference for 40 epochs, the rates falling linearly to 0 over the last 20', flags: { epochs: '40', 'decay-epochs': '20' } },
 ];
 

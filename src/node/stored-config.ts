@@ -42,6 +42,8 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   augment: { flag: 'augment', kind: 'strings', required: false },
   minibatchStd: { flag: 'minibatch-std', kind: 'number', required: false },
   modeSeeking: { flag: 'mode-seeking', kind: 'number', required: false },
+  extraLayersG: { flag: 'extra-layers-g', kind: 'number', required: false },
+  extraLayersD: { flag: 'extra-layers-d', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -36,6 +36,8 @@ export interface TrainOptions extends GanConfig {
   recipe?: string;
   augment: AugmentPolicy[];
   minibatchStd: number;
+  extraLayersG: number;
+  extraLayersD: number;
   /** λ of the mode-seeking term in G's loss (Mao et al. 2019); 0: none. */
   modeSeeking: number;
 }
@@ -64,6 +66,10 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
                       the size); applied in that order (default none)
   --minibatch-std G   a minibatch standard-deviation map (Karras et al. 2018) before D's last conv, over groups of G
                       images as StyleGAN (G ≥ --batch-size: the whole batch, as ProGAN); dcgan alone (default 0: none)
+  --extra-layers-g N  N blocks of 3×3 conv + batchnorm + ReLU at G's 14×14, before its last layer; dcgan alone
+                      (the WGAN reference code's n_extra_layers) (default 0)
+  --extra-layers-d N  N blocks of 3×3 conv + batchnorm + LeakyReLU at D's 14×14, after its first conv; dcgan
+                      alone (default 0)
   --mode-seeking L    add L / (d_I / d_z + 1e-5) to G's loss, over pairs of G's images (one class per pair when
                       --conditional): mode seeking (Mao et al. 2019, MSGAN; their λ is 1) (default 0: none)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
@@ -89,7 +95,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'mode-seeking': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'extra-layers-g': { type: 'string' }, 'extra-layers-d': { type: 'string' }, 'mode-seeking': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const recipeName = str(v, 'recipe');
@@ -105,7 +111,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   if (!preset) throw new UsageError(`--model ${model}: unknown model; use one of ${PRESET_NAMES.join(', ')} (--model list shows them)`);
   if (model !== 'dcgan') {
     // The reference's own values pass (checkpoints store every field).
-    const reference: Record<string, unknown> = { ngf: String(DEFAULT_GAN_CONFIG.ngf), ndf: String(DEFAULT_GAN_CONFIG.ndf), 'spectral-norm': false, 'minibatch-std': '0' };
+    const reference: Record<string, unknown> = { ngf: String(DEFAULT_GAN_CONFIG.ngf), ndf: String(DEFAULT_GAN_CONFIG.ndf), 'spectral-norm': false, 'minibatch-std': '0', 'extra-layers-g': '0', 'extra-layers-d': '0' };
     const only = Object.keys(reference).find((f) => v[f] !== undefined && v[f] !== reference[f]);
     const from = recipeName && findRecipe(recipeName)?.flags[only ?? ''] !== undefined ? `, set by --recipe ${recipeName}` : '';
     if (only) throw new UsageError(`--${only} applies to --model dcgan alone; ${model}'s layers are fixed by its source (drop --${only}${from})`);
@@ -157,6 +163,8 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     recipe: recipeName,
     augment: parseAugment(list(v, 'augment')),
     minibatchStd,
+    extraLayersG: num(v, 'extra-layers-g', 0, { int: true, min: 0, max: 8 }),
+    extraLayersD: num(v, 'extra-layers-d', 0, { int: true, min: 0, max: 8 }),
     modeSeeking,
   };
   if (options.conditional) {
