@@ -36,20 +36,29 @@ const base = (out: string) => ['--data', dataDir, '--out', out, '--batch-size', 
 const tensorsOf = (out: string) => readSafetensors(join(out, 'checkpoints/latest.safetensors')).tensors;
 const bytes = (t: { data: { buffer: ArrayBufferLike } }) => Buffer.from(t.data.buffer as ArrayBuffer);
 
+/**
+ * Trains 2 epochs with `flags` in one go, and with `partsFlags` stopped after 3 steps then resumed; expects both
+ * runs' final tensors bitwise equal. Returns the first run's tensors and the second run's folder.
+ */
+async function resumedBitwise(flags: string[], partsFlags: string[]) {
+  const whole = tmp();
+  await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
+  const parts = tmp();
+  expect(await train([...base(parts), ...partsFlags, '--epochs', '2', '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: true });
+  expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
+  const a = tensorsOf(whole);
+  const b = tensorsOf(parts);
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+  return { a, parts };
+}
+
 describe('--augment and --minibatch-std in training', () => {
   const flags = ['--augment', 'translation,cutout', '--minibatch-std', '4'];
 
   it('an interrupted and resumed run (its flags from --recipe) ends bitwise equal to an uninterrupted one; both settings are stored and fixed on resume', async () => {
-    const whole = tmp();
-    await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
-    const parts = tmp();
     // The same settings through --recipe augment: the same run.
-    expect(await train([...base(parts), '--recipe', 'augment', '--minibatch-std', '4', '--epochs', '2', '--max-steps', '3'], { engine, ...quiet })).toMatchObject({ steps: 3, stopped: true });
-    expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
-    const a = tensorsOf(whole);
-    const b = tensorsOf(parts);
-    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
-    for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+    const { a, parts } = await resumedBitwise(flags, ['--recipe', 'augment', '--minibatch-std', '4']);
     // D: conv, leaky, conv, bn, leaky, minibatchStd (no state), conv over 2·8 + 1 channels
     expect(a['discriminator.6.weight'].shape).toEqual([1, 17, 7, 7]);
     const { metadata } = readSafetensors(join(parts, 'checkpoints/latest.safetensors'));
@@ -91,15 +100,7 @@ describe('--augment and --minibatch-std in training', () => {
 describe('--extra-layers-g and --extra-layers-d (the WGAN code\'s n_extra_layers)', () => {
   it('add 3×3 conv blocks at 14×14 to G and D (conditional batchnorm in a conditional G); stored, fixed on resume, resumed bitwise', async () => {
     const flags = ['--extra-layers-g', '1', '--extra-layers-d', '2', '--conditional'];
-    const whole = tmp();
-    await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
-    const parts = tmp();
-    await train([...base(parts), ...flags, '--epochs', '2', '--max-steps', '3'], { engine, ...quiet });
-    expect(await train(['--resume', parts], { engine, ...quiet })).toMatchObject({ steps: 10, stopped: false });
-    const a = tensorsOf(whole);
-    const b = tensorsOf(parts);
-    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
-    for (const name of Object.keys(a)) expect(bytes(b[name]).equals(bytes(a[name])), name).toBe(true);
+    const { a, parts } = await resumedBitwise(flags, flags);
     // G: convT, cbn, relu, convT, cbn, relu, [conv 3×3, cbn, relu], convT to the image, tanh
     expect(a['generator.6.weight'].shape).toEqual([8, 8, 3, 3]);
     expect(a['generator.7.weight'].shape).toEqual([10, 8]);

@@ -4,12 +4,12 @@ BCE with real label 0.9, Adam 2e-4 β (0.5, 0.999), batch 128, GanTrainer.step's
 its labels and on G(z) for the same labels, one D update; G on a fresh z for those labels, one G update) and the
 ingredients under test as atelier's flags name them: --decay-epochs (the rates fall linearly to 0 over the last
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
-class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv). Three more
-are the replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images
-at once), --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss), --extra-layers-g N and
---extra-layers-d N (the WGAN reference code's n_extra_layers: 3×3 conv + batchnorm + ReLU/LeakyReLU blocks at 14×14,
-G's before its last transposed conv, D's after its first conv). On a 2-core CPU
-PyTorch runs this step several times faster
+class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv),
+--extra-layers-g N and --extra-layers-d N (the WGAN reference code's n_extra_layers: 3×3 conv + batchnorm +
+ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after its first conv). Three more are the
+replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
+--d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
+this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
 
