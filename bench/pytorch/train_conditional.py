@@ -11,10 +11,12 @@ replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al
 --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
 this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
-Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it).
+Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it). After every epoch it
+also writes FILE.state.pt (both nets, both Adam states, the RNG state, the step): `--resume` continues a stopped
+run from its last whole epoch, bitwise as if it had not stopped, so a screen can outlive the session it began in.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
 import json
@@ -54,6 +56,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--resume", action="store_true", help="continue from FILE.state.pt, written after every epoch")
     a = p.parse_args()
     for flag, value, choices in (("--loss", a.loss, ("bce", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
         if value not in choices:
@@ -83,6 +86,13 @@ def main():
         os.remove(a.out + ".partial")
     except OSError as e:
         print(f"error: --out {a.out}: cannot be written ({e.strerror}); choose a writable path", file=sys.stderr)
+        sys.exit(1)
+    state_path = a.out + ".state.pt"
+    if os.path.exists(state_path) and not a.resume:
+        print(f"error: {state_path}: a run's state is there; pass --resume to continue it, or remove it to start over", file=sys.stderr)
+        sys.exit(1)
+    if a.resume and not os.path.exists(state_path):
+        print(f"error: --resume: {state_path} does not exist; start the run without --resume", file=sys.stderr)
         sys.exit(1)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -122,8 +132,30 @@ def main():
         os.replace(tmp, path)
         G.train()
 
-    step, start = 0, time.perf_counter()
-    for epoch in range(1, a.epochs + 1):
+    def save_state(epoch, steps, seconds):
+        tmp = state_path + ".partial"
+        torch.save({"config": config, "epoch": epoch, "step": steps, "seconds": seconds, "rng": torch.get_rng_state(),
+                    "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()}, tmp)
+        os.replace(tmp, state_path)
+
+    step, done, elapsed = 0, 0, 0.0
+    if a.resume:
+        try:
+            state = torch.load(state_path)
+        except Exception as e:  # a truncated or foreign file
+            print(f"error: --resume: {state_path} cannot be read ({e}); remove it to start over", file=sys.stderr)
+            sys.exit(1)
+        if state["config"] != config:
+            changed = sorted(k for k in set(config) | set(state["config"]) if config.get(k) != state["config"].get(k))
+            print(f"error: --resume: {state_path} was written with other settings ({', '.join(changed)}); give the same flags as the run had", file=sys.stderr)
+            sys.exit(1)
+        G.load_state_dict(state["G"]); D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"]); opt_d.load_state_dict(state["opt_d"])
+        torch.set_rng_state(state["rng"])
+        step, done, elapsed = state["step"], state["epoch"], state["seconds"]
+        print(f"resumed {state_path} after epoch {done} ({step} steps)", flush=True)
+    start = time.perf_counter() - elapsed
+    for epoch in range(done + 1, a.epochs + 1):
         order = torch.randperm(len(data))
         sums = np.zeros(3)
         for b in range(per_epoch):
@@ -140,6 +172,7 @@ def main():
         if a.save_every and epoch % a.save_every == 0 and epoch != a.epochs:
             stem, ext = os.path.splitext(a.out)
             save(f"{stem}-epoch_{epoch:03d}{ext or '.safetensors'}", step)
+        save_state(epoch, step, time.perf_counter() - start)
     save(a.out, step)
     print(f"wrote {a.out} ({step} steps)")
 
