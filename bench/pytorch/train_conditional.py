@@ -16,9 +16,10 @@ also writes FILE.state.pt (both nets, both Adam states, the RNG state, the step)
 run from its last whole epoch, bitwise as if it had not stopped, so a screen can outlive the session it began in.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--save-every E] [--data DIR] [--resume]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -52,6 +53,8 @@ def main():
     p.add_argument("--extra-layers-d", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + LeakyReLU layers at D's 14x14")
     p.add_argument("--loss", default="bce", help="bce, or rpgan: the relativistic pairing loss")
     p.add_argument("--d-norm", default="batchnorm", help="D's normalisation: batchnorm, or none")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="also keep a moving average of G's weights and running statistics (atelier's --ema), written beside them")
     p.add_argument("--save-every", type=int, metavar="E", help="also write OUT's stem + -epoch_NNN every E epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -73,6 +76,7 @@ def main():
                                     f"0 (none) or a group size dividing the {a.batch_size // max(a.pack, 1)} inputs D sees at once"),
                                    ("--extra-layers-g", a.extra_layers_g, 0 <= a.extra_layers_g <= 8, "0 … 8"),
                                    ("--extra-layers-d", a.extra_layers_d, 0 <= a.extra_layers_d <= 8, "0 … 8"),
+                                   ("--ema", a.ema, 0 <= a.ema < 1, "0 (none) or a decay in (0, 1), e.g. 0.999"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
             print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
@@ -109,6 +113,7 @@ def main():
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
+    average = copy.deepcopy(G) if a.ema else None
     opt_g = torch.optim.Adam(G.parameters(), a.lr_g, betas=BETAS)
     opt_d = torch.optim.Adam(D.parameters(), a.lr_d, betas=BETAS)
     per_epoch = len(data) // a.batch_size
@@ -119,13 +124,17 @@ def main():
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
               **({} if d_batchnorm else {"dNorm": a.d_norm}),
-              **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {})}
+              **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {}),
+              **({"ema": a.ema} if a.ema else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
         G.eval()
         tmp = path + ".partial"
-        write_safetensors(tmp, atelier_tensors(G), {
+        tensors = atelier_tensors(G)
+        if average is not None:  # atelier's checkpoint layout: evaluate uses the average, --trained the last step's G
+            tensors.update({"generator_ema." + k[len("generator."):]: v for k, v in atelier_tensors(average).items()})
+        write_safetensors(tmp, tensors, {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
             "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm, a.extra_layers_g, a.extra_layers_d)),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
@@ -135,7 +144,8 @@ def main():
     def save_state(epoch, steps, seconds):
         tmp = state_path + ".partial"
         torch.save({"config": config, "epoch": epoch, "step": steps, "seconds": seconds, "rng": torch.get_rng_state(),
-                    "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict()}, tmp)
+                    "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                    **({"average": average.state_dict()} if average is not None else {})}, tmp)
         os.replace(tmp, state_path)
 
     step, done, elapsed = 0, 0, 0.0
@@ -151,6 +161,8 @@ def main():
             sys.exit(1)
         G.load_state_dict(state["G"]); D.load_state_dict(state["D"])
         opt_g.load_state_dict(state["opt_g"]); opt_d.load_state_dict(state["opt_d"])
+        if average is not None:
+            average.load_state_dict(state["average"])
         torch.set_rng_state(state["rng"])
         step, done, elapsed = state["step"], state["epoch"], state["seconds"]
         print(f"resumed {state_path} after epoch {done} ({step} steps)", flush=True)
@@ -166,6 +178,12 @@ def main():
             index = order[b * a.batch_size:(b + 1) * a.batch_size]
             sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss)
             step += 1
+            if average is not None:  # as src/gan/ema.ts: the decay ramps up as (1 + step) / (10 + step)
+                decay_now = min(a.ema, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for mean, current in zip(average.state_dict().values(), G.state_dict().values()):
+                        if mean.dtype.is_floating_point:
+                            mean.mul_(decay_now).add_(current, alpha=1 - decay_now)
         m = sums / per_epoch
         print(f"epoch {epoch}: D loss {m[0]:.3f}, G loss {m[1]:.3f}, mode seeking {m[2]:.3f}, lr scale {scale:.3f}, "
               f"{time.perf_counter() - start:.0f} s", flush=True)
