@@ -6,7 +6,8 @@ ingredients under test as atelier's flags name them: --decay-epochs (the rates f
 N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al. 2019; pairs (i, n − ⌊n/2⌋ + i), each pair asked for one
 class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv),
 --extra-layers-g N and --extra-layers-d N (the WGAN reference code's n_extra_layers: 3×3 conv + batchnorm +
-ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after its first conv). Three more are the
+ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after its first conv), --ema DECAY (the
+moving average of G, written beside the trained G as atelier's checkpoints hold it). Three more are the
 replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
 --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
 this step several times faster
