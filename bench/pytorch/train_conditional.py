@@ -15,6 +15,8 @@ than atelier on lavapipe, so candidates are screened here and the chosen recipe 
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it). After every epoch it
 also writes FILE.state.pt (both nets, both Adam states, the RNG state, the step): `--resume` continues a stopped
 run from its last whole epoch, bitwise as if it had not stopped, so a screen can outlive the session it began in.
+A resume may give other --epochs and --decay-epochs while no decay has begun (the run then continues bitwise as one
+started with the new values would), so a screen that looks promising can be extended into a candidate.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
       [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
@@ -156,10 +158,20 @@ def main():
         except Exception as e:  # a truncated or foreign file
             print(f"error: --resume: {state_path} cannot be read ({e}); remove it to start over", file=sys.stderr)
             sys.exit(1)
-        if state["config"] != config:
-            changed = sorted(k for k in set(config) | set(state["config"]) if config.get(k) != state["config"].get(k))
+        schedule = ("epochs", "decayEpochs")  # may change while the steps done would see the same rates
+        changed = sorted(k for k in set(config) | set(state["config"]) if k not in schedule and config.get(k) != state["config"].get(k))
+        if changed:
             print(f"error: --resume: {state_path} was written with other settings ({', '.join(changed)}); give the same flags as the run had", file=sys.stderr)
             sys.exit(1)
+        old = state["config"]
+        if (old["epochs"], old["decayEpochs"]) != (a.epochs, a.decay_epochs):
+            old_decay_from = old["epochs"] - old["decayEpochs"] if old["decayEpochs"] else old["epochs"]
+            new_decay_from = a.epochs - a.decay_epochs if a.decay_epochs else a.epochs
+            if state["epoch"] > min(old_decay_from, new_decay_from) or a.epochs <= state["epoch"]:
+                print(f"error: --resume: {state_path} is after epoch {state['epoch']} of --epochs {old['epochs']} --decay-epochs {old['decayEpochs']}; "
+                      f"--epochs and --decay-epochs may change only while no rate decay has begun in either schedule and epochs remain "
+                      f"(the decay may start at epoch {state['epoch']} or later); give the run's own values otherwise", file=sys.stderr)
+                sys.exit(1)
         G.load_state_dict(state["G"]); D.load_state_dict(state["D"])
         opt_g.load_state_dict(state["opt_g"]); opt_d.load_state_dict(state["opt_d"])
         if average is not None:
