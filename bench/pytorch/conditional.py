@@ -103,6 +103,16 @@ class ProjectionDiscriminator(nn.Module):
         self.last = nn.Conv2d(features, 1, 7, 1, 0, bias=False)
         self.projection = nn.Embedding(CLASSES * pack, features * 7 * 7)
 
+    def spectral_norm(self):
+        """Miyato et al. 2018 on every conv (atelier's `--spectral-norm`; the projection's embedding is not
+        normalised): one power-iteration step per training forward, as atelier's SpectralNormConv2d. Call it after
+        the init, and only on a D built with norm False (batchnorm would undo σ)."""
+        for module in [self] + list(self.phi):
+            for name, child in list(module.named_children()):
+                if isinstance(child, nn.Conv2d):
+                    setattr(module, name, nn.utils.spectral_norm(child))
+        return self
+
     def forward(self, x, y):
         if self.pack > 1:
             x = x.reshape(-1, self.pack, *x.shape[2:])
@@ -134,7 +144,8 @@ def paired(y):
 def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     """GanTrainer.step on a conditional model: D on the real batch with its labels y and on G(z) for y (no graph),
     one D update; G on a fresh z for y (paired under mode seeking, whose term is added times `seek`), one G
-    update. `loss` "bce": the non-saturating loss with real label 0.9; "rpgan": the relativistic pairing loss
+    update. `loss` "bce": the non-saturating loss with real label 0.9; "hinge": D minimises E[relu(1 − D(x))] +
+    E[relu(1 + D(G(z)))], G −E[D(G(z))] (Miyato et al. 2018; src/gan/losses.ts); "rpgan": the relativistic pairing loss
     (Jolicoeur-Martineau 2019; Sun et al. 2020), D minimises softplus(D(fake_i) − D(real_i)) and G
     softplus(D(real_i) − D(fake_i)) over the pairs (real image i, fake image i of the same class), so G's step runs
     D on the real batch too. Returns (D loss, G loss, mode-seeking term) as floats."""
@@ -143,6 +154,8 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
         fake = G(torch.randn(batch, LATENT, 1, 1), y)
     if loss == "rpgan":
         loss_d = F.softplus(D(fake, y) - D(real, y)).mean()
+    elif loss == "hinge":
+        loss_d = F.relu(1 - D(real, y)).mean() + F.relu(1 + D(fake, y)).mean()
     else:
         loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
     opt_d.zero_grad(set_to_none=True)
@@ -154,6 +167,8 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     fake2 = G(z, y2)
     if loss == "rpgan":
         loss_g = F.softplus(D(real, y2) - D(fake2, y2)).mean()
+    elif loss == "hinge":
+        loss_g = -D(fake2, y2).mean()
     else:
         loss_g = bce(D(fake2, y2), REAL_LABEL)
     term = mode_seeking(fake2, z) if seek else torch.zeros(())
@@ -164,7 +179,7 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     return loss_d.item(), loss_g.item(), term.item()
 
 
-def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True, extra_g=0, extra_d=0):
+def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True, extra_g=0, extra_d=0, spectral=False):
     """The model spec atelier writes for `--conditional [--ngf N --ndf N --minibatch-std G --d-norm none]` (src/gan/spec.ts), or its
     first build's for concat. (PacGAN's packed D has no atelier spec: it is written unpacked; G alone is in the file.)"""
     def norm(channels):
@@ -173,6 +188,7 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True, extra_g=0,
         return {"type": "batchNorm2d", "channels": channels, "momentum": 0.1, "eps": 1e-5}
     up = lambda i, o, k, s, p: {"type": "convTranspose2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
     conv = lambda i, o, k, s, p: {"type": "conv2d", "in": i, "out": o, "kernel": k, "stride": s, "padding": p, "bias": False}
+    d_conv = (lambda i, o, k, s, p: {**conv(i, o, k, s, p), "spectralNorm": True}) if spectral else conv
     return {
         "format": "atelier-gan-spec/1", "preset": "dcgan", "latentDim": LATENT,
         "image": {"channels": 1, "height": 28, "width": 28, "range": "[-1,1]"},
@@ -180,13 +196,13 @@ def atelier_spec(how, ngf=WIDTH, ndf=WIDTH, std_group=0, d_norm=True, extra_g=0,
                       up(2 * ngf, ngf, 4, 2, 1), norm(ngf), {"type": "relu"},
                       *[layer for _ in range(extra_g) for layer in (conv(ngf, ngf, 3, 1, 1), norm(ngf), {"type": "relu"})],
                       up(ngf, 1, 4, 2, 1), {"type": "tanh"}],
-        "discriminator": [conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2},
-                          *[layer for _ in range(extra_d) for layer in (conv(ndf, ndf, 3, 1, 1),
+        "discriminator": [d_conv(1, ndf, 4, 2, 1), {"type": "leakyRelu", "slope": 0.2},
+                          *[layer for _ in range(extra_d) for layer in (d_conv(ndf, ndf, 3, 1, 1),
                             *([{"type": "batchNorm2d", "channels": ndf, "momentum": 0.1, "eps": 1e-5}] if d_norm else []), {"type": "leakyRelu", "slope": 0.2})],
-                          conv(ndf, 2 * ndf, 4, 2, 1),
+                          d_conv(ndf, 2 * ndf, 4, 2, 1),
                           *([{"type": "batchNorm2d", "channels": 2 * ndf, "momentum": 0.1, "eps": 1e-5}] if d_norm else []), {"type": "leakyRelu", "slope": 0.2},
                           *([{"type": "minibatchStd", "groupSize": std_group}] if std_group else []),
-                          conv(2 * ndf + (1 if std_group else 0), 1, 7, 1, 0), {"type": "flatten"}],
+                          d_conv(2 * ndf + (1 if std_group else 0), 1, 7, 1, 0), {"type": "flatten"}],
         "init": "dcgan", "training": {"labels": "real-1", "discriminatorInGeneratorStep": "train", "adamEps": 1e-8},
         "conditional": {"classes": CLASSES, **({"embedding": EMBEDDING} if how == "concat" else {})},
     }

@@ -7,7 +7,9 @@ N epochs, step by step), --batch-size, --lr-g/--lr-d, --mode-seeking (Mao et al.
 class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map before D's last conv),
 --extra-layers-g N and --extra-layers-d N (the WGAN reference code's n_extra_layers: 3×3 conv + batchnorm +
 ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after its first conv), --ema DECAY (the
-moving average of G, written beside the trained G as atelier's checkpoints hold it). Three more are the
+moving average of G, written beside the trained G as atelier's checkpoints hold it), and the hinge + spectral-norm
+candidate (--loss hinge --spectral-norm --beta1 0 --beta2 0.9: Miyato et al. 2018, every D conv normalised, D
+without batchnorm, the projection's embedding left as it is). Three more are the
 replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
 --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
 this step several times faster
@@ -19,7 +21,7 @@ A resume may give other --epochs and --decay-epochs while no decay has begun (th
 started with the new values would), so a screen that looks promising can be extended into a candidate.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss rpgan] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--spectral-norm] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
 import copy
@@ -54,7 +56,10 @@ def main():
     p.add_argument("--pack", type=int, default=1, metavar="M")
     p.add_argument("--extra-layers-g", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + ReLU layers at G's 14x14 (WGAN code's n_extra_layers)")
     p.add_argument("--extra-layers-d", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + LeakyReLU layers at D's 14x14")
-    p.add_argument("--loss", default="bce", help="bce, or rpgan: the relativistic pairing loss")
+    p.add_argument("--loss", default="bce", help="bce, hinge (Miyato et al. 2018), or rpgan: the relativistic pairing loss")
+    p.add_argument("--spectral-norm", action="store_true", help="every conv of D spectrally normalised, D without batchnorm (atelier's --spectral-norm)")
+    p.add_argument("--beta1", type=float, default=BETAS[0], help="Adam's β1 for both nets (the hinge + spectral norm recipe: 0)")
+    p.add_argument("--beta2", type=float, default=BETAS[1], help="Adam's β2 for both nets (the hinge + spectral norm recipe: 0.9)")
     p.add_argument("--d-norm", default="batchnorm", help="D's normalisation: batchnorm, or none")
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="also keep a moving average of G's weights and running statistics (atelier's --ema), written beside them")
@@ -64,7 +69,7 @@ def main():
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--resume", action="store_true", help="continue from FILE.state.pt, written after every epoch")
     a = p.parse_args()
-    for flag, value, choices in (("--loss", a.loss, ("bce", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
+    for flag, value, choices in (("--loss", a.loss, ("bce", "hinge", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
         if value not in choices:
             print(f"error: {flag} {value}: unknown; use one of {', '.join(choices)}", file=sys.stderr)
             sys.exit(1)
@@ -79,6 +84,7 @@ def main():
                                     f"0 (none) or a group size dividing the {a.batch_size // max(a.pack, 1)} inputs D sees at once"),
                                    ("--extra-layers-g", a.extra_layers_g, 0 <= a.extra_layers_g <= 8, "0 … 8"),
                                    ("--extra-layers-d", a.extra_layers_d, 0 <= a.extra_layers_d <= 8, "0 … 8"),
+                                   ("--beta1", a.beta1, 0 <= a.beta1 < 1, "a number in [0, 1)"), ("--beta2", a.beta2, 0 <= a.beta2 < 1, "a number in [0, 1)"),
                                    ("--ema", a.ema, 0 <= a.ema < 1, "0 (none) or a decay in (0, 1), e.g. 0.999"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
@@ -111,22 +117,27 @@ def main():
         print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
         sys.exit(1)
 
-    d_batchnorm = a.d_norm == "batchnorm"
+    if a.spectral_norm and a.d_norm != "batchnorm":
+        print("error: --spectral-norm already removes D's batchnorm; drop --d-norm", file=sys.stderr)
+        sys.exit(1)
+    d_batchnorm = a.d_norm == "batchnorm" and not a.spectral_norm
     G, D = Generator("batchnorm", 1.0, a.ngf, a.extra_layers_g), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, d_batchnorm, a.extra_layers_d)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
     dcgan_init(D)
     nn.init.xavier_uniform_(D.projection.weight)
+    if a.spectral_norm:
+        D.spectral_norm()
     average = copy.deepcopy(G) if a.ema else None
-    opt_g = torch.optim.Adam(G.parameters(), a.lr_g, betas=BETAS)
-    opt_d = torch.optim.Adam(D.parameters(), a.lr_d, betas=BETAS)
+    opt_g = torch.optim.Adam(G.parameters(), a.lr_g, betas=(a.beta1, a.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), a.lr_d, betas=(a.beta1, a.beta2))
     per_epoch = len(data) // a.batch_size
     total, decay = per_epoch * a.epochs, per_epoch * a.decay_epochs
     config = {"epochs": a.epochs, "decayEpochs": a.decay_epochs, "batchSize": a.batch_size, "lrG": a.lr_g, "lrD": a.lr_d,
-              "beta1": BETAS[0], "beta2": BETAS[1], "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": a.loss,
+              "beta1": a.beta1, "beta2": a.beta2, "latentDim": LATENT, "realLabel": REAL_LABEL, "loss": a.loss,
               "seed": a.seed, "conditional": True, "ngf": a.ngf, "ndf": a.ndf,
               **({"modeSeeking": a.mode_seeking} if a.mode_seeking else {}),
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
-              **({} if d_batchnorm else {"dNorm": a.d_norm}),
+              **({"spectralNorm": True} if a.spectral_norm else {} if d_batchnorm else {"dNorm": a.d_norm}),
               **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {}),
               **({"ema": a.ema} if a.ema else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
@@ -139,7 +150,7 @@ def main():
             tensors.update({"generator_ema." + k[len("generator."):]: v for k, v in atelier_tensors(average).items()})
         write_safetensors(tmp, tensors, {
             "format": "atelier-dcgan-generator/1", "weights": "trained", "step": str(steps),
-            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm, a.extra_layers_g, a.extra_layers_d)),
+            "epochs_done": str(steps // per_epoch), "model": json.dumps(atelier_spec("batchnorm", a.ngf, a.ndf, a.minibatch_std, d_batchnorm, a.extra_layers_g, a.extra_layers_d, a.spectral_norm)),
             "config": json.dumps(config), "trained_with": f"PyTorch {torch.__version__} CPU, bench/pytorch/train_conditional.py"})
         os.replace(tmp, path)
         G.train()
