@@ -135,29 +135,48 @@ def mode_seeking(images, z, eps=1e-5):
     return 1 / (gap(images) / gap(z) + eps)
 
 
+def diff_augment(x, shift=4, cut=14):
+    """DiffAugment's translation then cutout (Zhao et al. 2020; shaders/diff_augment.wgsl): image n shifted by whole
+    pixels tr, tc uniform on −shift…shift (zero fill), then the cut × cut square from row r0, column c0 (uniform on
+    −cut/2 … H − cut/2, clipped to the image) zeroed; differentiable in x."""
+    n, c, h, w = x.shape
+    tr, tc = torch.randint(-shift, shift + 1, (2, n))
+    padded = F.pad(x, (shift, shift, shift, shift))
+    rows = (torch.arange(h)[None, :] + tr[:, None] + shift)[:, None, :, None]
+    cols = (torch.arange(w)[None, :] + tc[:, None] + shift)[:, None, None, :]
+    moved = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    r0 = torch.randint(0, h + 1 - cut % 2, (n,)) - cut // 2
+    c0 = torch.randint(0, w + 1 - cut % 2, (n,)) - cut // 2
+    r, j = torch.arange(h)[None, :], torch.arange(w)[None, :]
+    inside = ((r >= r0[:, None]) & (r < r0[:, None] + cut))[:, :, None] & ((j >= c0[:, None]) & (j < c0[:, None] + cut))[:, None, :]
+    return moved * (~inside)[:, None].to(x.dtype)
+
+
 def paired(y):
     """The labels G's step asks for under mode seeking: image n − p + i gets image i's class."""
     n = y.shape[0]
     return torch.cat([y[: n - n // 2], y[: n // 2]])
 
 
-def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
+def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce", augment=False):
     """GanTrainer.step on a conditional model: D on the real batch with its labels y and on G(z) for y (no graph),
     one D update; G on a fresh z for y (paired under mode seeking, whose term is added times `seek`), one G
     update. `loss` "bce": the non-saturating loss with real label 0.9; "hinge": D minimises E[relu(1 − D(x))] +
     E[relu(1 + D(G(z)))], G −E[D(G(z))] (Miyato et al. 2018; src/gan/losses.ts); "rpgan": the relativistic pairing loss
     (Jolicoeur-Martineau 2019; Sun et al. 2020), D minimises softplus(D(fake_i) − D(real_i)) and G
     softplus(D(real_i) − D(fake_i)) over the pairs (real image i, fake image i of the same class), so G's step runs
-    D on the real batch too. Returns (D loss, G loss, mode-seeking term) as floats."""
+    D on the real batch too. With `augment`, D sees every image, real and fake, in both steps through diff_augment.
+    Returns (D loss, G loss, mode-seeking term) as floats."""
     batch = real.shape[0]
+    judge = (lambda x, labels: D(diff_augment(x), labels)) if augment else D
     with torch.no_grad():
         fake = G(torch.randn(batch, LATENT, 1, 1), y)
     if loss == "rpgan":
-        loss_d = F.softplus(D(fake, y) - D(real, y)).mean()
+        loss_d = F.softplus(judge(fake, y) - judge(real, y)).mean()
     elif loss == "hinge":
-        loss_d = F.relu(1 - D(real, y)).mean() + F.relu(1 + D(fake, y)).mean()
+        loss_d = F.relu(1 - judge(real, y)).mean() + F.relu(1 + judge(fake, y)).mean()
     else:
-        loss_d = bce(D(real, y), REAL_LABEL) + bce(D(fake, y), 0.0)
+        loss_d = bce(judge(real, y), REAL_LABEL) + bce(judge(fake, y), 0.0)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
@@ -166,11 +185,11 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce"):
     y2 = paired(y) if seek else y
     fake2 = G(z, y2)
     if loss == "rpgan":
-        loss_g = F.softplus(D(real, y2) - D(fake2, y2)).mean()
+        loss_g = F.softplus(judge(real, y2) - judge(fake2, y2)).mean()
     elif loss == "hinge":
-        loss_g = -D(fake2, y2).mean()
+        loss_g = -judge(fake2, y2).mean()
     else:
-        loss_g = bce(D(fake2, y2), REAL_LABEL)
+        loss_g = bce(judge(fake2, y2), REAL_LABEL)
     term = mode_seeking(fake2, z) if seek else torch.zeros(())
     opt_g.zero_grad(set_to_none=True)
     (loss_g + seek * term).backward()

@@ -9,7 +9,8 @@ class, as src/gan/mode-seeking.ts), --ngf/--ndf, --minibatch-std G (ProGAN's map
 ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after its first conv), --ema DECAY (the
 moving average of G, written beside the trained G as atelier's checkpoints hold it), and the hinge + spectral-norm
 candidate (--loss hinge --spectral-norm --beta1 0 --beta2 0.9: Miyato et al. 2018, every D conv normalised, D
-without batchnorm, the projection's embedding left as it is). Three more are the
+without batchnorm, the projection's embedding left as it is), --augment translation,cutout (DiffAugment, Zhao et
+al. 2020, on every image D sees). Three more are the
 replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
 --d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
 this step several times faster
@@ -21,7 +22,7 @@ A resume may give other --epochs and --decay-epochs while no decay has begun (th
 started with the new values would), so a screen that looks promising can be extended into a candidate.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--spectral-norm] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--augment translation,cutout] [--spectral-norm] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
 import copy
@@ -57,6 +58,7 @@ def main():
     p.add_argument("--extra-layers-g", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + ReLU layers at G's 14x14 (WGAN code's n_extra_layers)")
     p.add_argument("--extra-layers-d", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + LeakyReLU layers at D's 14x14")
     p.add_argument("--loss", default="bce", help="bce, hinge (Miyato et al. 2018), or rpgan: the relativistic pairing loss")
+    p.add_argument("--augment", default="", help="translation,cutout: DiffAugment on every image D sees (atelier's --augment)")
     p.add_argument("--spectral-norm", action="store_true", help="every conv of D spectrally normalised, D without batchnorm (atelier's --spectral-norm)")
     p.add_argument("--beta1", type=float, default=BETAS[0], help="Adam's β1 for both nets (the hinge + spectral norm recipe: 0)")
     p.add_argument("--beta2", type=float, default=BETAS[1], help="Adam's β2 for both nets (the hinge + spectral norm recipe: 0.9)")
@@ -69,9 +71,9 @@ def main():
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--resume", action="store_true", help="continue from FILE.state.pt, written after every epoch")
     a = p.parse_args()
-    for flag, value, choices in (("--loss", a.loss, ("bce", "hinge", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
+    for flag, value, choices in (("--augment", a.augment, ("", "translation,cutout")), ("--loss", a.loss, ("bce", "hinge", "rpgan")), ("--d-norm", a.d_norm, ("batchnorm", "none"))):
         if value not in choices:
-            print(f"error: {flag} {value}: unknown; use one of {', '.join(choices)}", file=sys.stderr)
+            print(f"error: {flag} {value}: unknown; use one of {', '.join(c for c in choices if c)}", file=sys.stderr)
             sys.exit(1)
     for flag, value, ok, wants in (("--epochs", a.epochs, a.epochs >= 1, "a positive whole number"),
                                    ("--decay-epochs", a.decay_epochs, 0 <= a.decay_epochs <= a.epochs, f"0 … --epochs ({a.epochs})"),
@@ -139,7 +141,7 @@ def main():
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
               **({"spectralNorm": True} if a.spectral_norm else {} if d_batchnorm else {"dNorm": a.d_norm}),
               **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {}),
-              **({"ema": a.ema} if a.ema else {})}
+              **({"ema": a.ema} if a.ema else {}), **({"augment": a.augment.split(",")} if a.augment else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -200,7 +202,7 @@ def main():
                 for group in opt.param_groups:
                     group["lr"] = lr * scale
             index = order[b * a.batch_size:(b + 1) * a.batch_size]
-            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss)
+            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss, bool(a.augment))
             step += 1
             if average is not None:  # as src/gan/ema.ts: the decay ramps up as (1 + step) / (10 + step)
                 decay_now = min(a.ema, (1 + step) / (10 + step))
