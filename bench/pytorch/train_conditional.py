@@ -222,4 +222,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the way a screen is stopped: its state after the last whole epoch is on disk
+        print("stopped; --resume continues from the last whole epoch's state", file=sys.stderr)
+        sys.exit(130)
