@@ -92,6 +92,9 @@ def main():
         if not ok:
             print(f"error: {flag} {value:g}: wants {wants}", file=sys.stderr)
             sys.exit(1)
+    if a.spectral_norm and a.d_norm != "batchnorm":
+        print("error: --spectral-norm already removes D's batchnorm; drop --d-norm", file=sys.stderr)
+        sys.exit(1)
     if os.path.isdir(a.out):
         print(f"error: --out {a.out}: is a folder; name the generator file to write, e.g. {os.path.join(a.out, 'generator.safetensors')}", file=sys.stderr)
         sys.exit(1)
@@ -119,9 +122,6 @@ def main():
         print(f"error: --batch-size {a.batch_size}: larger than the {len(data)} training images in {a.data}; choose at most {len(data)}", file=sys.stderr)
         sys.exit(1)
 
-    if a.spectral_norm and a.d_norm != "batchnorm":
-        print("error: --spectral-norm already removes D's batchnorm; drop --d-norm", file=sys.stderr)
-        sys.exit(1)
     d_batchnorm = a.d_norm == "batchnorm" and not a.spectral_norm
     G, D = Generator("batchnorm", 1.0, a.ngf, a.extra_layers_g), ProjectionDiscriminator(a.ndf, a.minibatch_std, a.pack, d_batchnorm, a.extra_layers_d)
     dcgan_init(G)  # the conditional batchnorm's γ and β keep their own init
