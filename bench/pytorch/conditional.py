@@ -158,7 +158,7 @@ def paired(y):
     return torch.cat([y[: n - n // 2], y[: n // 2]])
 
 
-def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce", augment=False):
+def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce", augment=False, r1=0.0, r2=0.0):
     """GanTrainer.step on a conditional model: D on the real batch with its labels y and on G(z) for y (no graph),
     one D update; G on a fresh z for y (paired under mode seeking, whose term is added times `seek`), one G
     update. `loss` "bce": the non-saturating loss with real label 0.9; "hinge": D minimises E[relu(1 − D(x))] +
@@ -166,17 +166,35 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce", augment=False)
     (Jolicoeur-Martineau 2019; Sun et al. 2020), D minimises softplus(D(fake_i) − D(real_i)) and G
     softplus(D(real_i) − D(fake_i)) over the pairs (real image i, fake image i of the same class), so G's step runs
     D on the real batch too. With `augment`, D sees every image, real and fake, in both steps through diff_augment.
+    With `r1` γ > 0, D's loss gains γ/2 · E‖∇ₓD(x)‖² over the real batch (the R1 penalty, Mescheder et al. 2018), the
+    gradient taken through D's batchnorm of that batch, exactly (double backward); `r2` the same on the fake batch
+    (R2; R3GAN, Huang et al. 2024, pairs both with the relativistic loss).
     Returns (D loss, G loss, mode-seeking term) as floats."""
     batch = real.shape[0]
     judge = (lambda x, labels: D(diff_augment(x), labels)) if augment else D
     with torch.no_grad():
         fake = G(torch.randn(batch, LATENT, 1, 1), y)
-    if loss == "rpgan":
-        loss_d = F.softplus(judge(fake, y) - judge(real, y)).mean()
+    if r1:
+        real = real.detach().requires_grad_(True)
+    if r2:
+        fake.requires_grad_(True)
+    if loss == "rpgan":  # D judges the fakes first, as before the penalty existed (the draws of diff_augment)
+        on_fake = judge(fake, y)
+        on_real = judge(real, y)
+        loss_d = F.softplus(on_fake - on_real).mean()
     elif loss == "hinge":
-        loss_d = F.relu(1 - judge(real, y)).mean() + F.relu(1 + judge(fake, y)).mean()
+        on_real = judge(real, y)
+        on_fake = judge(fake, y)
+        loss_d = F.relu(1 - on_real).mean() + F.relu(1 + on_fake).mean()
     else:
-        loss_d = bce(judge(real, y), REAL_LABEL) + bce(judge(fake, y), 0.0)
+        on_real = judge(real, y)
+        on_fake = judge(fake, y)
+        loss_d = bce(on_real, REAL_LABEL) + bce(on_fake, 0.0)
+    for gamma, x, out in ((r1, real, on_real), (r2, fake, on_fake)):
+        if gamma:
+            grad, = torch.autograd.grad(out.sum(), x, create_graph=True)
+            loss_d = loss_d + gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
+    real = real.detach()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()

@@ -10,9 +10,11 @@ ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after 
 moving average of G, written beside the trained G as atelier's checkpoints hold it), and the hinge + spectral-norm
 candidate (--loss hinge --spectral-norm --beta1 0 --beta2 0.9: Miyato et al. 2018, every D conv normalised, D
 without batchnorm, the projection's embedding left as it is), --augment translation,cutout (DiffAugment, Zhao et
-al. 2020, on every image D sees). Three more are the
+al. 2020, on every image D sees). Five more are the
 replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
---d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss). On a 2-core CPU PyTorch runs
+--d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss), --r1 γ and --r2 γ (the gradient
+penalties γ/2 · E‖∇ₓD(x)‖² on real and on generated images: Mescheder et al. 2018; R3GAN, Huang et al. 2024, pairs
+both with rpgan). On a 2-core CPU PyTorch runs
 this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it). After every epoch it
@@ -22,7 +24,7 @@ A resume may give other --epochs and --decay-epochs while no decay has begun (th
 started with the new values would), so a screen that looks promising can be extended into a candidate.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--augment translation,cutout] [--spectral-norm] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--augment translation,cutout] [--spectral-norm] [--r1 GAMMA] [--r2 GAMMA] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
 import copy
@@ -58,6 +60,8 @@ def main():
     p.add_argument("--extra-layers-g", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + ReLU layers at G's 14x14 (WGAN code's n_extra_layers)")
     p.add_argument("--extra-layers-d", type=int, default=0, metavar="N", help="3x3 conv + batchnorm + LeakyReLU layers at D's 14x14")
     p.add_argument("--loss", default="bce", help="bce, hinge (Miyato et al. 2018), or rpgan: the relativistic pairing loss")
+    p.add_argument("--r1", type=float, default=0.0, metavar="GAMMA", help="the R1 penalty γ/2 · E‖∇ₓD(x)‖² on real images in D's loss (Mescheder et al. 2018)")
+    p.add_argument("--r2", type=float, default=0.0, metavar="GAMMA", help="the same penalty on G's images (R2; R3GAN pairs R1 and R2 with --loss rpgan)")
     p.add_argument("--augment", default="", help="translation,cutout: DiffAugment on every image D sees (atelier's --augment)")
     p.add_argument("--spectral-norm", action="store_true", help="every conv of D spectrally normalised, D without batchnorm (atelier's --spectral-norm)")
     p.add_argument("--beta1", type=float, default=BETAS[0], help="Adam's β1 for both nets (the hinge + spectral norm recipe: 0)")
@@ -87,6 +91,8 @@ def main():
                                    ("--extra-layers-g", a.extra_layers_g, 0 <= a.extra_layers_g <= 8, "0 … 8"),
                                    ("--extra-layers-d", a.extra_layers_d, 0 <= a.extra_layers_d <= 8, "0 … 8"),
                                    ("--beta1", a.beta1, 0 <= a.beta1 < 1, "a number in [0, 1)"), ("--beta2", a.beta2, 0 <= a.beta2 < 1, "a number in [0, 1)"),
+                                   ("--r1", a.r1, 0 <= a.r1 <= 1000, "0 (none) or a weight γ > 0, e.g. 0.01"),
+                                   ("--r2", a.r2, 0 <= a.r2 <= 1000, "0 (none) or a weight γ > 0, e.g. 0.01"),
                                    ("--ema", a.ema, 0 <= a.ema < 1, "0 (none) or a decay in (0, 1), e.g. 0.999"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
@@ -141,7 +147,7 @@ def main():
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
               **({"spectralNorm": True} if a.spectral_norm else {} if d_batchnorm else {"dNorm": a.d_norm}),
               **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {}),
-              **({"ema": a.ema} if a.ema else {}), **({"augment": a.augment.split(",")} if a.augment else {})}
+              **({"ema": a.ema} if a.ema else {}), **({"r1": a.r1} if a.r1 else {}), **({"r2": a.r2} if a.r2 else {}), **({"augment": a.augment.split(",")} if a.augment else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -202,7 +208,7 @@ def main():
                 for group in opt.param_groups:
                     group["lr"] = lr * scale
             index = order[b * a.batch_size:(b + 1) * a.batch_size]
-            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss, bool(a.augment))
+            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss, bool(a.augment), a.r1, a.r2)
             step += 1
             if average is not None:  # as src/gan/ema.ts: the decay ramps up as (1 + step) / (10 + step)
                 decay_now = min(a.ema, (1 + step) / (10 + step))
