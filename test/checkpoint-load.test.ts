@@ -178,7 +178,7 @@ describe('resume checks everything a training checkpoint stores', () => {
       [withConfig({ beta1: 1 }), /field "beta1" is 1: must be less than 1/],
       [withConfig({ latentDim: 1e9 }), /field "latentDim" is 1000000000: must be at most 4096/],
       [withConfig({ seed: -3 }), /field "seed" is -3: must be at least 0/],
-      [withConfig({ loss: 'wgan' }), /field "loss" is "wgan": unknown loss; use one of bce, hinge/],
+      [withConfig({ loss: 'wgan' }), /field "loss" is "wgan": unknown loss; use one of bce, hinge, rpgan/],
       [withConfig({ spectralNorm: 'yes' }), /field "spectralNorm" is "yes": is not true or false/],
       [withConfig({ classes: 'bag' }), /field "classes" is "bag": is not a list of strings/],
       [withConfig({ classes: ['boots'] }), /field "classes" is \["boots"\]: unknown class "boots"/],

@@ -37,6 +37,40 @@ describe('hinge loss', () => {
   });
 });
 
+describe('rpgan loss', () => {
+  const rpgan = ganLoss('rpgan', 0.9);
+  const softplus = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+  const pairedMean = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + softplus(v - b[i]), 0) / a.length;
+
+  it('matches float64 for D and G, pairing real i with fake i', async () => {
+    for (const [n, seed] of [[1, 21], [7, 22], [13, 23]]) {
+      const real = logits(n, seed);
+      const fake = logits(n, seed + 100);
+      const [d, g] = await tidy(engine, () => {
+        const r = toGpu(engine, real, [n, 1]);
+        const f = toGpu(engine, fake, [n, 1]);
+        return [rpgan.discriminator(r, f).toArray(), rpgan.generator(f, r).toArray()];
+      });
+      expect((await d)[0]).toBeCloseTo(pairedMean(fake, real), 5);
+      expect((await g)[0]).toBeCloseTo(pairedMean(real, fake), 5);
+    }
+  });
+
+  it('gradients match finite differences, in both logits', async () => {
+    await gradCheck(engine, (r, f) => rpgan.discriminator(r, f), [{ data: logits(9, 24), shape: [9, 1] }, { data: logits(9, 25), shape: [9, 1] }]);
+    await gradCheck(engine, (f, r) => rpgan.generator(f, r), [{ data: logits(6, 26), shape: [6, 1] }, { data: logits(6, 27), shape: [6, 1] }]);
+  });
+
+  it('refuses unpaired batches and a G loss without the real logits', () => {
+    tidy(engine, () => {
+      const r = toGpu(engine, logits(4, 28), [4, 1]);
+      const f = toGpu(engine, logits(3, 29), [3, 1]);
+      expect(() => rpgan.discriminator(r, f)).toThrow(/4 real logits cannot pair with 3 fake/);
+      expect(() => rpgan.generator(f)).toThrow(/needs D's logits on the real batch/);
+    });
+  });
+});
+
 describe('bce loss', () => {
   it('is D: BCE(real, label) + BCE(fake, 0) and G: BCE(fake, label)', async () => {
     const bce = ganLoss('bce', 0.9);

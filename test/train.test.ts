@@ -66,7 +66,7 @@ describe('npm run train', () => {
     expect(metadata.step).toBe('10');
   });
 
-  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
+  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']], [['--loss', 'rpgan', '--conditional']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
     const whole = tmp();
     await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
@@ -133,7 +133,7 @@ describe('npm run train', () => {
     ['a zero epoch count', ['--epochs', '0'], /--epochs 0: must be at least 1/],
     ['an unknown flag', ['--epoch', '3'], /Unknown option '--epoch'/],
     ['a resume path that does not exist', ['--resume', '/nonexistent/run'], /--resume \/nonexistent\/run: no such file or folder/],
-    ['an unknown loss', ['--loss', 'wasserstein'], /--loss wasserstein: unknown loss; use one of bce, hinge/],
+    ['an unknown loss', ['--loss', 'wasserstein'], /--loss wasserstein: unknown loss; use one of bce, hinge, rpgan/],
     ['an EMA decay of 1', ['--ema', '1'], /--ema 1/],
   ];
   for (const [what, args, message] of bad) {

@@ -31,7 +31,7 @@ export interface GanConfig {
   /** Target for real images in D's loss and for G's loss (0.9: one-sided label smoothing). */
   realLabel: number;
   seed: number;
-  /** Adversarial loss: 'bce' (DCGAN's) or 'hinge'. */
+  /** Adversarial loss: 'bce' (DCGAN's), 'hinge' or 'rpgan' (losses.ts). */
   loss: GanLossName;
   /** Decay of an exponential moving average of G's weights used for sampling; 0 turns it off. */
   ema: number;
@@ -175,7 +175,9 @@ export class GanTrainer {
         const seek = config.modeSeeking ?? 0;
         const rowsG = rows && seek ? pairedRows(rows) : rows;
         const fakeG = G.forward(input(z2, rowsG));
-        lossG = this.loss.generator(D.discriminate(augment(fakeG), rowsG));
+        // A pairing loss judges the real batch again with the updated D, before the fakes (the replica's order).
+        const realG = this.loss.pairsWithReal ? D.discriminate(augment(real), rowsG) : undefined;
+        lossG = this.loss.generator(D.discriminate(augment(fakeG), rowsG), realG);
         backward(seek ? add(lossG, mulScalar(modeSeekingLoss(fakeG, z2), seek)) : lossG);
       } finally {
         D.setRequiresGrad(true);

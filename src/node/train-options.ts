@@ -51,7 +51,7 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
   --batch-size N      images per step (default 128)
   --decay-epochs N    the learning rates fall linearly to zero over the last N of the epochs (default 0: constant)
   --lr-g X, --lr-d X  Adam learning rates of G and D (default 2e-4; TTUR: e.g. --lr-d 4e-4 --lr-g 1e-4)
-  --loss bce|hinge    adversarial loss (default bce, DCGAN's)
+  --loss NAME         adversarial loss: bce (default, DCGAN's), hinge, or rpgan (the relativistic pairing loss)
   --ema DECAY         sample from a moving average of G's weights, e.g. 0.999 (default 0: off)
   --beta1 X --beta2 X Adam betas (default 0.5, 0.999)
   --latent-dim N      size of z (default 100)
