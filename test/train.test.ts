@@ -66,7 +66,7 @@ describe('npm run train', () => {
     expect(metadata.step).toBe('10');
   });
 
-  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']], [['--loss', 'rpgan', '--conditional']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
+  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']], [['--loss', 'rpgan', '--conditional', '--r1', '0.05', '--r2', '0.05']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
     const whole = tmp();
     await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
@@ -135,6 +135,10 @@ describe('npm run train', () => {
     ['a resume path that does not exist', ['--resume', '/nonexistent/run'], /--resume \/nonexistent\/run: no such file or folder/],
     ['an unknown loss', ['--loss', 'wasserstein'], /--loss wasserstein: unknown loss; use one of bce, hinge, rpgan/],
     ['an EMA decay of 1', ['--ema', '1'], /--ema 1/],
+    ['a negative R1 weight', ['--r1=-0.5'], /--r1 -0.5: must be at least 0/],
+    ['an R2 weight that is not a number', ['--r2', 'strong'], /--r2 strong: not a number/],
+    ['R1 with spectral norm', ['--r1', '0.05', '--spectral-norm'], /--r1 with --spectral-norm: .*use one or the other/],
+    ['R2 with spectral norm', ['--spectral-norm', '--r2', '1'], /--r2 with --spectral-norm: .*use one or the other/],
   ];
   for (const [what, args, message] of bad) {
     it(`rejects ${what}`, async () => {

@@ -166,35 +166,43 @@ def train_step(G, D, opt_g, opt_d, real, y, seek=0.0, loss="bce", augment=False,
     (Jolicoeur-Martineau 2019; Sun et al. 2020), D minimises softplus(D(fake_i) − D(real_i)) and G
     softplus(D(real_i) − D(fake_i)) over the pairs (real image i, fake image i of the same class), so G's step runs
     D on the real batch too. With `augment`, D sees every image, real and fake, in both steps through diff_augment.
-    With `r1` γ > 0, D's loss gains γ/2 · E‖∇ₓD(x)‖² over the real batch (the R1 penalty, Mescheder et al. 2018), the
-    gradient taken through D's batchnorm of that batch, exactly (double backward); `r2` the same on the fake batch
+    With `r1` γ > 0, D's loss gains γ/2 · E‖∇ₓD(x)‖² over the real batch as D sees it (the R1 penalty, Mescheder et
+    al. 2018), the gradient taken through D's batchnorm of that batch, exactly (double backward); `r2` the same on the fake batch
     (R2; R3GAN, Huang et al. 2024, pairs both with the relativistic loss).
     Returns (D loss, G loss, mode-seeking term) as floats."""
     batch = real.shape[0]
     judge = (lambda x, labels: D(diff_augment(x), labels)) if augment else D
     with torch.no_grad():
         fake = G(torch.randn(batch, LATENT, 1, 1), y)
+    # The images D sees, augmented in the order the draws have always been made; the penalties differentiate D at
+    # these (after DiffAugment, as StyleGAN2-ADA takes R1, and as atelier's gradient-penalty.ts).
+    see = diff_augment if augment else (lambda x: x)
+    if loss == "rpgan":
+        fake_in = see(fake)
+        real_in = see(real)
+    else:
+        real_in = see(real)
+        fake_in = see(fake)
     if r1:
-        real = real.detach().requires_grad_(True)
+        real_in = real_in.detach().requires_grad_(True)
     if r2:
-        fake.requires_grad_(True)
-    if loss == "rpgan":  # D judges the fakes first, as before the penalty existed (the draws of diff_augment)
-        on_fake = judge(fake, y)
-        on_real = judge(real, y)
+        fake_in = fake_in.detach().requires_grad_(True)
+    if loss == "rpgan":  # D's forwards in this order too: it fixes the order D's gradients are summed in
+        on_fake = D(fake_in, y)
+        on_real = D(real_in, y)
+    else:
+        on_real = D(real_in, y)
+        on_fake = D(fake_in, y)
+    if loss == "rpgan":
         loss_d = F.softplus(on_fake - on_real).mean()
     elif loss == "hinge":
-        on_real = judge(real, y)
-        on_fake = judge(fake, y)
         loss_d = F.relu(1 - on_real).mean() + F.relu(1 + on_fake).mean()
     else:
-        on_real = judge(real, y)
-        on_fake = judge(fake, y)
         loss_d = bce(on_real, REAL_LABEL) + bce(on_fake, 0.0)
-    for gamma, x, out in ((r1, real, on_real), (r2, fake, on_fake)):
+    for gamma, x, out in ((r1, real_in, on_real), (r2, fake_in, on_fake)):
         if gamma:
             grad, = torch.autograd.grad(out.sum(), x, create_graph=True)
             loss_d = loss_d + gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
-    real = real.detach()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()

@@ -10,11 +10,11 @@ ReLU/LeakyReLU blocks at 14×14, G's before its last transposed conv, D's after 
 moving average of G, written beside the trained G as atelier's checkpoints hold it), and the hinge + spectral-norm
 candidate (--loss hinge --spectral-norm --beta1 0 --beta2 0.9: Miyato et al. 2018, every D conv normalised, D
 without batchnorm, the projection's embedding left as it is), --augment translation,cutout (DiffAugment, Zhao et
-al. 2020, on every image D sees). Five more are the
-replica's alone, screened before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once),
---d-norm none (D without batchnorm), --loss rpgan (the relativistic pairing loss), --r1 γ and --r2 γ (the gradient
-penalties γ/2 · E‖∇ₓD(x)‖² on real and on generated images: Mescheder et al. 2018; R3GAN, Huang et al. 2024, pairs
-both with rpgan). On a 2-core CPU PyTorch runs
+al. 2020, on every image D sees), --loss rpgan (the relativistic pairing loss), --r1 γ and --r2 γ (the gradient
+penalties γ/2 · E‖∇ₓD(x)‖² on the real and generated images D sees: Mescheder et al. 2018; R3GAN, Huang et al.
+2024, pairs both with rpgan; taken here exactly, by double backward). Two more are the replica's alone, screened
+before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once), --d-norm none (D without
+batchnorm). On a 2-core CPU PyTorch runs
 this step several times faster
 than atelier on lavapipe, so candidates are screened here and the chosen recipe is then trained by atelier.
 Writes G as an atelier generator file (`npm run evaluate -- --checkpoint FILE` scores it). After every epoch it

@@ -127,7 +127,8 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   const classNames = data.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ');
   log(`data: ${data.count.toLocaleString('en-US')} images of ${data.height}×${data.width} from ${options.data} (classes: ${classNames}); ` +
     `${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch`);
-  log(`loss: ${options.loss}${options.modeSeeking ? ` + mode seeking λ ${options.modeSeeking} (G)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
+  log(`loss: ${options.loss}${options.modeSeeking ? ` + mode seeking λ ${options.modeSeeking} (G)` : ''}` +
+    `${options.r1 ? ` + R1 γ ${options.r1} (D)` : ''}${options.r2 ? ` + R2 γ ${options.r2} (D)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
     (options.decayEpochs ? `, falling linearly to 0 over the last ${options.decayEpochs} of ${options.epochs} epochs` : '') +
     (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
   log(`output: ${outDir}${resumed ? ` (resumed from ${p.resumePath} at step ${step})` : ''}`);

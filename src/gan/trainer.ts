@@ -20,6 +20,7 @@ import { oneHot } from '../nn/embedding.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
 import { modeSeekingLoss, pairedRows } from './mode-seeking.js';
+import { gradientPenalty } from './gradient-penalty.js';
 import { withOneHot } from './network.js';
 
 export interface GanConfig {
@@ -55,6 +56,9 @@ export interface GanConfig {
   /** 3×3 conv blocks at G's and D's 14×14 (dcgan alone, presets.ts dcganSpec); 0 or absent: none. */
   extraLayersG?: number;
   extraLayersD?: number;
+  /** γ of the R1 penalty γ/2 · E‖∇ₓD(x)‖² on the real images D sees, and of R2 on G's (Mescheder et al. 2018; R3GAN; gradient-penalty.ts); 0 or absent: none. */
+  r1?: number;
+  r2?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -114,6 +118,10 @@ export class GanTrainer {
       real: inverted ? 0 : config.realLabel, fake: inverted ? 1 : 0, noise: config.labelNoise ?? 0,
       uniform: (like) => rand(engine, [...like.shape]),
     });
+    if ((config.r1 || config.r2) && spec.discriminator.some((layer) => layer.type === 'conv2d' && layer.spectralNorm)) {
+      // Each penalty runs D three more times a step, and each training forward advances the power iteration.
+      throw new Error('GanTrainer: the R1/R2 penalties cannot be combined with a spectrally normalised D; use one or the other');
+    }
     const decay = config.ema ?? 0;
     this.average = decay > 0 ? new WeightAverage(engine, buildGeneratorOf(engine, spec), this.G, decay) : null;
   }
@@ -158,9 +166,14 @@ export class GanTrainer {
       // D's step uses G(z) detached: run G without recording a graph (the same kernels, so the same numbers;
       // batchnorm still updates its running statistics).
       const fake = noGrad(engine, () => G.forward(input(z)));
-      const realLogits = D.discriminate(augment(real), rows);
-      const fakeLogits = D.discriminate(augment(fake), rows);
-      const lossD = this.loss.discriminator(realLogits, fakeLogits);
+      // The penalties read the images D sees (after DiffAugment, as StyleGAN2-ADA takes R1).
+      const realSeen = augment(real);
+      const fakeSeen = augment(fake);
+      const realLogits = D.discriminate(realSeen, rows);
+      const fakeLogits = D.discriminate(fakeSeen, rows);
+      let lossD = this.loss.discriminator(realLogits, fakeLogits);
+      if (config.r1) lossD = add(lossD, gradientPenalty(D, realSeen, rows, config.r1));
+      if (config.r2) lossD = add(lossD, gradientPenalty(D, fakeSeen, rows, config.r2));
       backward(lossD);
       this.optD.update();
 

@@ -44,6 +44,8 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   modeSeeking: { flag: 'mode-seeking', kind: 'number', required: false },
   extraLayersG: { flag: 'extra-layers-g', kind: 'number', required: false },
   extraLayersD: { flag: 'extra-layers-d', kind: 'number', required: false },
+  r1: { flag: 'r1', kind: 'number', required: false },
+  r2: { flag: 'r2', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

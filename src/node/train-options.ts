@@ -40,6 +40,9 @@ export interface TrainOptions extends GanConfig {
   extraLayersD: number;
   /** λ of the mode-seeking term in G's loss (Mao et al. 2019); 0: none. */
   modeSeeking: number;
+  /** γ of the R1 (real images) and R2 (G's images) gradient penalties on D; 0: none. */
+  r1: number;
+  r2: number;
 }
 
 export const TRAIN_USAGE = `usage: npm run train -- [options]
@@ -72,6 +75,8 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
                       alone (default 0)
   --mode-seeking L    add L / (d_I / d_z + 1e-5) to G's loss, over pairs of G's images (one class per pair when
                       --conditional): mode seeking (Mao et al. 2019, MSGAN; their λ is 1) (default 0: none)
+  --r1 G, --r2 G      add the gradient penalty G/2 · E‖∇ₓD(x)‖² on real images (R1) or on G's (R2) to D's loss
+                      (Mescheder et al. 2018; R3GAN pairs both with --loss rpgan, e.g. 0.05) (default 0: none)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -95,7 +100,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'extra-layers-g': { type: 'string' }, 'extra-layers-d': { type: 'string' }, 'mode-seeking': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'extra-layers-g': { type: 'string' }, 'extra-layers-d': { type: 'string' }, 'mode-seeking': { type: 'string' }, r1: { type: 'string' }, r2: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const recipeName = str(v, 'recipe');
@@ -128,6 +133,11 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   const batchSize = num(v, 'batch-size', p.batchSize, { int: true, min: 1, max: 4096 });
   const minibatchStd = num(v, 'minibatch-std', 0, { int: true, min: 0, max: 4096 });
   const modeSeeking = num(v, 'mode-seeking', 0, { min: 0, max: 100 });
+  const r1 = num(v, 'r1', 0, { min: 0, max: 1000 });
+  const r2 = num(v, 'r2', 0, { min: 0, max: 1000 });
+  if ((r1 || r2) && v['spectral-norm']) {
+    throw new UsageError(`--${r1 ? 'r1' : 'r2'} with --spectral-norm: the penalty runs D again, which would advance spectral norm's power iteration; use one or the other`);
+  }
   const options: TrainOptions = {
     epochs,
     decayEpochs,
@@ -166,6 +176,8 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     extraLayersG: num(v, 'extra-layers-g', 0, { int: true, min: 0, max: 8 }),
     extraLayersD: num(v, 'extra-layers-d', 0, { int: true, min: 0, max: 8 }),
     modeSeeking,
+    r1,
+    r2,
   };
   if (options.conditional) {
     try {
