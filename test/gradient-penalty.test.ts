@@ -134,6 +134,6 @@ describe('GanTrainer with r1 and r2', () => {
   });
 
   it('refuses a spectrally normalised D', () => {
-    expect(() => new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, spectralNorm: true, r1: 0.05 })).toThrow(/R1\/R2 penalties cannot be combined with a spectrally normalised D/);
+    expect(() => new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, spectralNorm: true, r1: 0.05 })).toThrow(/R1\/R2 penalties cannot run: D is spectrally normalised/);
   });
 });

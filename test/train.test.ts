@@ -137,8 +137,9 @@ describe('npm run train', () => {
     ['an EMA decay of 1', ['--ema', '1'], /--ema 1/],
     ['a negative R1 weight', ['--r1=-0.5'], /--r1 -0.5: must be at least 0/],
     ['an R2 weight that is not a number', ['--r2', 'strong'], /--r2 strong: not a number/],
-    ['R1 with spectral norm', ['--r1', '0.05', '--spectral-norm'], /--r1 with --spectral-norm: .*use one or the other/],
-    ['R2 with spectral norm', ['--spectral-norm', '--r2', '1'], /--r2 with --spectral-norm: .*use one or the other/],
+    ['R1 with spectral norm', ['--r1', '0.05', '--spectral-norm'], /--r1: D is spectrally normalised, .*; drop --spectral-norm, or drop the penalty/],
+    ['R2 with spectral norm', ['--spectral-norm', '--r2', '1'], /--r2: D is spectrally normalised/],
+    ['R1 on a D with dropout', ['--model', 'keras-upsample', '--r1', '0.05'], /--r1: D has dropout, .*; pick a --model without dropout in D \(not keras-upsample\), or drop the penalty/],
   ];
   for (const [what, args, message] of bad) {
     it(`rejects ${what}`, async () => {

@@ -9,12 +9,24 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { Tensor as TensorClass } from '../tensor/tensor.js';
 import type { Network } from './network.js';
+import type { LayerSpec } from './spec.js';
 import { backward, detach, keep, noGrad } from '../tensor/autograd.js';
 import { add, sub, mul, div, sqrt, square, mulScalar } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { copyInto } from '../tensor/ops/create.js';
 import { contiguousCopy } from '../runtime/contiguous.js';
+
+/**
+ * Why the penalties cannot run on a D built from `layers`, or null when they can. The central difference needs
+ * D to be the same function on every forward: dropout draws new masks each time, and spectral norm's power
+ * iteration advances on every training forward.
+ */
+export function penaltyRefusal(layers: readonly LayerSpec[]): string | null {
+  if (layers.some((l) => l.type === 'dropout')) return 'D has dropout, which draws new masks on each of the extra forwards the penalty runs';
+  if (layers.some((l) => l.type === 'conv2d' && l.spectralNorm)) return "D is spectrally normalised, and each extra forward the penalty runs would advance spectral norm's power iteration";
+  return null;
+}
 
 /**
  * D's loss term for the gradient penalty γ/2 · (1/B) Σᵢ ‖∇_{xᵢ} S‖² on images x [B, C, H, W] (no gradient of
@@ -24,7 +36,7 @@ import { contiguousCopy } from '../runtime/contiguous.js';
  * about `h` in L2 (error O(h²) where D is smooth; a few pixels' worth of h = 0.01 changes no LeakyReLU's sign
  * in practice). Batchnorm sees each perturbed batch whole, as the exact gradient through its batch statistics
  * would; D's running statistics are left as they were before the call. D must not hold spectrally normalised
- * layers (every extra forward would advance their power iteration): the trainer refuses that combination.
+ * layers or dropout (penaltyRefusal); the trainer refuses those.
  */
 export function gradientPenalty(D: Network, x: Tensor, labels: Tensor | null, gamma: number, h = 1e-2): Tensor {
   const b = x.shape[0];

@@ -20,7 +20,7 @@ import { oneHot } from '../nn/embedding.js';
 import { ganLoss, type GanLoss, type GanLossName } from './losses.js';
 import { WeightAverage } from './ema.js';
 import { modeSeekingLoss, pairedRows } from './mode-seeking.js';
-import { gradientPenalty } from './gradient-penalty.js';
+import { gradientPenalty, penaltyRefusal } from './gradient-penalty.js';
 import { withOneHot } from './network.js';
 
 export interface GanConfig {
@@ -118,10 +118,8 @@ export class GanTrainer {
       real: inverted ? 0 : config.realLabel, fake: inverted ? 1 : 0, noise: config.labelNoise ?? 0,
       uniform: (like) => rand(engine, [...like.shape]),
     });
-    if ((config.r1 || config.r2) && spec.discriminator.some((layer) => layer.type === 'conv2d' && layer.spectralNorm)) {
-      // Each penalty runs D three more times a step, and each training forward advances the power iteration.
-      throw new Error('GanTrainer: the R1/R2 penalties cannot be combined with a spectrally normalised D; use one or the other');
-    }
+    const refusal = config.r1 || config.r2 ? penaltyRefusal(spec.discriminator) : null;
+    if (refusal) throw new Error(`GanTrainer: the R1/R2 penalties cannot run: ${refusal}`);
     const decay = config.ema ?? 0;
     this.average = decay > 0 ? new WeightAverage(engine, buildGeneratorOf(engine, spec), this.G, decay) : null;
   }

@@ -3,6 +3,7 @@ import { DEFAULT_DATA_DIR } from '../data/fashion-mnist.js';
 import { DEFAULT_GAN_CONFIG, specOfConfig, type GanConfig } from '../gan/trainer.js';
 import { PRESETS, PRESET_NAMES, DEFAULT_PRESET, findPreset, presetCounts } from '../gan/presets.js';
 import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
+import { penaltyRefusal } from '../gan/gradient-penalty.js';
 import { AUGMENT_POLICIES, type AugmentPolicy } from '../tensor/ops/augment.js';
 import { findRecipe, recipeArgs, RECIPE_NAMES, recipeList } from './recipes.js';
 import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
@@ -135,9 +136,6 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   const modeSeeking = num(v, 'mode-seeking', 0, { min: 0, max: 100 });
   const r1 = num(v, 'r1', 0, { min: 0, max: 1000 });
   const r2 = num(v, 'r2', 0, { min: 0, max: 1000 });
-  if ((r1 || r2) && v['spectral-norm']) {
-    throw new UsageError(`--${r1 ? 'r1' : 'r2'} with --spectral-norm: the penalty runs D again, which would advance spectral norm's power iteration; use one or the other`);
-  }
   const options: TrainOptions = {
     epochs,
     decayEpochs,
@@ -185,6 +183,11 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     } catch (e) {
       throw new UsageError(`--conditional with --model ${model}: ${(e as Error).message.replace(/^[^:]*: /, '')}; drop --conditional or pick another --model`);
     }
+  }
+  const refusal = r1 || r2 ? penaltyRefusal(specOfConfig(options).discriminator) : null;
+  if (refusal) {
+    const other = options.spectralNorm ? 'drop --spectral-norm' : `pick a --model without dropout in D (not ${model})`;
+    throw new UsageError(`--${r1 ? 'r1' : 'r2'}: ${refusal}; ${other}, or drop the penalty`);
   }
   return options;
 }
