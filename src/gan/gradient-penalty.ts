@@ -11,7 +11,7 @@ import { Tensor as TensorClass } from '../tensor/tensor.js';
 import type { Network } from './network.js';
 import type { LayerSpec } from './spec.js';
 import { backward, detach, keep, noGrad } from '../tensor/autograd.js';
-import { add, sub, mul, div, sqrt, square, mulScalar } from '../tensor/ops/elementwise.js';
+import { add, sub, mul, div, sqrt, square, mulScalar, addScalar } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { reshape } from '../tensor/ops/shape.js';
 import { copyInto } from '../tensor/ops/create.js';
@@ -53,7 +53,8 @@ export function gradientPenalty(D: Network, x: Tensor, labels: Tensor | null, ga
   leaf.grad = null;
   const { rms, value, delta } = noGrad(x.engine, () => {
     const squares = reshape(sum(square(g)), [1]);
-    const rms = sqrt(mulScalar(squares, 1 / b));
+    // (+1e-30: where D is flat, g = 0 and the step is 0 rather than 0/0)
+    const rms = addScalar(sqrt(mulScalar(squares, 1 / b)), 1e-30);
     return { rms, value: mulScalar(squares, gamma / (2 * b)), delta: mulScalar(div(g, rms), h) };
   });
   g.dispose();
