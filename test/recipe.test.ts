@@ -168,8 +168,8 @@ describe('--recipe', () => {
       text = (e as Error).message;
     }
     for (const r of RECIPES) expect(text).toContain(r.name);
-    expect(text).toMatch(/best-candidate +--conditional --loss=hinge --spectral-norm --beta1=0 --beta2=0.9 --ema=0.999 --augment=translation,cutout/);
-    expect(text).toMatch(/UNMEASURED/);
+    expect(text).toMatch(/best-candidate +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05/);
+    expect(text).toMatch(/NOT YET MEASURED TO ITS END/);
   });
 
   it('reference is today\'s defaults; best-candidate sets its flags; explicit flags win', () => {
@@ -178,9 +178,9 @@ describe('--recipe', () => {
     expect(reference).toEqual(defaults);
     expect([recipe, none]).toEqual(['reference', undefined]);
     expect(parseTrainOptions(['--recipe', 'best-candidate'])).toMatchObject({
-      conditional: true, loss: 'hinge', spectralNorm: true, beta1: 0, beta2: 0.9, ema: 0.999, augment: ['translation', 'cutout'], minibatchStd: 0, recipe: 'best-candidate',
+      conditional: true, extraLayersG: 1, batchSize: 64, ema: 0.999, loss: 'rpgan', r1: 0.05, r2: 0.05, spectralNorm: false, augment: [], recipe: 'best-candidate',
     });
-    expect(parseTrainOptions(['--ema', '0.99', '--recipe=best-candidate', '--augment', 'cutout', '--beta2', '0.99'])).toMatchObject({ ema: 0.99, augment: ['cutout'], beta2: 0.99, loss: 'hinge' });
+    expect(parseTrainOptions(['--ema', '0.99', '--recipe=best-candidate', '--r2', '0', '--batch-size', '32'])).toMatchObject({ ema: 0.99, r1: 0.05, r2: 0, batchSize: 32, loss: 'rpgan' });
     expect(parseTrainOptions(['--recipe', 'minibatch-std', '--batch-size', '64'])).toMatchObject({ minibatchStd: 4, batchSize: 64 });
     expect(parseTrainOptions(['--recipe', 'decay'])).toMatchObject({ epochs: 40, decayEpochs: 20 });
   });
@@ -208,7 +208,8 @@ describe('--recipe', () => {
     ['an empty augment policy', ['--augment', ''], /^--augment : unknown policy ""/],
     ['a fractional group', ['--minibatch-std', '2.5'], /^--minibatch-std 2.5: must be a whole number/],
     ['minibatch-std on another preset', ['--model', 'keras-upsample', '--minibatch-std', '4'], /^--minibatch-std applies to --model dcgan alone; keras-upsample's layers are fixed by its source \(drop --minibatch-std\)/],
-    ['a recipe that sets a dcgan-only flag on another preset', ['--model', 'mlp-discriminator', '--recipe', 'best-candidate'], /^--spectral-norm applies to --model dcgan alone.*\(drop --spectral-norm, set by --recipe best-candidate\)/],
+    ['a recipe that sets a dcgan-only flag on another preset', ['--model', 'mlp-discriminator', '--recipe', 'hinge-sn'], /^--spectral-norm applies to --model dcgan alone.*\(drop --spectral-norm, set by --recipe hinge-sn\)/],
+    ['a recipe whose penalty cannot run on another preset', ['--model', 'keras-upsample', '--recipe', 'best-candidate'], /^--(extra-layers-g applies to --model dcgan alone|r1: D has dropout)/],
   ])('refuses %s with one line naming the flag', (_what, argv, message) => {
     expect(() => parseTrainOptions(argv)).toThrow(message);
   });
