@@ -6,8 +6,7 @@
 // fixed. That derivative is the central difference (S(x + εg) − S(x − εg)) / 2ε, so one backward to the images
 // and two more forwards of D give the penalty's weight gradient, where exact autograd would differentiate D's
 // backward pass (double backward).
-import type { Tensor } from '../tensor/tensor.js';
-import { Tensor as TensorClass } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import type { Network } from './network.js';
 import type { LayerSpec } from './spec.js';
 import { backward, detach, keep, noGrad } from '../tensor/autograd.js';
@@ -40,7 +39,7 @@ export function penaltyRefusal(layers: readonly LayerSpec[]): string | null {
  */
 export function gradientPenalty(D: Network, x: Tensor, labels: Tensor | null, gamma: number, h = 1e-2): Tensor {
   const b = x.shape[0];
-  const running = D.namedBuffers().map(([, t]) => [t, keep(TensorClass.adopt(contiguousCopy(t)))] as const);
+  const running = D.namedBuffers().map(([, t]) => [t, keep(Tensor.adopt(contiguousCopy(t)))] as const);
   const leaf = detach(x);
   leaf.requiresGrad = true;
   D.setRequiresGrad(false);
