@@ -65,17 +65,8 @@ it('pool bytes and textures stay flat over 1,000 training steps', async () => {
   net.dispose();
 });
 
-it('conditional batchnorm and its one-hot rows allocate nothing after warm-up over 1,000 steps', async () => {
-  const conv = new Conv2d(engine, 1, 4, 3, { padding: 1 });
-  const norm = new ConditionalBatchNorm2d(engine, 4, 5);
-  const opt = new Adam(engine, [...conv.parameters(), ...norm.parameters()], { lr: 1e-3, beta1: 0.5 });
-  const x = randn(engine, [3, 1, 5, 5]);
-  const step = (i: number) => tidy(engine, () => {
-    const rows = oneHot(engine, [i % 5, 3, (i * 7) % 5], 5);
-    backward(bceWithLogits(mean(flatten(norm.forwardWithClasses(conv.forward(x), rows)), 1, true), 0.9));
-    opt.update();
-    engine.flush();
-  });
+/** Runs `step` 20 times to warm up, then 1,000 times, and expects the pool to have allocated nothing more. */
+async function expectPoolFlat(step: (i: number) => void): Promise<void> {
   for (let i = 0; i < 20; i++) step(i);
   await engine.sync();
   const warm = { allocated: engine.pool.allocatedBytes, inUse: engine.pool.inUseBytes, created: engine.pool.buffersCreated };
@@ -87,6 +78,20 @@ it('conditional batchnorm and its one-hot rows allocate nothing after warm-up ov
   expect(engine.pool.buffersCreated).toBe(warm.created);
   expect(engine.pool.allocatedBytes).toBe(warm.allocated);
   expect(engine.pool.inUseBytes).toBe(warm.inUse);
+}
+
+it('conditional batchnorm and its one-hot rows allocate nothing after warm-up over 1,000 steps', async () => {
+  const conv = new Conv2d(engine, 1, 4, 3, { padding: 1 });
+  const norm = new ConditionalBatchNorm2d(engine, 4, 5);
+  const opt = new Adam(engine, [...conv.parameters(), ...norm.parameters()], { lr: 1e-3, beta1: 0.5 });
+  const x = randn(engine, [3, 1, 5, 5]);
+  const step = (i: number) => tidy(engine, () => {
+    const rows = oneHot(engine, [i % 5, 3, (i * 7) % 5], 5);
+    backward(bceWithLogits(mean(flatten(norm.forwardWithClasses(conv.forward(x), rows)), 1, true), 0.9));
+    opt.update();
+    engine.flush();
+  });
+  await expectPoolFlat(step);
   x.dispose();
   opt.dispose();
   conv.dispose();
@@ -102,17 +107,7 @@ it('the gradient penalty allocates nothing after warm-up over 1,000 steps', asyn
     opt.update();
     engine.flush();
   });
-  for (let i = 0; i < 20; i++) step();
-  await engine.sync();
-  const warm = { allocated: engine.pool.allocatedBytes, inUse: engine.pool.inUseBytes, created: engine.pool.buffersCreated };
-  for (let i = 0; i < 1000; i++) {
-    step();
-    if (i % 100 === 99) await engine.sync();
-  }
-  await engine.sync();
-  expect(engine.pool.buffersCreated).toBe(warm.created);
-  expect(engine.pool.allocatedBytes).toBe(warm.allocated);
-  expect(engine.pool.inUseBytes).toBe(warm.inUse);
+  await expectPoolFlat(step);
   x.dispose();
   opt.dispose();
   D.dispose();
