@@ -133,6 +133,34 @@ describe('GanTrainer with r1 and r2', () => {
     }
   });
 
+  it('lazy regularization (dRegEvery K) is the penalty weighted K·γ on D\'s steps 0, K, 2K, … and none between', async () => {
+    const real = randn(engine, [6, 1, 28, 28]);
+    const labels = [0, 3, 3, 7, 9, 1];
+    const base = { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, seed: 5, conditional: true, loss: 'rpgan' as const };
+    // One trainer at a time: each seeds the engine's random stream when it is built.
+    const trained = async (config: GanConfig, steps: number, before: (step: number) => void = () => undefined) => {
+      const trainer = new GanTrainer(engine, config);
+      for (let step = 0; step < steps; step++) {
+        before(step);
+        tidy(engine, () => trainer.step(real, labels).dispose());
+      }
+      const state = await Promise.all([...trainer.D.namedParameters(), ...trainer.G.namedParameters()].map(async ([name, t]) => [name, Buffer.from((await t.toArray()).buffer)] as const));
+      trainer.dispose();
+      return state;
+    };
+    const lazy = await trained({ ...base, r1: 0.5, r2: 0.25, dRegEvery: 3 }, 5);
+    // The same run spelled out: the trainer reads its config on every step.
+    const spelled = { ...base, r1: 0, r2: 0 };
+    const reference = await trained(spelled, 5, (step) => Object.assign(spelled, step % 3 === 0 ? { r1: 1.5, r2: 0.75 } : { r1: 0, r2: 0 }));
+    for (const [i, [name, bytes]] of lazy.entries()) expect(bytes.equals(reference[i][1]), name).toBe(true);
+    // …and not the penalty on every step.
+    const every = await trained({ ...base, r1: 0.5, r2: 0.25 }, 2);
+    const lazyTwo = await trained({ ...base, r1: 0.5, r2: 0.25, dRegEvery: 3 }, 2);
+    expect(every[0][1].equals(lazyTwo[0][1])).toBe(false);
+    real.dispose();
+    expect(() => new GanTrainer(engine, { ...base, r1: 0.5, dRegEvery: 0 })).toThrow(/dRegEvery must be a whole number ≥ 1, got 0/);
+  });
+
   it('refuses a spectrally normalised D', () => {
     expect(() => new GanTrainer(engine, { ...DEFAULT_GAN_CONFIG, ngf: 4, ndf: 4, spectralNorm: true, r1: 0.05 })).toThrow(/R1\/R2 penalties cannot run: D is spectrally normalised/);
   });

@@ -66,7 +66,7 @@ describe('npm run train', () => {
     expect(metadata.step).toBe('10');
   });
 
-  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']], [['--loss', 'rpgan', '--conditional', '--r1', '0.05', '--r2', '0.05']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
+  it.each([[[]], [['--loss', 'hinge', '--ema', '0.9', '--lr-d', '4e-4', '--lr-g', '1e-4']], [['--spectral-norm']], [['--loss', 'rpgan', '--conditional', '--r1', '0.05', '--r2', '0.05']], [['--loss', 'rpgan', '--r1', '0.05', '--r2', '0.05', '--d-reg-every', '3']]])('an interrupted and resumed run ends bitwise equal to an uninterrupted one %j', async (flags: string[]) => {
     const whole = tmp();
     await train([...base(whole), ...flags, '--epochs', '2'], { engine, ...quiet });
     const parts = tmp();
@@ -85,6 +85,17 @@ describe('npm run train', () => {
     for (const name of Object.keys(a)) {
       expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer)), name).toBe(true);
     }
+  });
+
+  it('--d-reg-every is stored only above 1 and fixed on resume', async () => {
+    const lazy = tmp();
+    await train([...base(lazy), '--r1', '0.05', '--d-reg-every', '2', '--max-steps', '2'], { engine, ...quiet });
+    const configOf = (out: string) => JSON.parse(readSafetensors(join(out, 'checkpoints/latest.safetensors')).metadata.config);
+    expect(configOf(lazy)).toMatchObject({ r1: 0.05, dRegEvery: 2 });
+    await expect(train(['--resume', lazy, '--d-reg-every', '4'], { engine, ...quiet })).rejects.toThrow(/--d-reg-every 4 contradicts the checkpoint's 2/);
+    const every = tmp();
+    await train([...base(every), '--r1', '0.05', '--d-reg-every', '1', '--max-steps', '1'], { engine, ...quiet });
+    expect(configOf(every).dRegEvery).toBeUndefined();
   });
 
   it('--eval-every adds FID, class KL and Inception Score to the epoch lines', async () => {
@@ -139,6 +150,9 @@ describe('npm run train', () => {
     ['an R2 weight that is not a number', ['--r2', 'strong'], /--r2 strong: not a number/],
     ['R1 with spectral norm', ['--r1', '0.05', '--spectral-norm'], /--r1: D is spectrally normalised, .*; drop --spectral-norm, or drop the penalty/],
     ['R2 with spectral norm', ['--spectral-norm', '--r2', '1'], /--r2: D is spectrally normalised/],
+    ['a lazy interval of 0', ['--r1', '0.05', '--d-reg-every', '0'], /--d-reg-every 0: must be at least 1/],
+    ['a fractional lazy interval', ['--r2', '0.05', '--d-reg-every', '2.5'], /--d-reg-every 2.5: must be a whole number/],
+    ['a lazy interval without a penalty', ['--d-reg-every', '4'], /--d-reg-every 4: there is no penalty to make lazy; add --r1 and\/or --r2, or drop --d-reg-every/],
     ['R1 on a D with dropout', ['--model', 'keras-upsample', '--r1', '0.05'], /--r1: D has dropout, .*; pick a --model without dropout in D \(not keras-upsample\), or drop the penalty/],
   ];
   for (const [what, args, message] of bad) {

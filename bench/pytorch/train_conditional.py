@@ -12,7 +12,8 @@ candidate (--loss hinge --spectral-norm --beta1 0 --beta2 0.9: Miyato et al. 201
 without batchnorm, the projection's embedding left as it is), --augment translation,cutout (DiffAugment, Zhao et
 al. 2020, on every image D sees), --loss rpgan (the relativistic pairing loss), --r1 γ and --r2 γ (the gradient
 penalties γ/2 · E‖∇ₓD(x)‖² on the real and generated images D sees: Mescheder et al. 2018; R3GAN, Huang et al.
-2024, pairs both with rpgan; taken here exactly, by double backward). Two more are the replica's alone, screened
+2024, pairs both with rpgan; taken here exactly, by double backward), --d-reg-every K (StyleGAN2's lazy
+regularization: the penalties on every K-th step only, weighted K·γ). Two more are the replica's alone, screened
 before anyone builds them: --pack M (PacGAN, Lin et al. 2018: D judges M images at once), --d-norm none (D without
 batchnorm). On a 2-core CPU PyTorch runs
 this step several times faster
@@ -24,7 +25,7 @@ A resume may give other --epochs and --decay-epochs while no decay has begun (th
 started with the new values would), so a screen that looks promising can be extended into a candidate.
 
   /usr/bin/python3 bench/pytorch/train_conditional.py --out FILE [--epochs 20] [--decay-epochs N]
-      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--augment translation,cutout] [--spectral-norm] [--r1 GAMMA] [--r2 GAMMA] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
+      [--mode-seeking L] [--batch-size 128] [--lr-g 2e-4] [--lr-d 2e-4] [--ngf 64] [--ndf 64] [--minibatch-std G] [--pack M] [--extra-layers-g N] [--extra-layers-d N] [--d-norm none] [--loss hinge|rpgan] [--augment translation,cutout] [--spectral-norm] [--r1 GAMMA] [--r2 GAMMA] [--d-reg-every K] [--beta1 0.5] [--beta2 0.999] [--seed 0] [--threads N] [--ema DECAY] [--save-every E] [--data DIR] [--resume]
 """
 import argparse
 import copy
@@ -62,6 +63,7 @@ def main():
     p.add_argument("--loss", default="bce", help="bce, hinge (Miyato et al. 2018), or rpgan: the relativistic pairing loss")
     p.add_argument("--r1", type=float, default=0.0, metavar="GAMMA", help="the R1 penalty γ/2 · E‖∇ₓD(x)‖² on real images in D's loss (Mescheder et al. 2018)")
     p.add_argument("--r2", type=float, default=0.0, metavar="GAMMA", help="the same penalty on G's images (R2; R3GAN pairs R1 and R2 with --loss rpgan)")
+    p.add_argument("--d-reg-every", type=int, default=1, metavar="K", help="lazy regularization (StyleGAN2, Karras et al. 2020): the R1/R2 penalties on every K-th D step only (steps 0, K, 2K, …), weighted K·γ")
     p.add_argument("--augment", default="", help="translation,cutout: DiffAugment on every image D sees (atelier's --augment)")
     p.add_argument("--spectral-norm", action="store_true", help="every conv of D spectrally normalised, D without batchnorm (atelier's --spectral-norm)")
     p.add_argument("--beta1", type=float, default=BETAS[0], help="Adam's β1 for both nets (the hinge + spectral norm recipe: 0)")
@@ -93,6 +95,7 @@ def main():
                                    ("--beta1", a.beta1, 0 <= a.beta1 < 1, "a number in [0, 1)"), ("--beta2", a.beta2, 0 <= a.beta2 < 1, "a number in [0, 1)"),
                                    ("--r1", a.r1, 0 <= a.r1 <= 1000, "0 (none) or a weight γ > 0, e.g. 0.01"),
                                    ("--r2", a.r2, 0 <= a.r2 <= 1000, "0 (none) or a weight γ > 0, e.g. 0.01"),
+                                   ("--d-reg-every", a.d_reg_every, 1 <= a.d_reg_every <= 1000, "a whole number of steps ≥ 1, e.g. 8"),
                                    ("--ema", a.ema, 0 <= a.ema < 1, "0 (none) or a decay in (0, 1), e.g. 0.999"),
                                    ("--threads", a.threads, a.threads >= 1, "a positive whole number")):
         if not ok:
@@ -147,7 +150,7 @@ def main():
               **({"minibatchStd": a.minibatch_std} if a.minibatch_std else {}), **({"pack": a.pack} if a.pack > 1 else {}),
               **({"spectralNorm": True} if a.spectral_norm else {} if d_batchnorm else {"dNorm": a.d_norm}),
               **({"extraLayersG": a.extra_layers_g} if a.extra_layers_g else {}), **({"extraLayersD": a.extra_layers_d} if a.extra_layers_d else {}),
-              **({"ema": a.ema} if a.ema else {}), **({"r1": a.r1} if a.r1 else {}), **({"r2": a.r2} if a.r2 else {}), **({"augment": a.augment.split(",")} if a.augment else {})}
+              **({"ema": a.ema} if a.ema else {}), **({"r1": a.r1} if a.r1 else {}), **({"r2": a.r2} if a.r2 else {}), **({"dRegEvery": a.d_reg_every} if a.d_reg_every > 1 else {}), **({"augment": a.augment.split(",")} if a.augment else {})}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {json.dumps(config)}", flush=True)
 
     def save(path, steps):
@@ -208,7 +211,8 @@ def main():
                 for group in opt.param_groups:
                     group["lr"] = lr * scale
             index = order[b * a.batch_size:(b + 1) * a.batch_size]
-            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss, bool(a.augment), a.r1, a.r2)
+            lazy = a.d_reg_every if step % a.d_reg_every == 0 else 0  # 0: no penalty on this step
+            sums += train_step(G, D, opt_g, opt_d, data[index], labels[index], a.mode_seeking, a.loss, bool(a.augment), a.r1 * lazy, a.r2 * lazy)
             step += 1
             if average is not None:  # as src/gan/ema.ts: the decay ramps up as (1 + step) / (10 + step)
                 decay_now = min(a.ema, (1 + step) / (10 + step))

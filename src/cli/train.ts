@@ -16,7 +16,7 @@ import { generatorShapes, discriminatorShapes } from '../gan/spec.js';
 import { conditionalInput } from '../gan/network.js';
 import { drawFixedSamples } from '../gan/fixed-samples.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parseTrainOptions, refuseUngroupedBatch, type TrainOptions } from '../node/train-options.js';
+import { parseTrainOptions, refuseUngroupedBatch, refuseLazyWithoutPenalty, type TrainOptions } from '../node/train-options.js';
 import { saveCheckpoint, loadTrainingCheckpoint, resolveCheckpointPath, applyResumeOptions, type LoadedTrainingCheckpoint } from '../node/checkpoint-files.js';
 import { refuseExistingRun, prepareRunFolder, removeStaleFiles, clearPreviousRun, truncateMetrics, samePath, latestPath, metricsPath, lossCurvePath, type MetricsLine } from '../node/run-folder.js';
 import { writeSampleGrid } from '../node/images.js';
@@ -54,6 +54,7 @@ export async function train(argv: string[], hooks: TrainHooks = {}): Promise<Tra
   const resumed = resumePath ? loadTrainingCheckpoint(resumePath) : undefined;
   if (resumed) options = applyResumeOptions(options, resumed.options);
   refuseUngroupedBatch(options);
+  refuseLazyWithoutPenalty(options);
   if (options.decayEpochs > options.epochs) {
     throw new UsageError(`--decay-epochs ${options.decayEpochs} is more than the ${options.epochs} epochs of this run; decay over at most all of the epochs`);
   }
@@ -128,7 +129,8 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
   log(`data: ${data.count.toLocaleString('en-US')} images of ${data.height}×${data.width} from ${options.data} (classes: ${classNames}); ` +
     `${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch`);
   log(`loss: ${options.loss}${options.modeSeeking ? ` + mode seeking λ ${options.modeSeeking} (G)` : ''}` +
-    `${options.r1 ? ` + R1 γ ${options.r1} (D)` : ''}${options.r2 ? ` + R2 γ ${options.r2} (D)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
+    `${options.r1 ? ` + R1 γ ${options.r1} (D)` : ''}${options.r2 ? ` + R2 γ ${options.r2} (D)` : ''}` +
+    `${options.dRegEvery > 1 ? ` on every ${options.dRegEvery}th step, weighted ${options.dRegEvery}·γ (lazy)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
     (options.decayEpochs ? `, falling linearly to 0 over the last ${options.decayEpochs} of ${options.epochs} epochs` : '') +
     (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
   log(`output: ${outDir}${resumed ? ` (resumed from ${p.resumePath} at step ${step})` : ''}`);

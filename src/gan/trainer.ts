@@ -59,6 +59,8 @@ export interface GanConfig {
   /** γ of the R1 penalty γ/2 · E‖∇ₓD(x)‖² on the real images D sees, and of R2 on G's (Mescheder et al. 2018; R3GAN; gradient-penalty.ts); 0 or absent: none. */
   r1?: number;
   r2?: number;
+  /** Lazy regularization (StyleGAN2, Karras et al. 2020): the penalties on D's steps 0, K, 2K, … only, weighted K·γ; 1 or absent: every step. */
+  dRegEvery?: number;
 }
 
 export const DEFAULT_GAN_CONFIG: GanConfig = {
@@ -120,6 +122,8 @@ export class GanTrainer {
     });
     const refusal = config.r1 || config.r2 ? penaltyRefusal(spec.discriminator) : null;
     if (refusal) throw new Error(`GanTrainer: the R1/R2 penalties cannot run: ${refusal}`);
+    const every = config.dRegEvery ?? 1;
+    if (!Number.isInteger(every) || every < 1) throw new Error(`GanTrainer: dRegEvery must be a whole number ≥ 1, got ${every}`);
     const decay = config.ema ?? 0;
     this.average = decay > 0 ? new WeightAverage(engine, buildGeneratorOf(engine, spec), this.G, decay) : null;
   }
@@ -170,8 +174,11 @@ export class GanTrainer {
       const realLogits = D.discriminate(realSeen, rows);
       const fakeLogits = D.discriminate(fakeSeen, rows);
       let lossD = this.loss.discriminator(realLogits, fakeLogits);
-      if (config.r1) lossD = add(lossD, gradientPenalty(D, realSeen, rows, config.r1));
-      if (config.r2) lossD = add(lossD, gradientPenalty(D, fakeSeen, rows, config.r2));
+      // Lazy regularization: the penalties every K-th step, K times as strong (D's step count survives a resume).
+      const every = config.dRegEvery ?? 1;
+      const weight = this.optD.step % every === 0 ? every : 0;
+      if (config.r1 && weight) lossD = add(lossD, gradientPenalty(D, realSeen, rows, config.r1 * weight));
+      if (config.r2 && weight) lossD = add(lossD, gradientPenalty(D, fakeSeen, rows, config.r2 * weight));
       backward(lossD);
       this.optD.update();
 

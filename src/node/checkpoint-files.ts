@@ -55,10 +55,11 @@ interface SaveContext {
 export async function saveCheckpoint(outDir: string, c: SaveContext): Promise<string> {
   // `conditional`, `augment`, `minibatchStd`, `modeSeeking`, the extra layers and the penalties are stored only when set, so a run
   // without them stores the config byte for byte as before they existed.
-  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, recipe: _recipe, conditional, augment, minibatchStd, modeSeeking, extraLayersG, extraLayersD, r1, r2, ...rest } = c.options;
+  const { given: _given, resume: _resume, out: _out, overwrite: _overwrite, recipe: _recipe, conditional, augment, minibatchStd, modeSeeking, extraLayersG, extraLayersD, r1, r2, dRegEvery, ...rest } = c.options;
   const config = {
     ...rest, ...(conditional ? { conditional } : {}), ...(augment.length ? { augment } : {}), ...(minibatchStd ? { minibatchStd } : {}), ...(modeSeeking ? { modeSeeking } : {}),
     ...(extraLayersG ? { extraLayersG } : {}), ...(extraLayersD ? { extraLayersD } : {}), ...(r1 ? { r1 } : {}), ...(r2 ? { r2 } : {}),
+    ...(dRegEvery > 1 ? { dRegEvery } : {}),
   };
   const bytes = await encodeTrainingCheckpoint({ ...c, config });
   const latest = join(outDir, 'checkpoints', 'latest.safetensors');
@@ -185,8 +186,8 @@ function checkConditional(stored: GanSpec | undefined, options: StoredOptions, p
 }
 
 /** Flags that would make the resumed run a different experiment. */
-const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'conditional', 'augment', 'minibatchStd', 'modeSeeking', 'extraLayersG', 'extraLayersD', 'r1', 'r2'];
-const FLAG: Record<string, string> = { model: 'model', conditional: 'conditional', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm', augment: 'augment', minibatchStd: 'minibatch-std', modeSeeking: 'mode-seeking', extraLayersG: 'extra-layers-g', extraLayersD: 'extra-layers-d', r1: 'r1', r2: 'r2' };
+const FIXED_ON_RESUME: (keyof TrainOptions)[] = ['model', 'batchSize', 'latentDim', 'seed', 'classes', 'limit', 'loss', 'ema', 'ngf', 'ndf', 'spectralNorm', 'labelNoise', 'conditional', 'augment', 'minibatchStd', 'modeSeeking', 'extraLayersG', 'extraLayersD', 'r1', 'r2', 'dRegEvery'];
+const FLAG: Record<string, string> = { model: 'model', conditional: 'conditional', labelNoise: 'label-noise', batchSize: 'batch-size', latentDim: 'latent-dim', seed: 'seed', classes: 'class', limit: 'limit', loss: 'loss', ema: 'ema', ngf: 'ngf', ndf: 'ndf', spectralNorm: 'spectral-norm', augment: 'augment', minibatchStd: 'minibatch-std', modeSeeking: 'mode-seeking', extraLayersG: 'extra-layers-g', extraLayersD: 'extra-layers-d', r1: 'r1', r2: 'r2', dRegEvery: 'd-reg-every' };
 
 /** The checkpoint's settings, with what the command line may change on resume (epochs, rates, output, logging). */
 export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrainingCheckpoint['options']): TrainOptions {
@@ -196,6 +197,7 @@ export function applyResumeOptions(cli: TrainOptions, storedOptions: LoadedTrain
     model: storedOptions.model ?? DEFAULT_PRESET, labelNoise: storedOptions.labelNoise ?? 0, conditional: storedOptions.conditional ?? false,
     augment: storedOptions.augment ?? [], minibatchStd: storedOptions.minibatchStd ?? 0, modeSeeking: storedOptions.modeSeeking ?? 0,
     extraLayersG: storedOptions.extraLayersG ?? 0, extraLayersD: storedOptions.extraLayersD ?? 0, r1: storedOptions.r1 ?? 0, r2: storedOptions.r2 ?? 0,
+    dRegEvery: storedOptions.dRegEvery ?? 1,
   };
   for (const key of FIXED_ON_RESUME) {
     const flag = FLAG[key];

@@ -46,6 +46,7 @@ const FIELDS: Record<keyof StoredOptions, { flag: string; kind: Kind; required: 
   extraLayersD: { flag: 'extra-layers-d', kind: 'number', required: false },
   r1: { flag: 'r1', kind: 'number', required: false },
   r2: { flag: 'r2', kind: 'number', required: false },
+  dRegEvery: { flag: 'd-reg-every', kind: 'number', required: false },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -44,6 +44,8 @@ export interface TrainOptions extends GanConfig {
   /** γ of the R1 (real images) and R2 (G's images) gradient penalties on D; 0: none. */
   r1: number;
   r2: number;
+  /** Lazy regularization: the penalties every K-th step, weighted K·γ (1: every step). */
+  dRegEvery: number;
 }
 
 export const TRAIN_USAGE = `usage: npm run train -- [options]
@@ -78,6 +80,8 @@ export const TRAIN_USAGE = `usage: npm run train -- [options]
                       --conditional): mode seeking (Mao et al. 2019, MSGAN; their λ is 1) (default 0: none)
   --r1 G, --r2 G      add the gradient penalty G/2 · E‖∇ₓD(x)‖² on real images (R1) or on G's (R2) to D's loss
                       (Mescheder et al. 2018; R3GAN pairs both with --loss rpgan, e.g. 0.05) (default 0: none)
+  --d-reg-every K     lazy regularization (StyleGAN2): the penalties on every K-th D step only, weighted K·γ
+                      (default 1: every step)
   --real-label X      target for real images, one-sided label smoothing (default 0.9)
   --seed N            seeds weights, z, shuffling (default 0)
   --class NAME|INDEX  train on one class (repeatable), e.g. --class ankle-boot
@@ -101,7 +105,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     seed: { type: 'string' }, class: { type: 'string', multiple: true }, limit: { type: 'string' }, data: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'string' }, 'sample-every': { type: 'string' }, 'log-every': { type: 'string' },
     'max-steps': { type: 'string' }, loss: { type: 'string' }, ema: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-n': { type: 'string' },
-    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'extra-layers-g': { type: 'string' }, 'extra-layers-d': { type: 'string' }, 'mode-seeking': { type: 'string' }, r1: { type: 'string' }, r2: { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    classifier: { type: 'string' }, model: { type: 'string' }, recipe: { type: 'string' }, augment: { type: 'string', multiple: true }, 'minibatch-std': { type: 'string' }, 'extra-layers-g': { type: 'string' }, 'extra-layers-d': { type: 'string' }, 'mode-seeking': { type: 'string' }, r1: { type: 'string' }, r2: { type: 'string' }, 'd-reg-every': { type: 'string' }, 'label-noise': { type: 'string' }, 'spectral-norm': { type: 'boolean' }, conditional: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, TRAIN_USAGE);
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   const recipeName = str(v, 'recipe');
@@ -136,6 +140,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   const modeSeeking = num(v, 'mode-seeking', 0, { min: 0, max: 100 });
   const r1 = num(v, 'r1', 0, { min: 0, max: 1000 });
   const r2 = num(v, 'r2', 0, { min: 0, max: 1000 });
+  const dRegEvery = num(v, 'd-reg-every', 1, { int: true, min: 1, max: 1000 });
   const options: TrainOptions = {
     epochs,
     decayEpochs,
@@ -176,6 +181,7 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
     modeSeeking,
     r1,
     r2,
+    dRegEvery,
   };
   if (options.conditional) {
     try {
@@ -202,6 +208,11 @@ export function refuseUngroupedBatch({ minibatchStd, batchSize, modeSeeking = 0 
     throw new UsageError(`--minibatch-std ${minibatchStd} needs a --batch-size that is a multiple of ${minibatchStd} (or at most ${minibatchStd}), not ${batchSize}`);
   }
   if (modeSeeking && batchSize < 2) throw new UsageError(`--mode-seeking pairs G's images, so it needs a --batch-size of at least 2, not ${batchSize}`);
+}
+
+/** Refuses --d-reg-every above 1 without --r1 or --r2 (checked, like refuseUngroupedBatch, on the options a run trains with). */
+export function refuseLazyWithoutPenalty({ dRegEvery, r1, r2 }: Pick<TrainOptions, 'dRegEvery' | 'r1' | 'r2'>): void {
+  if (dRegEvery > 1 && !r1 && !r2) throw new UsageError(`--d-reg-every ${dRegEvery}: there is no penalty to make lazy; add --r1 and/or --r2, or drop --d-reg-every`);
 }
 
 /** `--model list`: each preset with its G and D parameter counts and its source. */
