@@ -5,6 +5,8 @@
 //   --growth [N]           N training steps (default 1,000) at --growth-batch (default 16): does the pool grow?
 //   --profile              the training step at batch 128, kernel by kernel (each dispatch submitted alone)
 //   --conditional          --profile the class-conditional DCGAN (train --conditional) instead
+//   --recipe NAME[,NAME…]  the training step of each named recipe (npm run train -- --recipe list) at its own
+//                          batch size: ms/step and s/epoch, averaged over whole cycles of --d-reg-every
 //   --quick                fewer repetitions
 //   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
 //   --peers pytorch        --step against PyTorch on the CPU (bench/pytorch/step.py run by python3, or by
@@ -24,6 +26,7 @@ import { benchDispatch } from './dispatch.js';
 import { benchStep } from './step.js';
 import { benchGrowth } from './growth.js';
 import { profileStep } from './profile.js';
+import { timeRecipeStep } from './recipe-step.js';
 import { stepComparison } from './compare.js';
 import { PEERS } from './peers.js';
 import { STEP_PEERS, type StepPeer } from './compare.js';
@@ -38,7 +41,7 @@ function options() {
   const { values } = parseArgs({
     args,
     options: {
-      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' }, conditional: { type: 'boolean' },
+      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' }, conditional: { type: 'boolean' }, recipe: { type: 'string' },
       growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
       'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
       'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
@@ -62,6 +65,7 @@ function options() {
   });
   return {
     quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), conditional: Boolean(values.conditional), json: values.json, peers,
+    recipes: values.recipe === undefined ? [] : values.recipe.split(',').filter(Boolean),
     growth: values.growth === undefined ? null : positive('growth', values.growth),
     growthBatch: positive('growth-batch', values['growth-batch']),
     wasmThreads: positive('wasm-threads', values['wasm-threads']),
@@ -83,7 +87,14 @@ async function main(): Promise<void> {
     console.log(table(profile.kernels.map((k) => ({ kernel: k.label, dispatches: k.dispatches, ms: k.ms, share: `${(100 * k.share).toFixed(1)}%` }))) + '\n');
     results.profile = profile;
   }
-  if (!opts.step && !opts.profile && opts.growth === null) {
+  if (opts.recipes.length) {
+    const costs = [];
+    for (const name of opts.recipes) costs.push(await timeRecipeStep(engine, name, quick ? 4 : 16));
+    console.log('training step of each recipe (mean over the timed steps, after one warm-up step)');
+    console.log(table(costs.map((c) => ({ recipe: c.recipe, batch: c.batch, steps: c.steps, 'ms/step': c.msPerStep, 'images/s': c.imagesPerSecond, 's/epoch (60k)': c.secondsPerEpoch }))) + '\n');
+    results.recipes = costs;
+  }
+  if (!opts.step && !opts.profile && opts.growth === null && !opts.recipes.length) {
     const matmul = await benchMatmul(engine, { quick });
     console.log('matmul (median)');
     console.log(table(matmul.map((r) => ({ shape: r.shape, algorithm: r.algorithm, ms: r.ms, 'GFLOP/s': r.gflops }))) + '\n');

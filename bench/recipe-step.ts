@@ -1,0 +1,42 @@
+// What one training step of a named recipe (src/node/recipes.ts) costs on this adapter: its own config and batch
+// size, a random batch, `npm run bench -- --recipe NAME[,NAME…]`. The mean over whole cycles of lazy
+// regularization (--d-reg-every K: one step in K also runs the penalties), so the figure is the epoch's average.
+import type { Engine } from '../src/runtime/engine.js';
+import { GanTrainer } from '../src/gan/trainer.js';
+import { randn } from '../src/tensor/ops/create.js';
+import { parseTrainOptions } from '../src/node/train-options.js';
+
+export interface RecipeStepCost {
+  recipe: string;
+  batch: number;
+  steps: number;
+  msPerStep: number;
+  imagesPerSecond: number;
+  /** ms/step × ⌈60000 / batch⌉, in seconds: an epoch of Fashion-MNIST's training set. */
+  secondsPerEpoch: number;
+}
+
+/** Times at least `minSteps` steps (rounded up to whole lazy cycles) after one warm-up step. Throws for an unknown recipe. */
+export async function timeRecipeStep(engine: Engine, recipe: string, minSteps: number): Promise<RecipeStepCost> {
+  const config = parseTrainOptions(['--recipe', recipe]);
+  const batch = config.batchSize;
+  const steps = Math.ceil(minSteps / config.dRegEvery) * config.dRegEvery;
+  const trainer = new GanTrainer(engine, config);
+  const real = randn(engine, [batch, 1, 28, 28], 0, 0.5);
+  const labels = config.conditional ? Array.from({ length: batch }, (_, i) => i % 10) : undefined;
+  const run = async () => {
+    const stats = trainer.step(real, labels);
+    await stats.toArray();
+    stats.dispose();
+  };
+  try {
+    await run(); // compiles the pipelines (step 0 is a regularized one)
+    const start = performance.now();
+    for (let i = 0; i < steps; i++) await run();
+    const msPerStep = (performance.now() - start) / steps;
+    return { recipe, batch, steps, msPerStep, imagesPerSecond: (1000 * batch) / msPerStep, secondsPerEpoch: (msPerStep * Math.ceil(60000 / batch)) / 1000 };
+  } finally {
+    real.dispose();
+    trainer.dispose();
+  }
+}
