@@ -168,7 +168,7 @@ describe('--recipe', () => {
       text = (e as Error).message;
     }
     for (const r of RECIPES) expect(text).toContain(r.name);
-    expect(text).toMatch(/best-candidate +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05/);
+    expect(text).toMatch(/best-candidate +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05 --d-reg-every=8 --epochs=30 --decay-epochs=10/);
     expect(text).toMatch(/NOT YET MEASURED TO ITS END/);
   });
 
@@ -178,7 +178,7 @@ describe('--recipe', () => {
     expect(reference).toEqual(defaults);
     expect([recipe, none]).toEqual(['reference', undefined]);
     expect(parseTrainOptions(['--recipe', 'best-candidate'])).toMatchObject({
-      conditional: true, extraLayersG: 1, batchSize: 64, ema: 0.999, loss: 'rpgan', r1: 0.05, r2: 0.05, spectralNorm: false, augment: [], recipe: 'best-candidate',
+      conditional: true, extraLayersG: 1, batchSize: 64, ema: 0.999, loss: 'rpgan', r1: 0.05, r2: 0.05, dRegEvery: 8, epochs: 30, decayEpochs: 10, spectralNorm: false, augment: [], recipe: 'best-candidate',
     });
     expect(parseTrainOptions(['--ema', '0.99', '--recipe=best-candidate', '--r2', '0', '--batch-size', '32'])).toMatchObject({ ema: 0.99, r1: 0.05, r2: 0, batchSize: 32, loss: 'rpgan' });
     expect(parseTrainOptions(['--recipe', 'minibatch-std', '--batch-size', '64'])).toMatchObject({ minibatchStd: 4, batchSize: 64 });
