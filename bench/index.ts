@@ -7,6 +7,7 @@
 //   --conditional          --profile the class-conditional DCGAN (train --conditional) instead
 //   --recipe NAME[,NAME…]  the training step of each named recipe (npm run train -- --recipe list) at its own
 //                          batch size: ms/step and s/epoch, averaged over whole cycles of --d-reg-every
+//   --train-flags "F…"     npm run train flags over each --recipe, e.g. --train-flags="--d-reg-every 1"
 //   --quick                fewer repetitions
 //   --no-tfjs              --step without the TensorFlow.js peers; --peers webgpu,wasm picks them
 //   --peers pytorch        --step against PyTorch on the CPU (bench/pytorch/step.py run by python3, or by
@@ -32,6 +33,7 @@ import { PEERS } from './peers.js';
 import { STEP_PEERS, type StepPeer } from './compare.js';
 import { BLAS_CHOICES, type BlasChoice } from './pytorch-peer.js';
 import { table } from './table.js';
+import { UsageError } from '../src/node/args.js';
 
 const DEFAULT_GROWTH_STEPS = '1000';
 
@@ -41,7 +43,7 @@ function options() {
   const { values } = parseArgs({
     args,
     options: {
-      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' }, conditional: { type: 'boolean' }, recipe: { type: 'string' },
+      quick: { type: 'boolean' }, step: { type: 'boolean' }, json: { type: 'string' }, profile: { type: 'boolean' }, conditional: { type: 'boolean' }, recipe: { type: 'string' }, 'train-flags': { type: 'string' },
       growth: { type: 'string' }, 'growth-batch': { type: 'string', default: '16' },
       'no-tfjs': { type: 'boolean' }, peers: { type: 'string', default: PEERS.join(',') },
       'wasm-threads': { type: 'string', default: String(os.availableParallelism()) },
@@ -66,6 +68,7 @@ function options() {
   return {
     quick: Boolean(values.quick), step: Boolean(values.step), profile: Boolean(values.profile), conditional: Boolean(values.conditional), json: values.json, peers,
     recipes: values.recipe === undefined ? [] : values.recipe.split(',').filter(Boolean),
+    trainFlags: (values['train-flags'] ?? '').split(' ').filter(Boolean),
     growth: values.growth === undefined ? null : positive('growth', values.growth),
     growthBatch: positive('growth-batch', values['growth-batch']),
     wasmThreads: positive('wasm-threads', values['wasm-threads']),
@@ -89,9 +92,9 @@ async function main(): Promise<void> {
   }
   if (opts.recipes.length) {
     const costs = [];
-    for (const name of opts.recipes) costs.push(await timeRecipeStep(engine, name, quick ? 4 : 16));
+    for (const name of opts.recipes) costs.push(await timeRecipeStep(engine, name, quick ? 4 : 16, opts.trainFlags));
     console.log('training step of each recipe (mean over the timed steps, after one warm-up step)');
-    console.log(table(costs.map((c) => ({ recipe: c.recipe, batch: c.batch, steps: c.steps, 'ms/step': c.msPerStep, 'images/s': c.imagesPerSecond, 's/epoch (60k)': c.secondsPerEpoch }))) + '\n');
+    console.log(table(costs.map((c) => ({ recipe: c.recipe, 'train flags': c.flags, batch: c.batch, steps: c.steps, 'ms/step': c.msPerStep, 'images/s': c.imagesPerSecond, 's/epoch (60k)': c.secondsPerEpoch }))) + '\n');
     results.recipes = costs;
   }
   if (!opts.step && !opts.profile && opts.growth === null && !opts.recipes.length) {
@@ -145,6 +148,8 @@ async function main(): Promise<void> {
 }
 
 main().then(() => process.exit(0), (e) => {
-  console.error(e);
+  // A bad --recipe or --train-flags is the user's to fix: one line, as npm run train gives it.
+  if (e instanceof UsageError) console.error(`error: ${e.message.split('\n')[0]}`);
+  else console.error(e);
   process.exit(1);
 });

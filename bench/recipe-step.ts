@@ -8,6 +8,8 @@ import { parseTrainOptions } from '../src/node/train-options.js';
 
 export interface RecipeStepCost {
   recipe: string;
+  /** The train flags given over the recipe, joined by spaces ('' for none). */
+  flags: string;
   batch: number;
   steps: number;
   msPerStep: number;
@@ -16,9 +18,12 @@ export interface RecipeStepCost {
   secondsPerEpoch: number;
 }
 
-/** Times at least `minSteps` steps (rounded up to whole lazy cycles) after one warm-up step. Throws for an unknown recipe. */
-export async function timeRecipeStep(engine: Engine, recipe: string, minSteps: number): Promise<RecipeStepCost> {
-  const config = parseTrainOptions(['--recipe', recipe]);
+/**
+ * Times at least `minSteps` steps (rounded up to whole lazy cycles) after one warm-up step, of the recipe with
+ * `trainFlags` (npm run train's flags, e.g. ['--d-reg-every', '1']) over it. Throws for an unknown recipe or a bad flag.
+ */
+export async function timeRecipeStep(engine: Engine, recipe: string, minSteps: number, trainFlags: string[] = []): Promise<RecipeStepCost> {
+  const config = parseTrainOptions(['--recipe', recipe, ...trainFlags]);
   const batch = config.batchSize;
   const steps = Math.ceil(minSteps / config.dRegEvery) * config.dRegEvery;
   const trainer = new GanTrainer(engine, config);
@@ -34,7 +39,7 @@ export async function timeRecipeStep(engine: Engine, recipe: string, minSteps: n
     const start = performance.now();
     for (let i = 0; i < steps; i++) await run();
     const msPerStep = (performance.now() - start) / steps;
-    return { recipe, batch, steps, msPerStep, imagesPerSecond: (1000 * batch) / msPerStep, secondsPerEpoch: (msPerStep * Math.ceil(60000 / batch)) / 1000 };
+    return { recipe, flags: trainFlags.join(' '), batch, steps, msPerStep, imagesPerSecond: (1000 * batch) / msPerStep, secondsPerEpoch: (msPerStep * Math.ceil(60000 / batch)) / 1000 };
   } finally {
     real.dispose();
     trainer.dispose();
