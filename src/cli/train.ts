@@ -130,7 +130,7 @@ async function trainLocked(p: Prepared): Promise<TrainResult> {
     `${batcher.batchesPerEpoch} batches of ${options.batchSize} per epoch`);
   log(`loss: ${options.loss}${options.modeSeeking ? ` + mode seeking λ ${options.modeSeeking} (G)` : ''}` +
     `${options.r1 ? ` + R1 γ ${options.r1} (D)` : ''}${options.r2 ? ` + R2 γ ${options.r2} (D)` : ''}` +
-    `${options.dRegEvery > 1 ? ` on every ${options.dRegEvery}th step, weighted ${options.dRegEvery}·γ (lazy)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
+    `${options.dRegEvery > 1 ? ` on one D step in ${options.dRegEvery}, weighted ${options.dRegEvery}·γ (lazy)` : ''}, Adam lr D ${options.lrD} G ${options.lrG}` +
     (options.decayEpochs ? `, falling linearly to 0 over the last ${options.decayEpochs} of ${options.epochs} epochs` : '') +
     (options.ema ? `; samples from a moving average of G's weights (decay ${options.ema})` : ''));
   log(`output: ${outDir}${resumed ? ` (resumed from ${p.resumePath} at step ${step})` : ''}`);

@@ -61,7 +61,7 @@ export function modelSizes(specs: { model: string; spec: GanSpec }[]): ModelSize
 
 export interface StepTiming {
   batch: number;
-  /** Median wall time of one training step (D step + G step, stats read back), ms. */
+  /** Median (or mean, when asked) wall time of one training step (D step + G step, stats read back), ms. */
   msPerStep: number;
   imagesPerSecond: number;
   warmups: number;

@@ -13,16 +13,18 @@ export interface StepTimingOptions {
   runs?: number;
   /** The batch's classes (batch of them, 0…classes−1): required for a class-conditional spec, unused otherwise. */
   labels?: ArrayLike<number>;
+  /** 'median' (default) or 'mean' of the timed steps: the mean counts the occasional costly step (lazy penalties) at its share. */
+  statistic?: 'median' | 'mean';
 }
 
 /**
  * Times `runs` training steps after `warmups`, each from upload of `images` (batch×1×H×W in [−1, 1], the
  * same batch every step) to the stats read back, on a fresh trainer of `config` and `spec` (the engine's
  * RNG is reseeded by it). A class-conditional spec's steps get `labels`, the batch's classes, as training gives
- * them. Returns the median ms per step and batch / median as images per second. Throws for bad counts, or a
+ * them. Returns the median (or, with `statistic: 'mean'`, the mean) ms per step and batch / that as images per second. Throws for bad counts, or a
  * conditional spec without `shape[0]` labels.
  */
-export async function timeTrainingStep(engine: Engine, config: GanConfig, spec: GanSpec, images: Float32Array, shape: [number, number, number, number], { warmups = 2, runs = 5, labels }: StepTimingOptions = {}): Promise<StepTiming> {
+export async function timeTrainingStep(engine: Engine, config: GanConfig, spec: GanSpec, images: Float32Array, shape: [number, number, number, number], { warmups = 2, runs = 5, labels, statistic = 'median' }: StepTimingOptions = {}): Promise<StepTiming> {
   if (!(Number.isInteger(runs) && runs >= 1 && Number.isInteger(warmups) && warmups >= 0)) throw new Error(`timeTrainingStep: runs ${runs} must be ≥ 1 and warmups ${warmups} ≥ 0, whole numbers`);
   if (spec.conditional && labels?.length !== shape[0]) throw new Error(`timeTrainingStep: a class-conditional model needs the batch's ${shape[0]} labels, got ${labels?.length ?? 'none'}`);
   const stepLabels = spec.conditional ? labels : undefined;
@@ -43,6 +45,6 @@ export async function timeTrainingStep(engine: Engine, config: GanConfig, spec: 
   }
   times.sort((a, b) => a - b);
   const m = times.length >> 1;
-  const msPerStep = times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
+  const msPerStep = statistic === 'mean' ? times.reduce((a, b) => a + b, 0) / times.length : times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
   return { batch: shape[0], msPerStep, imagesPerSecond: (1000 * shape[0]) / msPerStep, warmups, runs };
 }
