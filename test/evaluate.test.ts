@@ -24,6 +24,13 @@ import { critic, parseCriticOptions } from '../src/cli/critic.js';
 import { Progress } from '../src/node/progress.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { rngState, setRngState } from '../src/tensor/state.js';
+import { generateImages } from '../src/cli/generate.js';
+import { exportGenerator } from '../src/cli/export-generator.js';
+import { loadGenerator } from '../src/node/load-generator.js';
+import { loadGenerator as loadGeneratorBytes } from '../src/gan/load-generator.js';
+import { sample } from '../src/gan/sample.js';
+import { readSamplingTemperature } from '../src/gan/sampling-temperature.js';
+import { CheckpointError } from '../src/nn/state-dict.js';
 
 let engine: Engine;
 let dataDir: string;
@@ -326,5 +333,86 @@ describe('npm run critic', () => {
     const common = ['--classifier', classifierPath, '--data', dataDir];
     await expect(critic(['--checkpoint', generatorPath, ...common, '--n', '11'], engine)).rejects.toThrow(/--n 11: more than the 10 test images/);
     await expect(critic(['--checkpoint', '/nonexistent/g.safetensors', ...common], engine)).rejects.toThrow(/\/nonexistent\/g.safetensors/);
+  });
+});
+
+describe("a generator file's own sampling temperature (export-generator --temperature)", () => {
+  /** generatorPath's tensors, with the metadata "temperature" set to `value`. */
+  function withTemperature(value: string): string {
+    const path = join(tmp(), 'g.safetensors');
+    writeSafetensors(path, readSafetensors(generatorPath).tensors, { temperature: value });
+    return path;
+  }
+  const common = () => ['--classifier', classifierPath, '--data', dataDir, '--n', '10'];
+
+  it('export-generator stores it; a missing key reads as 1', () => {
+    const out = join(tmp(), 'warm.safetensors');
+    expect(exportGenerator(['--checkpoint', generatorPath, '--out', out, '--temperature', '1.25'])).toMatchObject({ temperature: 1.25 });
+    expect(readSafetensors(out).metadata.temperature).toBe('1.25');
+    expect(readSamplingTemperature(readSafetensors(out).metadata, out)).toBe(1.25);
+    expect(readSamplingTemperature({}, 'x')).toBe(1);
+    for (const bad of ['0', '-2', 'abc', '11', '']) {
+      expect(() => exportGenerator(['--checkpoint', generatorPath, '--out', join(tmp(), 'g.safetensors'), '--temperature', bad]), bad).toThrow(/--temperature/);
+    }
+  });
+
+  it('evaluate samples at it unless --temperature, and says so; the critic agrees with evaluate', async () => {
+    const warm = withTemperature('1.25');
+    const [own, plainAt, plain, overridden] = await Promise.all([
+      evaluate(['--checkpoint', warm, ...common()], engine),
+      evaluate(['--checkpoint', generatorPath, ...common(), '--temperature', '1.25'], engine),
+      evaluate(['--checkpoint', generatorPath, ...common()], engine),
+      evaluate(['--checkpoint', warm, ...common(), '--temperature', '1'], engine),
+    ].map((p) => p.then((r) => r)));
+    expect(own.report).toMatchObject({ temperature: 1.25, temperature_from: 'file' });
+    expect(own.table).toMatch(/z at temperature 1.25, the file's own/);
+    expect(own.report.fid).toBe(plainAt.report.fid);
+    expect([own.report.precision, own.report.recall]).toEqual([plainAt.report.precision, plainAt.report.recall]);
+    expect(own.report.fid).not.toBe(plain.report.fid);
+    expect(overridden.report).toMatchObject({ temperature: 1, temperature_from: '--temperature', fid: plain.report.fid });
+    const { report } = await critic(['--checkpoint', warm, ...common(), '--steps', '2', '--batch-size', '8', '--quantiles', '1'], engine, () => undefined, quiet.progress);
+    expect(report.temperature).toBe(1.25);
+    expect(report.rows[0].fid).toBeCloseTo(own.report.fid, 6);
+    expect([report.rows[0].precision, report.rows[0].recall]).toEqual([own.report.precision, own.report.recall]);
+  });
+
+  it('generate, loadGenerator (file and bytes) and sample() start from it', async () => {
+    const warm = withTemperature('1.25');
+    const dir = tmp();
+    const own = await generateImages(['--checkpoint', warm, '--n', '4', '--out', join(dir, 'own.png')], engine);
+    expect(own).toMatchObject({ temperature: 1.25, fileTemperature: true });
+    await generateImages(['--checkpoint', generatorPath, '--n', '4', '--temperature', '1.25', '--out', join(dir, 'at.png')], engine);
+    await generateImages(['--checkpoint', generatorPath, '--n', '4', '--out', join(dir, 'plain.png')], engine);
+    const bytes = (f: string) => readFileSync(join(dir, f));
+    expect(bytes('own.png').equals(bytes('at.png'))).toBe(true);
+    expect(bytes('own.png').equals(bytes('plain.png'))).toBe(false);
+    for (const loaded of [loadGenerator(engine, warm), await loadGeneratorBytes(engine, readFileSync(warm), { name: 'warm' })]) {
+      expect(loaded.temperature).toBe(1.25);
+      const [a, b, c] = [await sample(engine, loaded, { n: 3, seed: 2 }), await sample(engine, loaded, { n: 3, seed: 2, temperature: 1.25 }), await sample(engine, loaded, { n: 3, seed: 2, temperature: 1 })];
+      expect(a.data).toEqual(b.data);
+      expect(a.data).not.toEqual(c.data);
+      loaded.G.dispose();
+    }
+    const plain = loadGenerator(engine, generatorPath);
+    expect(plain.temperature).toBe(1);
+    plain.G.dispose();
+  });
+
+  // Not a number, out of range, empty, overflowing: each refused, naming the file and the key, by every reader.
+  const hostile = ['abc', '', '  ', '0', '-1', 'NaN', 'Infinity', '11', '1e400', '1.1.1', '0x10'];
+  it('refuses a file whose temperature is not a number in (0, 10], in every command, before sampling', async () => {
+    const message = /g\.safetensors: metadata "temperature" is .*, not a number in \(0, 10\]; the file is damaged/;
+    for (const bad of hostile) {
+      const file = withTemperature(bad);
+      expect(() => readSamplingTemperature(readSafetensors(file).metadata, file), bad).toThrow(CheckpointError);
+      expect(() => readSamplingTemperature(readSafetensors(file).metadata, file), bad).toThrow(message);
+    }
+    const [a, b, c, d, e] = ['abc', '0', '11', '-1', ''].map(withTemperature);
+    await expect(evaluate(['--checkpoint', a, ...common()], engine)).rejects.toThrow(message);
+    await expect(evaluate(['--checkpoint', b, ...common(), '--temperature', '1'], engine)).rejects.toThrow(message);
+    await expect(generateImages(['--checkpoint', c, '--out', join(tmp(), 'g.png')], engine)).rejects.toThrow(message);
+    await expect(critic(['--checkpoint', d, ...common(), '--steps', '1'], engine, () => undefined, quiet.progress)).rejects.toThrow(message);
+    expect(() => loadGenerator(engine, e)).toThrow(message);
+    await expect(loadGeneratorBytes(engine, readFileSync(a), { name: 'g.safetensors' })).rejects.toThrow(message);
   });
 });

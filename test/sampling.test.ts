@@ -208,7 +208,7 @@ describe('critic library pieces', () => {
     const G = smallGenerator(10);
     const trainer = new CriticTrainer(engine, G, 8, { seed: 1 });
     const classifier = new FeatureClassifier(engine).eval();
-    const pool = new CandidatePool(engine, trainer.critic, G, classifier, 8, 4, 30);
+    const pool = new CandidatePool(engine, trainer.critic, G, classifier, 8, { seed: 4 }, 30);
     const first = await pool.first(12);
     expect(first).toEqual({ indices: [...Array(12).keys()], candidates: 12 });
     // The pool drew its first batch of 30 (its maximum) on evaluate's z: evaluate's 30 images, bit for bit.
@@ -225,7 +225,7 @@ describe('critic library pieces', () => {
     expect(pool.count).toBe(30);
     // the two-sample test on real images and G's images
     const real = { images: sampled.pixels!.subarray(0, 12 * 784), count: 12, height: 28, width: 28 };
-    const result = await twoSampleTest(engine, trainer.critic, G, 8, real, 77);
+    const result = await twoSampleTest(engine, trainer.critic, G, 8, real, { seed: 77 });
     const realTensor = tensor(engine, real.images, [12, 1, 28, 28]);
     const logits = criticLogits(engine, trainer.critic, realTensor);
     const direct = await logits.toArray();

@@ -377,6 +377,18 @@ describe.skipIf(!hasChromium)('the studio page in Chromium', () => {
     expect(Math.min(result.otherClassA, result.otherClassB)).toBeGreaterThan(BYTE_TOLERANCE);
   }, 120_000);
 
+  it("a dropped generator's own sampling temperature (export-generator --temperature) moves the slider and is sampled at", async () => {
+    const { tensors, metadata } = readSafetensors(conditionalCheckpoint());
+    mkdirSync(join(tmp, 'warm'), { recursive: true });
+    const warm = join(tmp, 'warm', 'warm.safetensors');
+    writeSafetensors(warm, tensors, { ...metadata, temperature: '1.13' });
+    await page.setInputFiles('#s-file', warm);
+    // The load's status names the file's temperature; the grid drawn after it says what it sampled at.
+    await page.waitForFunction(`/^warm.safetensors: \\d+ images, seed \\d+, temperature /.test(document.getElementById('s-status').textContent)`, undefined, { timeout: 60_000 });
+    expect(await page.$eval('#s-status', (e) => e.textContent)).toMatch(/temperature 1\.13 in \d+ ms/);
+    expect([await page.$eval('#s-temp', (e) => (e as HTMLInputElement).value), await page.$eval('#s-temp-out', (e) => (e as HTMLOutputElement).value)]).toEqual(['1.13', '1.13']);
+  }, 120_000);
+
   it('the run view draws the curves of a fixture run and follows it as metrics.jsonl grows', async () => {
     await page.click('nav button[data-view=runs]');
     await page.waitForFunction(`document.getElementById('r-loss').dataset.points === '6'`, undefined, { timeout: 10_000 });

@@ -29,6 +29,7 @@ import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
+import { readSamplingTemperature, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
@@ -47,6 +48,7 @@ export const CRITIC_USAGE = `usage: npm run critic -- --checkpoint FILE [options
   --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER})
   --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
   --seed S            seeds the critic, z and the choice of real images (default 0)
+  --temperature T     standard deviation of G's z (default the file's own, as npm run evaluate; 1 for most files)
   --json FILE         also write the results as JSON
   --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
 
@@ -63,6 +65,8 @@ export interface CriticCommandOptions {
   classifier: string;
   data: string;
   seed: number;
+  /** Undefined: the file's own (readSamplingTemperature). */
+  temperature?: number;
   json?: string;
   trained: boolean;
 }
@@ -71,7 +75,7 @@ export function parseCriticOptions(argv: string[]): CriticCommandOptions {
   const v = parse(argv, {
     checkpoint: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, n: { type: 'string' },
     quantiles: { type: 'string' }, classifier: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' },
-    trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    temperature: { type: 'string' }, trained: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, CRITIC_USAGE);
   if (v.help) throw new HelpRequest(CRITIC_USAGE);
   const checkpoint = checkpointOf(str(v, 'checkpoint'));
@@ -91,6 +95,7 @@ export function parseCriticOptions(argv: string[]): CriticCommandOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
+    temperature: v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE }),
     json: str(v, 'json'),
     trained: Boolean(v.trained),
   };
@@ -118,6 +123,8 @@ export interface CriticReport {
   final_loss: number;
   n: number;
   seed: number;
+  /** The standard deviation of G's z. */
+  temperature: number;
   /** The classifier two-sample test: accuracy on n held-out real and n fresh generated images. */
   two_sample_accuracy: number;
   mean_logit_real: number;
@@ -138,6 +145,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
   const started = performance.now();
   const checkpoint = readSafetensors(options.checkpoint);
   inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained }, readModelSpec(checkpoint.metadata, options.checkpoint));
+  const temperature = options.temperature ?? readSamplingTemperature(checkpoint.metadata, options.checkpoint);
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   const train = loadFashionMnist({ dir: options.data, split: 'train' });
@@ -159,7 +167,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     inputs: [{ flag: '--checkpoint', path: options.checkpoint }, { flag: '--classifier', path: options.classifier }],
   });
   const { G, latentDim, weights } = loadGenerator(gpu, options.checkpoint, checkpoint, { trained: options.trained });
-  const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed });
+  const trainer = new CriticTrainer(gpu, G, latentDim, { lr: options.lr, seed, temperature });
   let classifier: FeatureClassifier | undefined;
   try {
     const loaded = loadClassifier(gpu, classifierFile.tensors, options.classifier);
@@ -187,7 +195,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
 
     // 2. The two-sample test, on images the critic never saw.
     const testSample = sampleImages(test, n, seed);
-    const twoSample = await twoSampleTest(gpu, trainer.critic, G, latentDim, { ...testSample, height, width }, streamSeed(seed, 'critic.held-out'));
+    const twoSample = await twoSampleTest(gpu, trainer.critic, G, latentDim, { ...testSample, height, width }, { seed: streamSeed(seed, 'critic.held-out'), temperature });
     const heldOut = twoSample.generatedLogits;
 
     // 3. Rejection sampling, measured as `npm run evaluate` measures.
@@ -198,7 +206,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
     const realFeatures = await features(testSample.images, n);
     const floor = frechetDistance(gaussianStats(await features(sampleImages(train, n, trainSampleSeed(seed)).images, n), n, dim), testStats);
     const search = gpuNeighbourSearch(gpu);
-    const pool = new CandidatePool(gpu, trainer.critic, G, loaded, latentDim, seed, n * MAX_CANDIDATES_PER_N);
+    const pool = new CandidatePool(gpu, trainer.critic, G, loaded, latentDim, { seed, temperature }, n * MAX_CANDIDATES_PER_N);
     const rows: RejectionRow[] = [];
     for (const q of [null, ...options.quantiles]) {
       const ceiling = q === null ? null : ceilingAt(heldOut, q);
@@ -216,7 +224,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
       });
     }
     const report: CriticReport = {
-      checkpoint: options.checkpoint, weights, steps: options.steps, batch_size: options.batchSize, final_loss: finalLoss, n, seed,
+      checkpoint: options.checkpoint, weights, steps: options.steps, batch_size: options.batchSize, final_loss: finalLoss, n, seed, temperature,
       two_sample_accuracy: twoSample.accuracy, mean_logit_real: twoSample.meanLogitReal, mean_logit_generated: twoSample.meanLogitGenerated, floor, rows,
       seconds: (performance.now() - started) / 1000, adapter: gpu.adapterName, date: new Date().toISOString(),
     };
@@ -232,7 +240,7 @@ export async function critic(argv: string[], engine?: Engine, log: (line: string
 export function formatCriticReport(r: CriticReport): string {
   const line = (cells: string[]) => `${cells[0].padEnd(22)}${cells.slice(1).map((c) => c.padStart(12)).join('')}`;
   return [
-    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): critic trained ${r.steps} steps of ${r.batch_size} + ${r.batch_size} images (final loss ${r.final_loss.toFixed(4)}), ${Math.round(r.seconds)} s, ${r.adapter}`,
+    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): critic trained ${r.steps} steps of ${r.batch_size} + ${r.batch_size} images (final loss ${r.final_loss.toFixed(4)})${r.temperature === 1 ? '' : `, z at temperature ${r.temperature}`}, ${Math.round(r.seconds)} s, ${r.adapter}`,
     `two-sample test on ${r.n.toLocaleString('en-US')} held-out real and ${r.n.toLocaleString('en-US')} generated images: accuracy ${r.two_sample_accuracy.toFixed(3)} (0.5: indistinguishable); mean logit ${r.mean_logit_real.toFixed(2)} real, ${r.mean_logit_generated.toFixed(2)} generated`,
     `rejection sampling, ${r.n.toLocaleString('en-US')} accepted images per row (FID floor ${r.floor.toFixed(2)}):`,
     line(['ceiling', 'acceptance', 'FID / floor', 'precision', 'recall', 'class KL']),

@@ -18,6 +18,7 @@ import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.
 import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
+import { readSamplingTemperature, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [options]
   --checkpoint FILE   a training checkpoint or a generator file
@@ -25,7 +26,8 @@ export const EVALUATE_USAGE = `usage: npm run evaluate -- --checkpoint FILE [opt
   --classifier FILE   the feature classifier (default ${DEFAULT_CLASSIFIER}, made by npm run train-classifier)
   --data DIR          folder with the four Fashion-MNIST IDX files (default ${DEFAULT_DATA_DIR})
   --seed S            seeds z and the choice of real images (default 0)
-  --temperature T     standard deviation of z (default 1, as trained); below 1 trades recall for precision
+  --temperature T     standard deviation of z (default the file's own, stored by export-generator --temperature;
+                      1, as trained, for most files); below 1 trades recall for precision
   --json FILE         also write the measures as JSON
   --pairs FILE.png    also write the 16 generated images closest to a training image, beside those images
   --trained           use the last step's weights even when the checkpoint has a moving average (--ema)`;
@@ -38,7 +40,8 @@ export interface EvaluateOptions {
   classifier: string;
   data: string;
   seed: number;
-  temperature: number;
+  /** Undefined: the file's own (readSamplingTemperature). */
+  temperature?: number;
   json?: string;
   pairs?: string;
   trained: boolean;
@@ -58,7 +61,7 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
-    temperature: num(v, 'temperature', 1, { minExclusive: 0, max: 10 }),
+    temperature: v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE }),
     json: str(v, 'json'),
     pairs: str(v, 'pairs'),
     trained: Boolean(v.trained),
@@ -66,17 +69,20 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
 }
 
 export interface EvaluateResult {
-  report: Evaluation & { checkpoint: string; weights: 'average' | 'trained'; classifier: string; adapter: string; date: string };
+  /** temperature_from: whether z's temperature was the file's own or --temperature's. */
+  report: Evaluation & { checkpoint: string; weights: 'average' | 'trained'; temperature_from: 'file' | '--temperature'; classifier: string; adapter: string; date: string };
   table: string;
   files: string[];
 }
 
 export async function evaluate(argv: string[], engine?: Engine, log: (line: string) => void = () => undefined): Promise<EvaluateResult> {
   const options = parseEvaluateOptions(argv);
-  const { n, seed, temperature } = options;
+  const { n, seed } = options;
   // Refuse bad files and bad data before starting the GPU.
   const checkpoint = readSafetensors(options.checkpoint);
   inspectGeneratorState(checkpoint.tensors, options.checkpoint, { trained: options.trained }, readModelSpec(checkpoint.metadata, options.checkpoint));
+  const stored = readSamplingTemperature(checkpoint.metadata, options.checkpoint);
+  const temperature = options.temperature ?? stored;
   const classifierFile = readClassifierFile(options.classifier);
   const test = loadFashionMnist({ dir: options.data, split: 'test' });
   if (n > test.count) {
@@ -108,7 +114,7 @@ export async function evaluate(argv: string[], engine?: Engine, log: (line: stri
       train: { images: train.images, count: train.count },
       height: train.height, width: train.width, testLabels: test.labels,
     }, { n, seed, temperature, search, log });
-    const full = { ...report, checkpoint: options.checkpoint, weights, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
+    const full = { ...report, checkpoint: options.checkpoint, weights, temperature_from: options.temperature === undefined ? 'file' as const : '--temperature' as const, classifier: options.classifier, adapter: gpu.adapterName, date: new Date().toISOString() };
     const writer = new OutputWriter();
     if (options.json) writer.write('--json', options.json, JSON.stringify(full, null, 2) + '\n');
     if (options.pairs) {
@@ -133,7 +139,7 @@ export function formatReport(r: EvaluateResult['report'], testCount: number, cla
   const accuracy = classifierAccuracy ? ` (test accuracy ${(100 * Number(classifierAccuracy)).toFixed(2)}%)` : '';
   const histogram = r.class_histogram.map((c, i) => `${FASHION_MNIST_CLASSES[i]} ${c}`).join(', ');
   return [
-    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}${r.temperature === 1 ? '' : `, z at temperature ${r.temperature}`}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
+    `${r.checkpoint} (${r.weights === 'average' ? 'moving average of the weights' : 'trained weights'}): ${r.n.toLocaleString('en-US')} generated images (seed ${r.seed}${r.temperature === 1 ? '' : `, z at temperature ${r.temperature}${r.temperature_from === 'file' ? ', the file\'s own' : ''}`}), classifier ${r.classifier}${accuracy}, ${fixed(r.seconds, 0)} s`,
     '',
     row('measure', 'generated', 'real', 'real = what real images score'),
     row(`FID vs the ${testCount.toLocaleString('en-US')} test images`, fixed(r.fid, 2), fixed(r.fid_floor, 2), `floor: ${r.n} training images`),

@@ -14,6 +14,7 @@ import { createNodeEngine } from '../node/gpu.js';
 import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
+import { readSamplingTemperature, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
 import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
@@ -24,7 +25,8 @@ export const GENERATE_USAGE = `usage: npm run generate -- [--checkpoint FILE] [o
                       (default: the best shipped generator, models/${DEFAULT_GENERATOR})
   --n N               images to generate, 1 to 10,000 (default 64), all in the grid (run on the GPU in chunks)
   --seed S            seed for z (default 0)
-  --temperature T     standard deviation of z (default 1, as trained); below 1: more typical, less varied images
+  --temperature T     standard deviation of z (default the file's own, stored by export-generator --temperature;
+                      1, as trained, for most files); below 1: more typical, less varied images
   --out FILE          grid PNG (default grid.png)
   --each DIR          also write every image as DIR/NNNN.png
   --interpolate K     also write <out>_interpolation.png: rows of K steps between random pairs of z
@@ -39,6 +41,9 @@ export interface GenerateResult {
   checkpoint: string;
   /** True when --checkpoint was omitted and the shipped default was used. */
   usedDefault: boolean;
+  /** The standard deviation of z used, and whether it was the file's own (no --temperature). */
+  temperature: number;
+  fileTemperature: boolean;
 }
 
 /** Spherical interpolation: keeps interpolated Gaussian vectors at a typical norm (linear ones shrink mid-way). */
@@ -129,13 +134,15 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const all = classFlags.includes('all');
   if (all && classFlags.length > 1) throw new UsageError(`--class all makes every class; give it alone (without --class ${classFlags.filter((c) => c !== 'all').join(', --class ')})`);
   const seed = num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 });
-  const temperature = num(v, 'temperature', 1, { minExclusive: 0, max: 10 });
+  const asked = v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE });
   const out = str(v, 'out') ?? 'grid.png';
   const each = str(v, 'each');
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
   const { spec } = inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
+  const stored = readSamplingTemperature(contents.metadata, checkpoint);
+  const temperature = asked ?? stored;
   const classes = spec.conditional?.classes;
   if (classFlags.length && classes === undefined) {
     throw new UsageError(`--class ${classFlags[0]}: ${checkpoint} is not class-conditional (trained without --conditional); drop --class, or use a checkpoint trained with --conditional (atelier train --conditional)`);
@@ -196,13 +203,14 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   } finally {
     G.dispose();
   }
-  return { files: writer.written, checkpoint, usedDefault: given === undefined };
+  return { files: writer.written, checkpoint, usedDefault: given === undefined, temperature, fileTemperature: asked === undefined };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   runCli(async () => {
-    const { files, checkpoint, usedDefault } = await generateImages(process.argv.slice(2));
+    const { files, checkpoint, usedDefault, temperature, fileTemperature } = await generateImages(process.argv.slice(2));
     if (usedDefault) console.log(`generator: ${relative(process.cwd(), checkpoint)} (the shipped default; --checkpoint FILE picks another)`);
+    if (fileTemperature && temperature !== 1) console.log(`z at temperature ${temperature}, the file's own (--temperature T picks another)`);
     console.log(`wrote ${files.length > 3 ? `${files.slice(0, 2).join(', ')} and ${files.length - 2} more` : files.join(', ')}`);
     return 0;
   });

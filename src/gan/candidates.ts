@@ -6,7 +6,7 @@ import type { Sequential } from '../nn/layers.js';
 import type { Prng } from '../data/batches.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, type FeatureClassifier } from './classifier.js';
 import { classifyBatch } from './features.js';
-import { CRITIC_Z_BATCH, generatedCriticLogits } from './critic.js';
+import { CRITIC_Z_BATCH, generatedCriticLogits, type LatentStream } from './critic.js';
 import { acceptCandidates } from './rejection.js';
 
 export interface Picked {
@@ -25,13 +25,13 @@ export class CandidatePool {
   classLogits: Float32Array = new Float32Array(0);
 
   /**
-   * Candidates are G's images for z from the key (seed, b) per batch b of CRITIC_Z_BATCH (250) images — the z of
-   * `npm run evaluate` at that seed — scored by `critic` and `classifier`; at most `max` of them are drawn.
+   * Candidates are G's images for z from the key (stream.seed, b) per batch b of CRITIC_Z_BATCH (250) images, at
+   * stream.temperature — the z of `npm run evaluate` at that seed and temperature — scored by `critic` and `classifier`; at most `max` of them are drawn.
    */
   constructor(
     private readonly engine: Engine, private readonly critic: Sequential, private readonly G: Sequential,
     private readonly classifier: FeatureClassifier, private readonly latentDim: number,
-    private readonly seed: number, readonly max: number,
+    private readonly stream: LatentStream, readonly max: number,
   ) {}
 
   /** Draws batches until at least `count` candidates exist (or `max`); false when `max` is reached first. */
@@ -40,7 +40,7 @@ export class CandidatePool {
       const m = Math.min(CRITIC_Z_BATCH, this.max - this.count);
       const features = new Float32Array(m * CLASSIFIER_FEATURES);
       const classLogits = new Float32Array(m * CLASSIFIER_CLASSES);
-      const critic = await generatedCriticLogits(this.engine, this.critic, this.G, this.latentDim, this.count, m, this.seed, async (images, start) => {
+      const critic = await generatedCriticLogits(this.engine, this.critic, this.G, this.latentDim, this.count, m, this.stream, async (images, start) => {
         const classified = await classifyBatch(this.engine, this.classifier, images);
         features.set(classified.features, start * CLASSIFIER_FEATURES);
         classLogits.set(classified.logits, start * CLASSIFIER_CLASSES);

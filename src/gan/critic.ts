@@ -27,6 +27,14 @@ export interface CriticOptions {
    * step k (key (streamSeed(seed, 'critic.z'), k)): two streams that never share a key.
    */
   seed?: number;
+  /** The standard deviation of G's z (the generator file's own sampling temperature); default 1. */
+  temperature?: number;
+}
+
+/** Where G's z come from: keys (seed, b) at this standard deviation (default 1). */
+export interface LatentStream {
+  seed: number;
+  temperature?: number;
 }
 
 /** The streams CriticTrainer draws from for a seed. */
@@ -36,12 +44,14 @@ export class CriticTrainer {
   readonly critic: Sequential;
   readonly optimizer: Adam;
   private readonly zSeed: number;
+  private readonly temperature: number;
   private steps = 0;
   private targets: Tensor | null = null;
 
-  constructor(readonly engine: Engine, readonly G: Sequential, readonly latentDim: number, { lr = 2e-4, width = DEFAULT_WIDTH, seed = 0 }: CriticOptions = {}) {
+  constructor(readonly engine: Engine, readonly G: Sequential, readonly latentDim: number, { lr = 2e-4, width = DEFAULT_WIDTH, seed = 0, temperature = 1 }: CriticOptions = {}) {
     const streams = criticStreams(seed >>> 0);
     this.zSeed = streams.z;
+    this.temperature = temperature;
     const rng = rngState(engine);
     setRngState(engine, { seed: streams.init, counter: 0 });
     this.critic = buildDiscriminator(engine, width);
@@ -63,7 +73,7 @@ export class CriticTrainer {
       this.targets = tensor(engine, Array.from({ length: 2 * batch }, (_, i) => (i < batch ? 1 : 0)), [2 * batch, 1]);
     }
     const targets = this.targets;
-    const drawn = sampleLatents(engine, batch, this.latentDim, { seed: this.zSeed, counter: this.steps++ });
+    const drawn = sampleLatents(engine, batch, this.latentDim, { seed: this.zSeed, counter: this.steps++ }, this.temperature);
     // A class-conditional G makes the classes in turn (balancedLabels).
     const z = generatorInput(engine, this.G, drawn);
     if (z !== drawn) drawn.dispose();
@@ -114,16 +124,16 @@ export async function criticLogitsOfImages(engine: Engine, critic: Sequential, i
 
 /**
  * The critic's logits for `count` fresh images of G, z for batch b (of CRITIC_Z_BATCH images) from the key
- * (seed, b), as npm run evaluate draws them; G and the critic run in chunks of at most `chunk` images.
+ * (stream.seed, b) at stream.temperature, as npm run evaluate draws them; G and the critic run in chunks of at most `chunk` images.
  * `use`, when given, also sees each chunk's images on the GPU and where they start.
  */
-export async function generatedCriticLogits(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, first: number, count: number, seed: number,
+export async function generatedCriticLogits(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, first: number, count: number, stream: LatentStream,
   use?: (images: Tensor, start: number) => Promise<void>, chunk = Math.min(inferenceChunk(engine, G), inferenceChunk(engine, DEFAULT_WIDTH))): Promise<Float32Array> {
   if (first % CRITIC_Z_BATCH !== 0) throw new Error(`generatedCriticLogits: first (${first}) must start a z batch of ${CRITIC_Z_BATCH}`);
   const out = new Float32Array(count);
   for (let start = 0; start < count; start += CRITIC_Z_BATCH) {
     const m = Math.min(CRITIC_Z_BATCH, count - start);
-    const drawn = sampleLatents(engine, m, latentDim, { seed, counter: (first + start) / CRITIC_Z_BATCH });
+    const drawn = sampleLatents(engine, m, latentDim, { seed: stream.seed, counter: (first + start) / CRITIC_Z_BATCH }, stream.temperature);
     const z = G instanceof ConditionalGenerator ? generatorInput(engine, G, drawn, balancedLabels(first + start, m, G.classes)) : drawn;
     if (z !== drawn) drawn.dispose();
     try {

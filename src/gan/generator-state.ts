@@ -36,6 +36,8 @@ export interface LoadedGenerator {
   weights: 'average' | 'trained';
   /** The class count of a class-conditional generator (sample({ class }) takes 0…classes−1); absent otherwise. */
   classes?: number;
+  /** The standard deviation of z the file asks to be sampled at (see sampling-temperature.ts); 1 for most files. */
+  temperature: number;
 }
 
 /**
@@ -75,8 +77,12 @@ export function inspectGeneratorState(tensors: LoadedTensors, source: string, op
   return { prefix, latentDim, width, weights: prefix === EMA_PREFIX ? 'average' : 'trained', values, spec: legacy };
 }
 
-/** Builds a generator with a file's weights, after inspectGeneratorState has checked them all against `spec` (or the reference DCGAN). */
-export function loadGeneratorState(engine: Engine, tensors: LoadedTensors, source: string, options: { trained?: boolean } = {}, fileSpec?: GanSpec): LoadedGenerator {
+/**
+ * Builds a generator with a file's weights, after inspectGeneratorState has checked them all against `spec` (or
+ * the reference DCGAN). `options.temperature` is the file's checked sampling temperature (readSamplingTemperature;
+ * default 1).
+ */
+export function loadGeneratorState(engine: Engine, tensors: LoadedTensors, source: string, options: { trained?: boolean; temperature?: number } = {}, fileSpec?: GanSpec): LoadedGenerator {
   const { prefix, latentDim, width, weights, spec } = inspectGeneratorState(tensors, source, options, fileSpec);
   const G = buildGeneratorOf(engine, spec);
   try {
@@ -85,5 +91,5 @@ export function loadGeneratorState(engine: Engine, tensors: LoadedTensors, sourc
     G.dispose();
     throw e;
   }
-  return { G: withSignedOutput(G, spec), spec, latentDim, width, weights, ...(spec.conditional ? { classes: spec.conditional.classes } : {}) };
+  return { G: withSignedOutput(G, spec), spec, latentDim, width, weights, ...(spec.conditional ? { classes: spec.conditional.classes } : {}), temperature: options.temperature ?? 1 };
 }

@@ -5,6 +5,7 @@ import type { Engine } from '../runtime/engine.js';
 import { decodeSafetensors } from '../data/safetensors-format.js';
 import { loadGeneratorState, type LoadedGenerator } from './generator-state.js';
 import { readModelSpec } from './model-spec.js';
+import { readSamplingTemperature } from './sampling-temperature.js';
 import { CheckpointError } from '../nn/state-dict.js';
 
 /** Where a generator's safetensors bytes come from; a string is a URL (relative ones resolve against the page). */
@@ -29,7 +30,8 @@ async function bytesOf(source: GeneratorSource, name: string): Promise<Uint8Arra
  * Fetches (for a URL), reads (for a Response) or takes the bytes of a safetensors generator file — a training
  * checkpoint or an exported generator — checks them and builds the generator on `engine`. The moving average of
  * the weights is used when the file has one, unless `trained`; the network is the one the file's model spec
- * describes (the reference DCGAN for a file without one). Returns { G, latentDim, width, weights }; call
+ * describes (the reference DCGAN for a file without one). Returns { G, latentDim, width, weights, temperature }
+ * (temperature: the file's own sampling temperature, which sample() uses unless told another; 1 for most files); call
  * G.dispose() when done. Throws SafetensorsError for bytes that are not safetensors, CheckpointError for a file
  * that is not a DCGAN generator or an HTTP error, and fetch's own TypeError when the network fails.
  */
@@ -37,5 +39,6 @@ export async function loadGenerator(engine: Engine, source: GeneratorSource, opt
   const name = options.name ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : 'url' in source && source.url ? source.url : 'generator');
   const bytes = await bytesOf(source, name);
   const { tensors, metadata } = decodeSafetensors(bytes, name);
-  return loadGeneratorState(engine, tensors, name, { trained: options.trained }, readModelSpec(metadata, name));
+  const temperature = readSamplingTemperature(metadata, name);
+  return loadGeneratorState(engine, tensors, name, { trained: options.trained, temperature }, readModelSpec(metadata, name));
 }

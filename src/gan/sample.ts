@@ -12,7 +12,10 @@ export interface SampleOptions {
   n?: number;
   /** Seed of z; default 0. A whole number in [0, 2³²). */
   seed?: number;
-  /** Standard deviation of z; default 1, as trained. Below 1: more typical, less varied images. */
+  /**
+   * Standard deviation of z; default the loaded file's own (LoadedGenerator.temperature, 1 for most files), or 1
+   * for a bare G. Below 1: more typical, less varied images.
+   */
   temperature?: number;
   /**
    * The class to draw, 0…classes−1, for a class-conditional generator (LoadedGenerator.classes) only; giving one
@@ -37,7 +40,7 @@ function latentDimOf(generator: LoadedGenerator | Sequential): number {
   return first.shape[0];
 }
 
-function checkSampleOptions({ n = 64, seed = 0, temperature = 1, class: label, labels }: SampleOptions, classes: number | undefined): { n: number; seed: number; temperature: number; labels?: ArrayLike<number> } {
+function checkSampleOptions({ n = 64, seed = 0, temperature, class: label, labels }: SampleOptions & { temperature: number }, classes: number | undefined): { n: number; seed: number; temperature: number; labels?: ArrayLike<number> } {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`sample: n must be a whole number ≥ 1, got ${n}`);
   if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new Error(`sample: seed must be a whole number in [0, 2^32), got ${seed}`);
   if (!(temperature > 0 && temperature < Infinity)) throw new Error(`sample: temperature must be a finite number > 0, got ${temperature}`);
@@ -73,7 +76,7 @@ function classesOf(generator: LoadedGenerator | Sequential): number | undefined 
 export async function samplePixels(engine: Engine, generator: LoadedGenerator | Sequential, options: SampleOptions = {}): Promise<GeneratedPixels> {
   const G = 'G' in generator ? generator.G : generator;
   const classes = classesOf(generator);
-  const { n, seed, temperature, labels } = checkSampleOptions(options, classes);
+  const { n, seed, temperature, labels } = checkSampleOptions({ ...options, temperature: options.temperature ?? ('G' in generator ? generator.temperature ?? 1 : 1) }, classes);
   const drawn = sampleLatents(engine, n, latentDimOf(generator), { seed, counter: 0 }, temperature);
   // A conditional G's input carries each image's class: [z ; onehot(y)], so every chunk has its own labels.
   const z = labels ? conditionalInput(engine, drawn, labels, classes!) : drawn;

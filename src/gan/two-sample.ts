@@ -2,7 +2,7 @@
 // at telling n held-out real images from n fresh generated ones, 0.5 when it cannot tell them apart. Browser-safe.
 import type { Engine } from '../runtime/engine.js';
 import type { Sequential } from '../nn/layers.js';
-import { criticLogitsOfImages, generatedCriticLogits } from './critic.js';
+import { criticLogitsOfImages, generatedCriticLogits, type LatentStream } from './critic.js';
 import type { ImageSet } from './real-samples.js';
 
 export interface TwoSampleResult {
@@ -26,10 +26,10 @@ const mean = (a: Float32Array) => a.reduce((s, x) => s + x, 0) / a.length;
 
 /**
  * Scores `real` (count×H×W in [−1, 1], images the critic never trained on) and as many of G's images, z from
- * the keys (zSeed, b) per batch of 250, with the critic (eval mode, in chunks).
+ * the keys (z.seed, b) per batch of 250 at z.temperature, with the critic (eval mode, in chunks).
  */
-export async function twoSampleTest(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, real: ImageSet & { height: number; width: number }, zSeed: number): Promise<TwoSampleResult> {
+export async function twoSampleTest(engine: Engine, critic: Sequential, G: Sequential, latentDim: number, real: ImageSet & { height: number; width: number }, z: LatentStream): Promise<TwoSampleResult> {
   const realLogits = await criticLogitsOfImages(engine, critic, real.images, real.count, real.height, real.width);
-  const generatedLogits = await generatedCriticLogits(engine, critic, G, latentDim, 0, real.count, zSeed);
+  const generatedLogits = await generatedCriticLogits(engine, critic, G, latentDim, 0, real.count, z);
   return { accuracy: twoSampleAccuracy(realLogits, generatedLogits), meanLogitReal: mean(realLogits), meanLogitGenerated: mean(generatedLogits), generatedLogits };
 }

@@ -71,12 +71,15 @@ export function sampleView(gpu: Gpu, onFirstImage: () => void): SampleView {
     generator?.G.dispose();
     generator = loaded;
     generatorName = name;
+    // Start from the file's own sampling temperature (1 for most files); the slider can move it.
+    temp.value = String(loaded.temperature);
+    tempOut.value = Number(temp.value).toFixed(2);
     const classes = loaded.classes;
     classLabel.hidden = classes === undefined;
     if (classes !== undefined) {
       fillSelect(classSelect, [...Array(classes).keys()].map((i) => ({ value: String(i), label: classes === 10 ? `${i} ${FASHION_MNIST_CLASSES[i]}` : String(i) })));
     }
-    setStatus(status, `${name}: ${loaded.spec.preset}, z of ${loaded.latentDim}, ${loaded.weights} weights${classes ? `, ${classes} classes` : ''} (loaded in ${(performance.now() - started).toFixed(0)} ms)`);
+    setStatus(status, `${name}: ${loaded.spec.preset}, z of ${loaded.latentDim}, ${loaded.weights} weights${classes ? `, ${classes} classes` : ''}${loaded.temperature !== 1 ? `, sampled at temperature ${loaded.temperature}` : ''} (loaded in ${(performance.now() - started).toFixed(0)} ms)`);
   }
 
   async function run(): Promise<Images | undefined> {
