@@ -169,7 +169,7 @@ describe('--recipe', () => {
     }
     for (const r of RECIPES) expect(text).toContain(r.name);
     expect(text).toMatch(/best-candidate +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05 --d-reg-every=8 --epochs=30 --decay-epochs=10/);
-    expect(text).toMatch(/NOT YET MEASURED TO ITS END/);
+    expect(text).toMatch(/NOT YET TRAINED TO ITS END BY ATELIER/);
   });
 
   it('reference is today\'s defaults; best-candidate sets its flags; explicit flags win', () => {
