@@ -15,7 +15,7 @@ import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
 import { DEFAULT_CLASSIFIER, readClassifierFile } from '../node/classifier-file.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { parse, num, str, runCli, HelpRequest, UsageError, optionalNum } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
 import { readSamplingTemperature, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
@@ -61,7 +61,7 @@ export function parseEvaluateOptions(argv: string[]): EvaluateOptions {
     classifier: str(v, 'classifier') ?? DEFAULT_CLASSIFIER,
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
-    temperature: v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE }),
+    temperature: optionalNum(v, 'temperature', { minExclusive: 0, max: MAX_TEMPERATURE }),
     json: str(v, 'json'),
     pairs: str(v, 'pairs'),
     trained: Boolean(v.trained),

@@ -4,7 +4,7 @@
 import { readSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec, SPEC_METADATA_KEY } from '../gan/model-spec.js';
-import { parse, num, str, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { parse, num, str, runCli, UsageError, HelpRequest, optionalNum } from '../node/args.js';
 import { TEMPERATURE_METADATA_KEY, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
@@ -28,7 +28,7 @@ export function exportGenerator(argv: string[]): { out: string; weights: 'averag
   const checkpoint = checkpointOf(str(v, 'checkpoint'));
   const out = str(v, 'out');
   if (!checkpoint || !out) throw new UsageError(`--checkpoint FILE and --out FILE are required\n\n${EXPORT_USAGE}`);
-  const temperature = v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE });
+  const temperature = optionalNum(v, 'temperature', { minExclusive: 0, max: MAX_TEMPERATURE });
   const { tensors, metadata } = readSafetensors(checkpoint);
   // Every generator tensor is checked (names, shapes, dtype, finite values) so a broken file is never re-exported.
   const { prefix, weights, spec } = inspectGeneratorState(tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(metadata, checkpoint));

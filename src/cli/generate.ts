@@ -15,7 +15,7 @@ import { loadGenerator } from '../node/load-generator.js';
 import { inspectGeneratorState } from '../gan/generator-state.js';
 import { readModelSpec } from '../gan/model-spec.js';
 import { readSamplingTemperature, MAX_TEMPERATURE } from '../gan/sampling-temperature.js';
-import { parse, num, str, list, runCli, UsageError, HelpRequest } from '../node/args.js';
+import { parse, num, str, list, runCli, UsageError, HelpRequest, optionalNum } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { checkpointOf } from '../node/run-folder.js';
 import { DEFAULT_GENERATOR, shippedModelPath } from '../node/package-files.js';
@@ -134,7 +134,7 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const all = classFlags.includes('all');
   if (all && classFlags.length > 1) throw new UsageError(`--class all makes every class; give it alone (without --class ${classFlags.filter((c) => c !== 'all').join(', --class ')})`);
   const seed = num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 });
-  const asked = v.temperature === undefined ? undefined : num(v, 'temperature', 1, { minExclusive: 0, max: MAX_TEMPERATURE });
+  const asked = optionalNum(v, 'temperature', { minExclusive: 0, max: MAX_TEMPERATURE });
   const out = str(v, 'out') ?? 'grid.png';
   const each = str(v, 'each');
   const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });

@@ -27,7 +27,9 @@ export function parse(argv: string[], options: NonNullable<ParseArgsConfig['opti
 
 type Raw = string | boolean | (string | boolean)[] | undefined;
 
-export function num(values: Record<string, Raw>, name: string, fallback: number, check: { int?: boolean; min?: number; max?: number; minExclusive?: number; maxExclusive?: number } = {}): number {
+type NumCheck = { int?: boolean; min?: number; max?: number; minExclusive?: number; maxExclusive?: number };
+
+export function num(values: Record<string, Raw>, name: string, fallback: number, check: NumCheck = {}): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -39,6 +41,11 @@ export function num(values: Record<string, Raw>, name: string, fallback: number,
   if (check.minExclusive !== undefined && value <= check.minExclusive) throw bad(`must be greater than ${check.minExclusive}`);
   if (check.maxExclusive !== undefined && value >= check.maxExclusive) throw bad(`must be less than ${check.maxExclusive}`);
   return value;
+}
+
+/** A numeric flag that may be absent: undefined when it is, else checked as `num` checks it. */
+export function optionalNum(values: Record<string, Raw>, name: string, check: NumCheck): number | undefined {
+  return values[name] === undefined ? undefined : num(values, name, 0, check);
 }
 
 export function str(values: Record<string, Raw>, name: string): string | undefined {
