@@ -18,7 +18,7 @@ import { encodeSafetensors } from '../io/safetensors.js';
 import { classifierStepTooLarge } from '../gan/classifier-memory.js';
 import { bufferLimit, formatBytes } from '../gan/step-memory.js';
 import { createNodeEngine } from '../node/gpu.js';
-import { parse, num, str, runCli, HelpRequest, UsageError } from '../node/args.js';
+import { parse, num, str, runCli, HelpRequest, UsageError, optionalNum } from '../node/args.js';
 import { checkOutputs, OutputWriter } from '../node/outputs.js';
 import { Progress, bar, duration } from '../node/progress.js';
 import { TrainingError } from '../gan/errors.js';
@@ -60,7 +60,7 @@ export function parseClassifierOptions(argv: string[]): ClassifierOptions {
     batchSize: num(v, 'batch-size', 128, { int: true, min: 2, max: 4096 }),
     lr: num(v, 'lr', 1e-3, { minExclusive: 0, max: 1 }),
     seed: num(v, 'seed', 0, { int: true, min: 0, max: 2 ** 32 - 1 }),
-    limit: v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 }),
+    limit: optionalNum(v, 'limit', { int: true, min: 1 }),
     data: str(v, 'data') ?? DEFAULT_DATA_DIR,
     out,
   };

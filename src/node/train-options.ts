@@ -6,7 +6,7 @@ import { GAN_LOSSES, type GanLossName } from '../gan/losses.js';
 import { penaltyRefusal } from '../gan/gradient-penalty.js';
 import { AUGMENT_POLICIES, type AugmentPolicy } from '../tensor/ops/augment.js';
 import { findRecipe, recipeArgs, RECIPE_NAMES, recipeList } from './recipes.js';
-import { parse, num, str, list, HelpRequest, UsageError } from './args.js';
+import { parse, num, str, list, HelpRequest, UsageError, optionalNum } from './args.js';
 import { DEFAULT_CLASSIFIER } from './classifier-file.js';
 
 export interface TrainOptions extends GanConfig {
@@ -128,10 +128,10 @@ export function parseTrainOptions(argv: string[], expanded = false): TrainOption
   }
   const p = preset.defaults;
   const d = { ...DEFAULT_GAN_CONFIG, ...p };
-  const limit = v.limit === undefined ? undefined : num(v, 'limit', 0, { int: true, min: 1 });
+  const limit = optionalNum(v, 'limit', { int: true, min: 1 });
   const loss = (str(v, 'loss') ?? d.loss) as GanLossName;
   if (!GAN_LOSSES.includes(loss)) throw new UsageError(`--loss ${loss}: unknown loss; use one of ${GAN_LOSSES.join(', ')}`);
-  const maxSteps = v['max-steps'] === undefined ? undefined : num(v, 'max-steps', 0, { int: true, min: 1 });
+  const maxSteps = optionalNum(v, 'max-steps', { int: true, min: 1 });
   const epochs = num(v, 'epochs', p.epochs, { int: true, min: 1 });
   const decayEpochs = num(v, 'decay-epochs', 0, { int: true, min: 0 });
   if (decayEpochs > epochs) throw new UsageError(`--decay-epochs ${decayEpochs} is more than --epochs ${epochs}; decay over at most all of the epochs`);
