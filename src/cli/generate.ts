@@ -137,7 +137,7 @@ export async function generateImages(argv: string[], engine?: Engine, options: G
   const asked = optionalNum(v, 'temperature', { minExclusive: 0, max: MAX_TEMPERATURE });
   const out = str(v, 'out') ?? 'grid.png';
   const each = str(v, 'each');
-  const steps = v.interpolate === undefined ? 0 : num(v, 'interpolate', 0, { int: true, min: 2, max: 64 });
+  const steps = num(v, 'interpolate', 0, { int: true, min: 2, max: 64 }); // 0: no interpolation
 
   const contents = readSafetensors(checkpoint); // refuse a bad file before starting the GPU
   const { spec } = inspectGeneratorState(contents.tensors, checkpoint, { trained: Boolean(v.trained) }, readModelSpec(contents.metadata, checkpoint));
