@@ -58,7 +58,7 @@ describe('the npm package', () => {
   it('holds dist/src (code and types), the LICENSE, README and shipped models; no tests, bench, docs, maps or build info', (ctx) => {
     if (skipped) return ctx.skip(skipped);
     const paths = packed.map((f) => f.path);
-    for (const want of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/node/index.js', 'dist/src/node/index.d.ts', 'dist/src/cli/atelier.js', 'models/dcgan-fashion-mnist.safetensors', 'models/dcgan-conditional-fashion-mnist.safetensors', 'models/dcgan-conditional-fashion-mnist.json', 'models/classifier.safetensors', 'dist/studio/main.js', 'studio/index.html', 'dist/src/cli/studio.js']) {
+    for (const want of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/node/index.js', 'dist/src/node/index.d.ts', 'dist/src/cli/atelier.js', 'models/dcgan-fashion-mnist.safetensors', 'models/dcgan-conditional-fashion-mnist.safetensors', 'models/dcgan-conditional-fashion-mnist.json', 'models/dcgan-best-fashion-mnist.safetensors', 'models/dcgan-best-fashion-mnist.json', 'models/classifier.safetensors', 'dist/studio/main.js', 'studio/index.html', 'dist/src/cli/studio.js']) {
       expect(paths, want).toContain(want);
     }
     const unwanted = paths.filter((p) => /^(test|bench|docs|scripts|shaders|src)\/|^dist\/(bench|test)\/|\.map$|tsbuildinfo|tfjs/.test(p));
@@ -106,7 +106,7 @@ console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1
     expect(statSync(join(app, 'grid.png')).size).toBeGreaterThan(500);
     // Without --checkpoint: the best shipped generator, found inside the installed package.
     const byDefault = run(join(app, 'node_modules/.bin/atelier'), ['generate', '--n', '4', '--out', 'default.png'], app);
-    expect(byDefault.out).toMatch(/generator: node_modules\/atelier\/models\/dcgan-conditional-fashion-mnist\.safetensors \(the shipped default/);
+    expect(byDefault.out).toMatch(/generator: node_modules\/atelier\/models\/dcgan-best-fashion-mnist\.safetensors \(the shipped default/);
     expect(statSync(join(app, 'default.png')).size).toBeGreaterThan(500);
     const unknown = run(join(app, 'node_modules/.bin/atelier'), ['trian'], app);
     expect([unknown.code, unknown.out.trim()]).toEqual([2, 'error: unknown command "trian"; use one of train, generate, evaluate, critic, export-generator, train-classifier, metric-sensitivity, studio, compare']);
@@ -129,7 +129,7 @@ console.log(images.count, grid.width, grid.height, Math.max(...images.data) <= 1
       expect(await (await fetch(`${url}studio/`)).text()).toContain('atelier studio');
       for (const path of ['studio/js/main.js', 'studio/style.css', 'dist/src/index.js']) expect((await fetch(url + path)).status, path).toBe(200);
       const models = (await (await fetch(`${url}api/models`)).json()) as { name: string }[];
-      expect(models.map((m) => m.name)).toEqual(['dcgan-conditional-fashion-mnist.safetensors', 'dcgan-fashion-mnist.safetensors']);
+      expect(models.map((m) => m.name)).toEqual(['dcgan-best-fashion-mnist.safetensors', 'dcgan-conditional-fashion-mnist.safetensors', 'dcgan-fashion-mnist.safetensors']);
     } finally {
       server.kill();
     }

@@ -169,7 +169,8 @@ describe('--recipe', () => {
     }
     for (const r of RECIPES) expect(text).toContain(r.name);
     expect(text).toMatch(/best-candidate +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05 --d-reg-every=8 --epochs=30 --decay-epochs=10/);
-    expect(text).toMatch(/NOT YET TRAINED TO ITS END BY ATELIER/);
+    expect(text).toMatch(/best +--conditional --extra-layers-g=1 --batch-size=64 --ema=0.999 --loss=rpgan --r1=0.05 --r2=0.05 --d-reg-every=8 --epochs=30 --decay-epochs=10/);
+    expect(text).toMatch(/models\/dcgan-best-fashion-mnist/);
   });
 
   it('reference is today\'s defaults; best-candidate sets its flags; explicit flags win', () => {
@@ -189,7 +190,7 @@ describe('--recipe', () => {
     const { given: _g, recipe, ...best } = parseTrainOptions(['--recipe', 'best']);
     expect(recipe).toBe('best');
     const stored = JSON.parse(readSafetensors(join('models', DEFAULT_GENERATOR)).metadata.config);
-    const training = ['epochs', 'decayEpochs', 'batchSize', 'lrG', 'lrD', 'beta1', 'beta2', 'latentDim', 'ngf', 'ndf', 'spectralNorm', 'realLabel', 'loss', 'ema', 'seed', 'classes', 'model', 'labelNoise', 'conditional'] as const;
+    const training = ['epochs', 'decayEpochs', 'batchSize', 'lrG', 'lrD', 'beta1', 'beta2', 'latentDim', 'ngf', 'ndf', 'spectralNorm', 'realLabel', 'loss', 'ema', 'seed', 'classes', 'model', 'labelNoise', 'conditional', 'extraLayersG', 'r1', 'r2', 'dRegEvery'] as const;
     for (const key of training) expect(best[key], key).toEqual(stored[key]);
     expect([best.augment, best.minibatchStd]).toEqual([stored.augment ?? [], stored.minibatchStd ?? 0]);
   });

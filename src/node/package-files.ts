@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The file name, under models/, of the best generator atelier ships (see the README's first result). */
-export const DEFAULT_GENERATOR = 'dcgan-conditional-fashion-mnist.safetensors';
+export const DEFAULT_GENERATOR = 'dcgan-best-fashion-mnist.safetensors';
 
 /**
  * The folder with package.json that holds this module: the repository, or node_modules/atelier once
